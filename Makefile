@@ -1,0 +1,18 @@
+# The two commands of the README: `make demo` and `make test`. Both set up what is missing first.
+.PHONY: demo test lint bootstrap benchmark
+
+bootstrap:
+	@scripts/bootstrap.sh
+
+demo: bootstrap
+	.venv/bin/python scripts/demo.py
+
+lint: bootstrap
+	.venv/bin/ruff check .
+	.venv/bin/mypy
+
+test: lint
+	.venv/bin/python -m pytest -n 2 --dist loadgroup
+
+benchmark: bootstrap
+	.venv/bin/python benchmarks/bridge.py --json

@@ -1,0 +1,31 @@
+"""A typed client for Moodle's REST web services, and a fake Moodle to test it against."""
+
+from .client import MoodleClient
+from .errors import (
+    AccessDeniedError,
+    DuplicateError,
+    FunctionNotInServiceError,
+    InvalidParameterError,
+    InvalidTokenError,
+    MoodleError,
+    NotFoundError,
+    ProtocolError,
+    TransientError,
+)
+from .preflight import Preflight
+from .retry import Retry
+
+__all__ = [
+    "AccessDeniedError",
+    "DuplicateError",
+    "FunctionNotInServiceError",
+    "InvalidParameterError",
+    "InvalidTokenError",
+    "MoodleClient",
+    "MoodleError",
+    "NotFoundError",
+    "Preflight",
+    "ProtocolError",
+    "Retry",
+    "TransientError",
+]

@@ -1,0 +1,43 @@
+"""Moodle's form encoding of nested parameters.
+
+Moodle's REST server reads PHP form arrays: ``users[0][customfields][0][value]=...``. Booleans travel
+as ``1``/``0`` (PHP would read ``"False"`` as true), ``None`` values are left out (Moodle then applies the
+parameter's default), and an empty list is sent as nothing at all, which PHP reads as an absent key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+FormPairs = list[tuple[str, str]]
+
+
+def encode_value(value: Any) -> str:
+    """Renders one scalar the way PHP will read it back."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def encode_params(params: Mapping[str, Any]) -> FormPairs:
+    """Flattens a nested mapping into ordered ``(key, value)`` form pairs."""
+    pairs: FormPairs = []
+    for key, value in params.items():
+        _flatten(str(key), value, pairs)
+    return pairs
+
+
+def _flatten(prefix: str, value: Any, pairs: FormPairs) -> None:
+    if value is None:
+        return
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            _flatten(f"{prefix}[{key}]", item, pairs)
+    elif isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
+        for index, item in enumerate(value):
+            _flatten(f"{prefix}[{index}]", item, pairs)
+    else:
+        pairs.append((prefix, encode_value(value)))

@@ -1,0 +1,30 @@
+"""A fake Moodle web-service server: Moodle's semantics held in memory, served over real HTTP.
+
+It knows nothing of the applications that use it: it is a Moodle. Start one with
+``python -m moodle_bridge.fake --port 8765 --token TOKEN`` or in-process::
+
+    site = stock_site(tokens={"wsbot": token})
+    with serve(site, latency=fixed(20)) as fake:
+        MoodleClient(fake.url, token)...
+
+What people and cron do on a real site is offered by ``site.site_action(name, args)``.
+"""
+
+from .costs import FAULT_KINDS, MOODLE_PROFILE, PROFILES, Faults, Latency, fixed
+from .server import FakeMoodleApp, RunningFake, serve
+from .site import FakeSite
+from .stock import stock_site
+
+__all__ = [
+    "FAULT_KINDS",
+    "MOODLE_PROFILE",
+    "PROFILES",
+    "FakeMoodleApp",
+    "FakeSite",
+    "Faults",
+    "Latency",
+    "RunningFake",
+    "fixed",
+    "serve",
+    "stock_site",
+]

@@ -1,0 +1,128 @@
+"""Rows as Moodle stores them, shared by the function modules so every path creates the same thing.
+
+Contexts follow Moodle's levels (system 10, user 30, category 40, course 50, module 70); ids of every
+table start where a fresh site's would.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .db import Row
+from .site import FakeSite
+
+CONTEXT_SYSTEM = 10
+CONTEXT_USER = 30
+CONTEXT_COURSECAT = 40
+CONTEXT_COURSE = 50
+CONTEXT_MODULE = 70
+
+ROLES = [
+    (1, "manager"), (2, "coursecreator"), (3, "editingteacher"), (4, "teacher"),
+    (5, "student"), (6, "guest"), (7, "user"), (8, "frontpage"),
+]
+
+
+def context(site: FakeSite, level: int, instanceid: int) -> Row:
+    """The context row of an instance, created on first use."""
+    table = site.db["context"]
+    row = table.first(contextlevel=level, instanceid=instanceid)
+    if row is None:
+        row = table.insert({"contextlevel": level, "instanceid": instanceid})
+    return row
+
+
+def new_user(site: FakeSite, **fields: Any) -> Row:
+    """Inserts a user with Moodle's defaults for every field a web service reads back."""
+    now = site.now()
+    row: Row = {
+        "username": "", "firstname": "", "lastname": "", "email": "", "idnumber": "",
+        "department": "", "institution": "", "phone1": "", "phone2": "", "city": "", "country": "",
+        "address": "", "description": "", "descriptionformat": 1, "auth": "manual",
+        "password": "", "suspended": 0, "deleted": 0, "confirmed": 1, "lang": "en", "theme": "",
+        "timezone": "99", "mailformat": 1, "maildisplay": 2, "trackforums": 0, "firstaccess": 0,
+        "lastaccess": 0, "timecreated": now, "timemodified": now, "customfields": {},
+        "preferences": {}, "mnethostid": 1, "calendartype": "gregorian", "firstnamephonetic": "",
+        "lastnamephonetic": "", "middlename": "", "alternatename": "",
+    }
+    row.update(fields)
+    row = site.db["user"].insert(row)
+    context(site, CONTEXT_USER, row["id"])
+    return row
+
+
+def fullname(user: Row) -> str:
+    """Moodle's default full name format for the sites recorded: first name, then last name."""
+    return f"{user['firstname']} {user['lastname']}".strip()
+
+
+def profile_image_urls(site: FakeSite, user: Row) -> dict[str, str]:
+    base = f"{site.siteurl}/theme/image.php/boost/core/1795810144/u"
+    return {"profileimageurlsmall": f"{base}/f2", "profileimageurl": f"{base}/f1"}
+
+
+def new_module(site: FakeSite, courseid: int, modname: str, name: str, *, section: int = 0,
+               completion: int = 0, **instance_fields: Any) -> tuple[Row, Row]:
+    """Adds an activity: its instance row (table named after the module) and its course module.
+
+    Everything an activity keeps per instance lives in its instance row, so duplicating a course can
+    copy activities without knowing their kinds.
+    """
+    now = site.now()
+    instance: Row = {"course": courseid, "name": name, "intro": "", "introformat": 1,
+                     "timemodified": now}
+    instance.update(instance_fields)
+    instance = site.db[modname].insert(instance)
+    cm = site.db["course_modules"].insert({
+        "course": courseid, "modname": modname, "instance": instance["id"], "section": section,
+        "idnumber": "", "visible": 1, "completion": completion, "completionview": 0,
+        "completionexpected": 0, "added": now, "deletioninprogress": 0,
+    })
+    context(site, CONTEXT_MODULE, cm["id"])
+    return cm, instance
+
+
+def manual_instance(site: FakeSite, courseid: int) -> Row:
+    """The course's manual enrolment instance, added with the course as Moodle does."""
+    row = site.db["enrol"].first(courseid=courseid, enrol="manual")
+    if row is None:
+        row = site.db["enrol"].insert({"courseid": courseid, "enrol": "manual", "status": 0,
+                                       "roleid": 5, "sortorder": 0, "name": None,
+                                       "enrolperiod": 0, "timecreated": site.now(),
+                                       "timemodified": site.now()})
+    return row
+
+
+def enrolments(site: FakeSite, courseid: int) -> list[Row]:
+    """Every ``user_enrolments`` row of a course, active or suspended."""
+    rows: list[Row] = []
+    for instance in site.db["enrol"].select(courseid=courseid):
+        rows.extend(site.db["user_enrolments"].select(enrolid=instance["id"]))
+    return rows
+
+
+def is_enrolled(site: FakeSite, userid: int, courseid: int, *, active_only: bool = True) -> bool:
+    for instance in site.db["enrol"].select(courseid=courseid):
+        row = site.db["user_enrolments"].first(enrolid=instance["id"], userid=userid)
+        if row is not None and (not active_only or (row["status"] == 0 and instance["status"] == 0)):
+            return True
+    return False
+
+
+def enrolled_userids(site: FakeSite, courseid: int, *, active_only: bool = True) -> list[int]:
+    users = {row["userid"] for row in enrolments(site, courseid)
+             if not active_only or row["status"] == 0}
+    return sorted(users)
+
+
+def course_roles(site: FakeSite, userid: int, courseid: int) -> list[int]:
+    """Role ids the user holds in the course's context."""
+    ctx = context(site, CONTEXT_COURSE, courseid)
+    return sorted(row["roleid"] for row in site.db["role_assignments"].select(contextid=ctx["id"],
+                                                                              userid=userid))
+
+
+def students(site: FakeSite, courseid: int) -> list[int]:
+    """Active enrolled users holding the student role (what grade reports list)."""
+    return [userid for userid in enrolled_userids(site, courseid)
+            if 5 in course_roles(site, userid, courseid)]

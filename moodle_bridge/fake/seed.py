@@ -1,0 +1,112 @@
+"""Deterministic content for a fake site: the demo's course library, or a generated population.
+
+``demo`` builds what a college's content team keeps in Moodle: a course library category holding one
+template course per catalogue course (material page with manual completion as the completion criterion,
+a discussion forum, an online-text assignment where the course carries a written reflection, a
+feedback survey in one of them). A number ``N`` generates N learners, courses with the same structure,
+enrolments and progress, always the same for the same N and seed. It uses the site's own functions and
+site actions, so seeded data is exactly what a web-service client would have produced.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from importlib import resources
+from typing import Any
+
+from .site import FakeSite
+
+ADMIN = 2
+
+
+def demo_data() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(
+        resources.files(__package__).joinpath("data/demo-site.json").read_text("utf-8"))
+    return data
+
+
+def seed_site(site: FakeSite, spec: str | int, *, seed: int = 2026) -> str:
+    """Seeds ``site`` from ``'demo'`` or a learner count; returns a one-line summary."""
+    if str(spec) == "demo":
+        templates = seed_course_library(site)
+        return f"course library with {len(templates)} template courses"
+    try:
+        count = int(spec)
+    except ValueError:
+        raise ValueError(f"--seed takes 'demo' or a number of learners, not {spec!r}") from None
+    population = seed_population(site, learners=count, courses=max(1, min(20, count // 25)), seed=seed)
+    return (f"{population['learners']} learners, {population['courses']} courses, "
+            f"{population['enrolments']} enrolments, {population['completions']} completions")
+
+
+def seed_course_library(site: FakeSite) -> list[dict[str, Any]]:
+    """The course library category with the demo's template courses; returns the created courses."""
+    data = demo_data()
+    for field in data["course_customfields"]:
+        site.site_action("create_course_customfield", field)
+    library = site.invoke("core_course_create_categories", {"categories": [
+        {"name": data["library"]["name"], "idnumber": data["library"]["idnumber"], "parent": 0}]},
+        userid=ADMIN)[0]
+    created = []
+    for template in data["templates"]:
+        created.append(_structured_course(site, library["id"], template["shortname"],
+                                          template["fullname"],
+                                          assignment=bool(template.get("assignment")),
+                                          survey=bool(template.get("survey"))))
+    return created
+
+
+def _structured_course(site: FakeSite, categoryid: int, shortname: str, fullname: str, *,
+                       assignment: bool, survey: bool) -> dict[str, Any]:
+    course = site.invoke("core_course_create_courses", {"courses": [{
+        "fullname": fullname, "shortname": shortname, "categoryid": categoryid,
+        "enablecompletion": 1, "summary": fullname}]}, userid=ADMIN)[0]
+    modules = site.site_action("create_activities", {"courseid": course["id"], "prefix": shortname,
+                                                     "only_page": False,
+                                                     "assignment": assignment})
+    site.site_action("set_completion_criteria", {"courseid": course["id"],
+                                                 "cmids": [modules["page"]["cmid"]]})
+    if survey:
+        site.site_action("create_feedback", {"courseid": course["id"],
+                                             "name": "培训需求调查 Training needs"})
+    return {"id": course["id"], "shortname": shortname, "modules": modules}
+
+
+def seed_population(site: FakeSite, *, learners: int, courses: int, seed: int = 2026,
+                    completion_rate: float = 0.6) -> dict[str, int]:
+    """N learners enrolled in every generated course, some of whom completed some courses."""
+    rng = random.Random(seed)
+    data = demo_data()
+    surnames, given = data["surnames"], data["given"]
+    category = site.invoke("core_course_create_categories", {"categories": [
+        {"name": f"Generated {seed}", "idnumber": f"generated-{seed}", "parent": 0}]},
+        userid=ADMIN)[0]
+    userids: list[int] = []
+    for start in range(0, learners, 500):
+        batch = []
+        for number in range(start + 1, min(learners, start + 500) + 1):
+            batch.append({"username": f"learner{number:06d}", "password": "Learner-2026!",
+                          "firstname": rng.choice(given) + rng.choice(given),
+                          "lastname": rng.choice(surnames), "idnumber": f"L{number:06d}",
+                          "email": f"learner{number:06d}@example.edu"})
+        userids.extend(u["id"] for u in site.invoke("core_user_create_users", {"users": batch},
+                                                    userid=ADMIN))
+    enrolments = completions = 0
+    for index in range(courses):
+        course = _structured_course(site, category["id"], f"GEN-{seed}-{index + 1:03d}",
+                                    f"Generated course {index + 1}", assignment=index % 4 == 0,
+                                    survey=False)
+        for start in range(0, len(userids), 1000):
+            chunk = userids[start:start + 1000]
+            site.invoke("enrol_manual_enrol_users", {"enrolments": [
+                {"roleid": 5, "userid": userid, "courseid": course["id"]} for userid in chunk]},
+                userid=ADMIN)
+            enrolments += len(chunk)
+        page_cmid = course["modules"]["page"]["cmid"]
+        for userid in userids:
+            if rng.random() < completion_rate:
+                site.site_action("complete_activity", {"userid": userid, "cmid": page_cmid})
+                completions += 1
+    return {"learners": len(userids), "courses": courses, "enrolments": enrolments,
+            "completions": completions}

@@ -1,0 +1,200 @@
+"""The fake Moodle's state and its request dispatch: tokens, services, capabilities, the database.
+
+``FakeSite.handle`` is what ``webservice/rest/server.php`` does: find the token, check the function is in
+its service, validate the parameters against the site's declared signature, run the function, clean the
+answer against the declared returns, and turn exceptions into Moodle's error body.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import external
+from .db import Database, Row
+from .registry import ACTIONS, FUNCTIONS
+from .wserror import WSError, invalid_parameter, moodle_exception, no_permissions
+
+RELEASE = "5.1+ (Build: 20251017)"
+VERSION = "2025100600.02"
+ALL = frozenset({"*"})
+
+CAPABILITY_NAMES = {
+    "moodle/cohort:manage": "Create, delete and move cohorts",
+    "moodle/cohort:assign": "Add and remove cohort members",
+    "moodle/cohort:view": "View site-wide cohorts",
+    "moodle/user:create": "Create users",
+    "moodle/user:update": "Update user profiles",
+    "moodle/user:viewdetails": "View user profiles",
+    "moodle/user:viewalldetails": "View user full information",
+    "moodle/course:create": "Create courses",
+    "moodle/course:update": "Update course settings",
+    "moodle/course:view": "View courses without participation",
+    "moodle/category:manage": "Manage course categories",
+    "moodle/course:enrolreview": "Review course enrolments",
+    "enrol/manual:enrol": "Enrol users",
+    "enrol/manual:unenrol": "Unenrol users from the course",
+    "moodle/role:assign": "Assign roles to users",
+    "moodle/site:sendmessage": "Send messages to any user",
+    "moodle/grade:viewall": "View grades of other users",
+    "moodle/course:managegroups": "Manage groups",
+    "moodle/reportbuilder:view": "View custom reports",
+    "moodle/reportbuilder:edit": "Edit your own custom reports",
+    "mod/assign:grade": "Grade assignment",
+    "mod/forum:startdiscussion": "Start new discussions",
+    "mod/forum:replypost": "Reply to posts",
+    "moodle/course:overridecompletion": "Override activity completion status",
+    "moodle/backup:backupcourse": "Backup courses",
+    "moodle/restore:restorecourse": "Restore courses",
+}
+
+
+class Clock:
+    """Seconds since the epoch; tests move it with ``set`` or ``advance``."""
+
+    def __init__(self, start: float | None = None) -> None:
+        self._offset = 0.0 if start is None else start - time.time()
+        self._frozen: float | None = None
+
+    def now(self) -> int:
+        return int(self._frozen if self._frozen is not None else time.time() + self._offset)
+
+    def set(self, timestamp: float, *, frozen: bool = False) -> None:
+        self._frozen = timestamp if frozen else None
+        self._offset = timestamp - time.time()
+
+    def advance(self, seconds: float) -> None:
+        if self._frozen is not None:
+            self._frozen += seconds
+        else:
+            self._offset += seconds
+
+
+@dataclass
+class Call:
+    """One request: the site, the calling user, and the function called."""
+
+    site: FakeSite
+    userid: int
+    function: str
+    token: str
+
+    @property
+    def user(self) -> Row:
+        user = self.site.db["user"].get(self.userid)
+        assert user is not None
+        return user
+
+    def has_capability(self, capability: str) -> bool:
+        return self.site.has_capability(self.userid, capability)
+
+    def require_capability(self, capability: str) -> None:
+        if not self.has_capability(capability):
+            raise no_permissions(capability, CAPABILITY_NAMES.get(capability, capability))
+
+
+@dataclass
+class Service:
+    id: int
+    name: str
+    shortname: str
+    functions: set[str]
+    enabled: bool = True
+
+
+@dataclass
+class FakeSite:
+    """A Moodle site held in memory."""
+
+    sitename: str = "Fake Moodle"
+    siteurl: str = "http://127.0.0.1"
+    release: str = RELEASE
+    version: str = VERSION
+    db: Database = field(default_factory=Database)
+    clock: Clock = field(default_factory=Clock)
+    config: dict[str, Any] = field(default_factory=lambda: {"debug": 0})
+    services: dict[int, Service] = field(default_factory=dict)
+    tokens: dict[str, tuple[int, int]] = field(default_factory=dict)
+    capabilities: dict[int, frozenset[str]] = field(default_factory=dict)
+    calls: Counter[str] = field(default_factory=Counter)
+    items: Counter[str] = field(default_factory=Counter)
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    ext: dict[str, Any] = field(default_factory=dict)
+
+    def now(self) -> int:
+        return self.clock.now()
+
+    @property
+    def debug(self) -> bool:
+        return int(self.config.get("debug") or 0) > 0
+
+    def add_service(self, name: str, functions: set[str] | None = None, *,
+                    shortname: str = "") -> Service:
+        service = Service(len(self.services) + 1, name, shortname,
+                          set(FUNCTIONS) if functions is None else set(functions))
+        self.services[service.id] = service
+        return service
+
+    def add_token(self, token: str, userid: int, service: Service) -> None:
+        self.tokens[token] = (userid, service.id)
+
+    def grant(self, userid: int, capabilities: frozenset[str] | set[str]) -> None:
+        self.capabilities[userid] = frozenset(capabilities)
+
+    def has_capability(self, userid: int, capability: str) -> bool:
+        held = self.capabilities.get(userid, frozenset())
+        return held is ALL or "*" in held or capability in held
+
+    def handle(self, token: str | None, wsfunction: str | None, raw: dict[str, Any]) -> Any:
+        """Runs one web-service call; returns the cleaned answer or raises ``WSError``."""
+        if not token or token not in self.tokens:
+            raise moodle_exception("invalidtoken", "Invalid token - token not found")
+        userid, service_id = self.tokens[token]
+        if not wsfunction:
+            raise invalid_parameter("Missing function name")
+        description = external.signatures().get(wsfunction)
+        spec = FUNCTIONS.get(wsfunction)
+        if description is None or spec is None:
+            raise WSError("dml_missing_record_exception", "invalidrecordunknown",
+                          "Can't find data record in database.",
+                          f"SELECT * FROM {{external_functions}} WHERE name = ? "
+                          f"[array (\n  0 => '{wsfunction}',\n)]")
+        service = self.services[service_id]
+        if wsfunction not in service.functions or not service.enabled:
+            raise WSError("webservice_access_exception", "accessexception",
+                          "Access control exception",
+                          f"Access to the function {wsfunction}() is not allowed.")
+        params = external.validate_parameters(description["parameters"], raw)
+        with self.lock:
+            self.calls[wsfunction] += 1
+            if spec.items and isinstance(params.get(spec.items), list):
+                self.items[wsfunction] += len(params[spec.items])
+            result = spec.handler(Call(self, userid, wsfunction, token), params)
+        return external.clean_returns(description.get("returns"), result)
+
+    def invoke(self, wsfunction: str, params: dict[str, Any], *, userid: int = 2) -> Any:
+        """Runs a function as ``userid`` without HTTP or a token, as seeding and site actions do."""
+        description = external.signatures()[wsfunction]
+        validated = external.validate_parameters(description["parameters"], params)
+        with self.lock:
+            result = FUNCTIONS[wsfunction].handler(Call(self, userid, wsfunction, ""), validated)
+        return external.clean_returns(description.get("returns"), result)
+
+    def site_action(self, name: str, args: dict[str, Any] | None = None) -> Any:
+        """Does on the site what a person or cron would do (see ``registry.site_action``)."""
+        action = ACTIONS.get(name)
+        if action is None:
+            raise KeyError(f"unknown site action {name!r}; known: {', '.join(sorted(ACTIONS))}")
+        with self.lock:
+            return action(self, dict(args or {}))
+
+    def item_count(self, wsfunction: str, raw: dict[str, Any]) -> int:
+        """How many items a request carries, for the per-item part of simulated latency."""
+        spec = FUNCTIONS.get(wsfunction or "")
+        if spec is None or not spec.items:
+            return 0
+        value = raw.get(spec.items)
+        return len(value) if isinstance(value, (dict, list)) else 0

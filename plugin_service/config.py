@@ -1,0 +1,84 @@
+"""Settings from the environment (``CADRE_*``) or a TOML file named by ``CADRE_CONFIG``.
+
+Secrets (the Moodle token, the secret key) are read here and nowhere else; ``Settings.__repr__`` hides
+them so they never reach a log line or an error page.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names the setting and where it was read."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    moodle_url: str = ""
+    moodle_token: str = ""
+    moodle_timeout: float = 60.0
+    moodle_batch_size: int = 100
+    moodle_max_workers: int = 4
+    secret_key: str = ""
+    database_url: str = "sqlite:///instance/cadre.sqlite3"
+    public_base_url: str = "http://127.0.0.1:5000"
+
+    SECRETS = ("moodle_token", "secret_key")
+
+    def __repr__(self) -> str:
+        shown = []
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if field.name in self.SECRETS and value:
+                value = "***"
+            shown.append(f"{field.name}={value!r}")
+        return f"Settings({', '.join(shown)})"
+
+
+def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+    """Reads the config file (if ``CADRE_CONFIG`` names one), then ``CADRE_*`` variables, then overrides."""
+    env = dict(os.environ if environ is None else environ)
+    values: dict[str, Any] = {}
+    path = env.get("CADRE_CONFIG")
+    if path:
+        values.update(_read_file(Path(path)))
+    for field in fields(Settings):
+        key = f"CADRE_{field.name.upper()}"
+        if key in env:
+            values[field.name] = env[key]
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return Settings(**{name: _typed(name, value) for name, value in values.items()})
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"CADRE_CONFIG names {path}, which does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    known = {field.name for field in fields(Settings)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"{path}: unknown settings {', '.join(unknown)}; "
+                          f"known: {', '.join(sorted(known))}")
+    return data
+
+
+def _typed(name: str, value: Any) -> Any:
+    kind = {field.name: field.type for field in fields(Settings)}.get(name)
+    if kind is None:
+        raise ConfigError(f"unknown setting {name!r}")
+    try:
+        if kind == "float":
+            return float(value)
+        if kind == "int":
+            return int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"setting {name} must be a {kind}, got {value!r}") from None
+    return str(value)

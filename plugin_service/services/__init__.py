@@ -1,0 +1,1 @@
+"""Business actions of the service: plain functions taking their collaborators as arguments."""

@@ -1,0 +1,1 @@
+"""Jinja templates (console pages, documents), shipped as package data so an installed copy has them."""
