@@ -23,6 +23,7 @@ from .areas import (
     CoreCompletion,
     CoreCourse,
     CoreEnrol,
+    CoreGrades,
     CoreGroup,
     CoreMessage,
     CoreReportbuilder,
@@ -30,6 +31,7 @@ from .areas import (
     CoreUser,
     CoreWebservice,
     EnrolManual,
+    GradereportOverview,
     GradereportUser,
     ModAssign,
     ModFeedback,
@@ -86,6 +88,8 @@ class MoodleClient:
         self.core_role = CoreRole(self)
         self.core_completion = CoreCompletion(self)
         self.gradereport_user = GradereportUser(self)
+        self.gradereport_overview = GradereportOverview(self)
+        self.core_grades = CoreGrades(self)
         self.mod_forum = ModForum(self)
         self.mod_assign = ModAssign(self)
         self.mod_feedback = ModFeedback(self)

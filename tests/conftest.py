@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -26,3 +29,27 @@ def fake() -> Iterator[RunningFake]:
 def client(fake: RunningFake) -> Iterator[MoodleClient]:
     with MoodleClient(fake.url, TOKEN, timeout=10, retries=0, batch_size=50, max_workers=4) as c:
         yield c
+
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(self: socket.socket, address: Any) -> Any:
+    host = address[0] if isinstance(address, tuple) else address
+    try:
+        allowed = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        allowed = False
+    if not allowed:
+        raise ConnectionRefusedError(f"tests may only reach loopback, not {host!r}")
+    return _real_connect(self, address)
+
+
+@pytest.fixture(autouse=True)
+def _no_network_but_loopback(request: pytest.FixtureRequest,
+                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Outside tests/live and packaging, nothing leaves this machine."""
+    path = str(request.node.fspath).replace("\\", "/")
+    if "/tests/live/" in path or "/tests/packaging/" in path:
+        return
+    monkeypatch.setattr(socket.socket, "connect", _loopback_only)

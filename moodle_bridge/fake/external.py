@@ -156,6 +156,8 @@ def clean_returns(description: Signature | None, value: Any, path: str = "") -> 
     if kind == "object":
         if value is None and description.get("required") != 1:
             return None
+        if isinstance(value, list) and not value:
+            value = {}  # PHP's empty array
         if not isinstance(value, dict):
             raise InvalidResponse(f"{path or 'answer'}: expected an object, got {value!r}")
         result: dict[str, Any] = {}
@@ -164,12 +166,12 @@ def clean_returns(description: Signature | None, value: Any, path: str = "") -> 
             if key not in value:
                 if sub.get("required") == 1:
                     raise InvalidResponse(f"{where}: required key missing")
-                if sub.get("required") == 0:
+                if sub.get("required") == 0 and sub["kind"] == "value":  # never for structures
                     default = _default(sub)
                     result[key] = None if default is None else clean_returns(sub, default, where)
                 continue
             result[key] = clean_returns(sub, value[key], where)
-        return result
+        return result if result else []  # json_encode of an empty PHP array
     if kind == "list":
         if value is None:
             return []
@@ -180,11 +182,14 @@ def clean_returns(description: Signature | None, value: Any, path: str = "") -> 
 
 
 def _cast(ptype: str, value: Any, path: str) -> Any:
+    if ptype == "raw" and isinstance(value, (bool, int, float)):
+        return value  # clean_param(PARAM_RAW) hands PHP's bool/int/float back unchanged
     try:
         if ptype == "int":
             return int(value)
         if ptype == "float":
-            return float(value)
+            number = float(value)
+            return int(number) if number.is_integer() else number  # PHP json_encode: 70.0 -> 70
         if ptype == "bool":
             return bool(int(value)) if isinstance(value, str) else bool(value)
     except (TypeError, ValueError):

@@ -26,7 +26,7 @@ ROLES = [
 def context(site: FakeSite, level: int, instanceid: int) -> Row:
     """The context row of an instance, created on first use."""
     table = site.db["context"]
-    row = table.first(contextlevel=level, instanceid=instanceid)
+    row = table.first(instanceid=instanceid, contextlevel=level)
     if row is None:
         row = table.insert({"contextlevel": level, "instanceid": instanceid})
     return row
@@ -102,9 +102,11 @@ def enrolments(site: FakeSite, courseid: int) -> list[Row]:
 
 
 def is_enrolled(site: FakeSite, userid: int, courseid: int, *, active_only: bool = True) -> bool:
-    for instance in site.db["enrol"].select(courseid=courseid):
-        row = site.db["user_enrolments"].first(enrolid=instance["id"], userid=userid)
-        if row is not None and (not active_only or (row["status"] == 0 and instance["status"] == 0)):
+    instances = {row["id"]: row for row in site.db["enrol"].select(courseid=courseid)}
+    for row in site.db["user_enrolments"].select(userid=userid):
+        instance = instances.get(row["enrolid"])
+        if instance is not None and (not active_only
+                                     or (row["status"] == 0 and instance["status"] == 0)):
             return True
     return False
 
@@ -118,8 +120,8 @@ def enrolled_userids(site: FakeSite, courseid: int, *, active_only: bool = True)
 def course_roles(site: FakeSite, userid: int, courseid: int) -> list[int]:
     """Role ids the user holds in the course's context."""
     ctx = context(site, CONTEXT_COURSE, courseid)
-    return sorted(row["roleid"] for row in site.db["role_assignments"].select(contextid=ctx["id"],
-                                                                              userid=userid))
+    return sorted(row["roleid"] for row in site.db["role_assignments"].select(userid=userid,
+                                                                              contextid=ctx["id"]))
 
 
 def students(site: FakeSite, courseid: int) -> list[int]:

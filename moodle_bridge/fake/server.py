@@ -138,7 +138,8 @@ def _json(data: Any, status: int = 200) -> Response:
 
 def _to_xml(result: Any) -> str:
     if isinstance(result, dict) and "exception" in result:
-        parts = [f'<?xml version="1.0" encoding="UTF-8" ?>\n<EXCEPTION class="{escape(result["exception"])}">\n']
+        parts = ['<?xml version="1.0" encoding="UTF-8" ?>\n',
+                 f'<EXCEPTION class="{escape(result["exception"])}">\n']
         if result.get("errorcode") is not None:
             parts.append(f"<ERRORCODE>{escape(str(result['errorcode']))}</ERRORCODE>\n")
         parts.append(f"<MESSAGE>{escape(str(result['message']))}</MESSAGE>\n")
@@ -196,8 +197,9 @@ def serve(site: FakeSite, *, host: str = "127.0.0.1", port: int = 0,
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     app = FakeMoodleApp(site, latency, faults)
     server = make_server(host, port, app, threaded=True)
-    server.daemon_threads = True
+    server.daemon_threads = True  # type: ignore[attr-defined]  # ThreadingMixIn's switch
     site.siteurl = f"http://{host}:{server.port}"
-    thread = threading.Thread(target=server.serve_forever, name="fake-moodle", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              name="fake-moodle", daemon=True)
     thread.start()
     return RunningFake(app, server, thread)

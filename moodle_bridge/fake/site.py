@@ -33,7 +33,7 @@ CAPABILITY_NAMES = {
     "moodle/course:create": "Create courses",
     "moodle/course:update": "Update course settings",
     "moodle/course:view": "View courses without participation",
-    "moodle/category:manage": "Manage course categories",
+    "moodle/category:manage": "Manage categories",
     "moodle/course:enrolreview": "Review course enrolments",
     "enrol/manual:enrol": "Enrol users",
     "enrol/manual:unenrol": "Unenrol users from the course",

@@ -38,11 +38,29 @@ def moodle_exception(errorcode: str, message: str, debuginfo: str | None = None)
     return WSError(MOODLE_EXCEPTION, errorcode, message, debuginfo)
 
 
+class MissingRecord(WSError):
+    """``dml_missing_record_exception``, whose code depends on the site's debugging.
+
+    Moodle 5.1 with debugging off says ``invalidrecordunknown`` ("Can't find data record in
+    database."); with debugging on ``invalidrecord`` naming the table, as 4.5 always does.
+    """
+
+    def __init__(self, table: str, debuginfo: str) -> None:
+        super().__init__("dml_missing_record_exception", "invalidrecordunknown",
+                         "Can't find data record in database.", debuginfo)
+        self.table = table
+
+    def body(self, debug: bool) -> dict[str, Any]:
+        if not debug:
+            return super().body(debug)
+        return {"exception": self.exception, "errorcode": "invalidrecord",
+                "message": f"Can't find data record in database table {self.table}.",
+                "debuginfo": self.debuginfo}
+
+
 def missing_record(table: str, value: Any, *, field: str = "id") -> WSError:
-    """``dml_missing_record_exception``: 5.1 with debugging off says ``invalidrecordunknown``."""
-    return WSError("dml_missing_record_exception", "invalidrecordunknown",
-                   "Can't find data record in database.",
-                   f"SELECT * FROM {{{table}}} WHERE {field} = ? [array (\n  0 => {value},\n)]")
+    return MissingRecord(table, f"SELECT * FROM {{{table}}} WHERE {field} = ?\n"
+                                f"[array (\n  0 => {value},\n)]")
 
 
 def no_permissions(capability: str, capability_name: str) -> WSError:

@@ -109,32 +109,37 @@ def explain_fatal(url: str, exc: MoodleError) -> str:
 ProbeFunc = Callable[[MoodleClient, SiteInfo], "Probe | None"]
 
 
+FIRST_ADMIN_ID = 2  # Moodle's installer creates the guest as user 1 and the first admin as user 2
+
+
 def _probe_users_visible(client: MoodleClient, site: SiteInfo) -> Probe | None:
+    """Moodle shows the caller itself always, but hides others without the view capabilities."""
     fn = "core_user_get_users_by_field"
-    if fn not in site.function_names:
+    name = "other users are visible in full"
+    fix = ("grant the service user's role moodle/user:viewdetails, moodle/user:viewalldetails and "
+           "moodle/site:viewuseridentity: without them Moodle answers 'no such user' for users that "
+           "exist, or leaves out their username and email")
+    if fn not in site.function_names or site.userid == FIRST_ADMIN_ID:
         return None
     try:
-        found = client.call(fn, {"field": "id", "values": [site.userid]}, write=False)
+        found = client.core_user.get_users_by_field("id", [FIRST_ADMIN_ID])
     except MoodleError as exc:
-        return Probe("users are visible", False, str(exc),
-                     "grant moodle/user:viewdetails and moodle/user:viewalldetails")
+        return Probe(name, False, str(exc), fix)
     if not found:
-        return Probe("users are visible", False,
-                     f"{fn} answered no user for the service user itself (id {site.userid})",
-                     "grant the service user's role moodle/user:viewdetails, "
-                     "moodle/user:viewalldetails and moodle/site:viewuseridentity: without them "
-                     "Moodle answers 'no such user' for users that exist")
-    return Probe("users are visible", True, f"{fn} finds the service user")
+        return Probe(name, False, f"{fn} answered no user for the site's first admin "
+                     f"(id {FIRST_ADMIN_ID})", fix)
+    hidden = [field for field in ("username", "email") if getattr(found[0], field) is None]
+    if hidden:
+        return Probe(name, False, f"{fn} leaves out {', '.join(hidden)} of other users", fix)
+    return Probe(name, True, f"{fn} shows other users with their username and email")
 
 
 def _probe_cohorts(client: MoodleClient, site: SiteInfo) -> Probe | None:
     fn = "core_cohort_search_cohorts"
     if fn not in site.function_names:
         return None
-    params = {"query": "cadre-doctor-probe", "context": {"contextid": 1},
-              "includes": "all", "limitnum": 1}
     try:
-        client.call(fn, params, write=False)
+        client.core_cohort.search_cohorts("cadre-doctor-probe", includes="all", limitnum=1)
     except AccessDeniedError as exc:
         return Probe("cohorts are readable", False, str(exc),
                      "grant the service user's role moodle/cohort:view and moodle/cohort:manage")

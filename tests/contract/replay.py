@@ -67,7 +67,8 @@ def run(path: Path, deviations: dict[tuple[str, str], str]) -> list[str]:
     replay = Replay(scenario)
     site = stock_site(sitename="Cadre Learning Center Lab",
                       tokens={k: v for k, v in TOKENS.items() if k != "invalid"},
-                      role_can_assign=False)
+                      role_can_assign=not any(step.get("site_action") == "allow_role_assign"
+                                              for step in scenario["steps"]))
     with serve(site) as fake, requests.Session() as http:
         for step in scenario["steps"]:
             where = f"{path.stem} {step['id']}"
@@ -125,12 +126,12 @@ def compare(where: str, step: dict[str, Any], recorded: Any, actual: Any,
         if not isinstance(actual, dict) or "exception" not in actual:
             return [f"{where} {step.get('function')}: expected error {recorded.get('errorcode')}, "
                     f"got {json.dumps(actual, ensure_ascii=False)[:300]}"]
-        problems = []
+        errors: list[str] = []
         for key in ("exception", "errorcode"):
             if recorded.get(key) != actual.get(key) and (where, key) not in deviations:
-                problems.append(f"{where} {step.get('function')}: {key} {actual.get(key)!r} "
-                                f"!= recorded {recorded.get(key)!r} ({actual.get('debuginfo')})")
-        return problems
+                errors.append(f"{where} {step.get('function')}: {key} {actual.get(key)!r} "
+                              f"!= recorded {recorded.get(key)!r} ({actual.get('debuginfo')})")
+        return errors
     problems: list[str] = []
     _shape(where, step.get("function") or "", "", recorded, actual, problems, deviations)
     set_values = set(_leaves(step.get("params")))

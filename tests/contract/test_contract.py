@@ -13,6 +13,16 @@ DEVIATIONS: dict[tuple[str, str], str] = {
     ("auth_errors s1", "functions[]"): "the recording site's service held every function of the site "
     "(hundreds); the fake's service holds the functions the fake implements",
     ("auth_errors s13", "functions[]"): "same as s1, for the weak token's service",
+    ("users s16", "users[]"): "the recording site already held users from earlier runs; the fake "
+    "starts fresh, so a search over all users finds fewer",
+    ("users s16", "users[1].lastname"): "the second user found is another one for the same reason",
+    ("users s17", "users[]"): "same as s16",
+    ("cohorts s11", "cohorts[]"): "the recording site already held cohorts from earlier runs",
+    ("cohorts s12", "cohorts[]"): "same as s11",
+    ("cohorts s14", "[]"): "same as s11: all cohorts of the site",
+    ("reportbuilder s11", "data.rows[]"): "the report lists every enrolment of the site; the recording "
+    "site already held other scenarios' courses (58 rows), a fresh fake holds this scenario's",
+    ("reportbuilder s12", "data.rows[]"): "same as s11",
 }
 
 pytestmark = pytest.mark.contract

@@ -68,7 +68,7 @@ def test_doctor_finds_users_hidden_by_a_missing_capability(fake: RunningFake) ->
     fake.site.site_action("set_capabilities", {"userid": 3, "capabilities": ["webservice/rest:use"]})
     result = run_doctor(fake.url, TOKEN)
     assert result.returncode == 2
-    assert "FAIL users are visible" in result.stdout
+    assert "FAIL other users are visible in full" in result.stdout
     assert "moodle/user:viewdetails" in result.stdout
 
 

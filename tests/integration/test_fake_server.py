@@ -64,10 +64,9 @@ def test_a_503_fault_is_retried_by_the_client_for_reads() -> None:
                                              ("http500", TransientError)])
 def test_each_fault_kind_reaches_the_client_as_its_error(kind: str, error: type) -> None:
     site = stock_site(tokens={"wsbot": TOKEN})
-    with serve(site, faults=Faults(rate=1.0, kinds=(kind,), timeout_s=1.5)) as fake:
-        with MoodleClient(fake.url, TOKEN, timeout=0.5, retries=0) as client, \
-                pytest.raises(error):
-            client.core_webservice.get_site_info()
+    with serve(site, faults=Faults(rate=1.0, kinds=(kind,), timeout_s=1.5)) as fake, \
+            MoodleClient(fake.url, TOKEN, timeout=0.5, retries=0) as client, pytest.raises(error):
+        client.core_webservice.get_site_info()
     ran_anyway = kind in ("truncated", "timeout")
     assert site.calls[FN] == (1 if ran_anyway else 0)
 

@@ -46,7 +46,7 @@ def test_the_bridge_areas_name_their_remote_function_first() -> None:
 
     known = set(signatures())
 
-    pattern = re.compile(r"^Calls (\w+) \((read|write)\)\.")
+    pattern = re.compile(r"^Calls (\w+) \((read|write)\)[.,]")
     problems = []
     for name in areas.__all__:
         cls = getattr(areas, name)

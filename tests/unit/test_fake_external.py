@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from moodle_bridge.fake.costs import Faults, Latency, MOODLE_PROFILE
+from moodle_bridge.fake.costs import MOODLE_PROFILE, Faults, Latency
 from moodle_bridge.fake.external import clean_returns, decode_form, validate_parameters
 from moodle_bridge.fake.wserror import WSError
 

@@ -51,7 +51,7 @@ def test_posts_form_with_token_function_and_json_format() -> None:
     form = form_of(responses.calls[0])
     assert form == {"wstoken": TOKEN, "wsfunction": "core_webservice_get_site_info",
                     "moodlewsrestformat": "json"}
-    assert TOKEN not in responses.calls[0].request.url
+    assert TOKEN not in str(responses.calls[0].request.url)
 
 
 ERROR_CLASSES = {

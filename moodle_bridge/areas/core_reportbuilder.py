@@ -1,0 +1,375 @@
+"""core_reportbuilder: custom reports, the bulk way to read completion (thousands of rows per call).
+
+What the recordings taught (FINDINGS.md): no web service creates a report (an admin does, once);
+``retrieve_report`` pages with no cap on ``perpage`` (0 returns every row) and a page beyond the end comes
+back empty with ``totalrowcount`` 0; values are display strings in the token user's language and timezone
+(``Yes``/``No``/empty, ``Friday, 27 November 2026, 8:22 PM``: see ``report_yes`` and
+``parse_report_datetime``); an enrolment method with nobody in it gives a row with empty user columns
+(add a "username is not empty" condition to drop them); ``conditions_add`` adds a condition without a
+value, which filters nothing; ``set_filters`` values are saved for the calling user only. Reports on
+4.5 lack ``customfields``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+
+from ..errors import ProtocolError
+from ..results import parse
+from ._base import Area, MoodleWarning, warnings_of
+
+OPERATOR_ANY = 0
+TEXT_CONTAINS = 1
+TEXT_DOES_NOT_CONTAIN = 2
+TEXT_IS_EQUAL_TO = 3
+TEXT_IS_NOT_EQUAL_TO = 4
+TEXT_STARTS_WITH = 5
+TEXT_ENDS_WITH = 6
+TEXT_IS_EMPTY = 7
+TEXT_IS_NOT_EMPTY = 8
+DEFAULT_PAGE_SIZE = 5000
+
+
+@dataclass(frozen=True)
+class ReportModifier:
+    id: int
+    fullname: str = ""
+    email: str = ""
+    idnumber: str = ""
+    identity: str = ""
+    profileurl: str = ""
+
+
+@dataclass(frozen=True)
+class Report:
+    """A custom report's details (``conditiondata`` holds the condition values as JSON text)."""
+
+    id: int
+    name: str | None
+    source: str
+    type: int = 0
+    uniquerows: bool = False
+    conditiondata: str | None = None
+    settingsdata: str | None = None
+    contextid: int | None = None
+    component: str = ""
+    area: str = ""
+    itemid: int = 0
+    usercreated: int | None = None
+    usermodified: int | None = None
+    timecreated: int = 0
+    timemodified: int = 0
+    sourcename: str | None = None
+    modifiedby: ReportModifier | None = None
+
+    @property
+    def conditions(self) -> dict[str, Any]:
+        """The report's condition values (``{"user:username_operator": 8, ...}``), empty when none."""
+        try:
+            value = json.loads(self.conditiondata) if self.conditiondata else {}
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
+
+@dataclass(frozen=True)
+class ReportList:
+    reports: tuple[Report, ...]
+    warnings: tuple[MoodleWarning, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReportView:
+    """``reports_get``: the report row and its first page rendered as HTML (``table``)."""
+
+    id: int
+    name: str | None
+    source: str
+    table: str = ""
+    type: int = 0
+    conditiondata: str | None = None
+    usercreated: int | None = None
+    timecreated: int = 0
+    timemodified: int = 0
+    editmode: bool = False
+    filterspresent: bool = False
+    filtersapplied: int = 0
+    infocontainer: str = ""
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    """One row of a report: display strings, ``None`` where Moodle sent null."""
+
+    headers: tuple[str, ...]
+    columns: tuple[str | None, ...]
+
+    def get(self, header: str, default: str | None = None) -> str | None:
+        """The value under the first column titled ``header``."""
+        try:
+            return self.columns[self.headers.index(header)]
+        except (ValueError, IndexError):
+            return default
+
+    def as_dict(self) -> dict[str, str | None]:
+        """Header to value; where two columns share a title the first wins."""
+        result: dict[str, str | None] = {}
+        for header, value in zip(self.headers, self.columns, strict=False):
+            result.setdefault(header, value)
+        return result
+
+
+@dataclass(frozen=True)
+class ReportPage:
+    """One page of ``retrieve_report``. ``totalrowcount`` is 0 on a page beyond the end."""
+
+    details: Report
+    headers: tuple[str, ...]
+    rows: tuple[ReportRow, ...]
+    totalrowcount: int
+    warnings: tuple[MoodleWarning, ...] = ()
+
+
+@dataclass(frozen=True)
+class SortIcon:
+    key: str = ""
+    component: str = ""
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class SortableColumn:
+    id: int
+    title: str
+    heading: str = ""
+    sortdirection: int = 4
+    sortenabled: bool = False
+    sortorder: int = 0
+    sorticon: SortIcon = field(default_factory=SortIcon)
+
+
+@dataclass(frozen=True)
+class ReportColumns:
+    """The report's columns after ``columns_add`` (as its sorting settings list them)."""
+
+    sortablecolumns: tuple[SortableColumn, ...]
+    hassortablecolumns: bool = True
+
+
+@dataclass(frozen=True)
+class ReportOption:
+    value: str
+    visiblename: str
+
+
+@dataclass(frozen=True)
+class ReportOptionGroup:
+    text: str
+    values: tuple[ReportOption, ...]
+
+
+@dataclass(frozen=True)
+class ReportConditions:
+    """After ``conditions_add``: the conditions still available (grouped by entity)."""
+
+    availableconditions: tuple[ReportOptionGroup, ...]
+    hasactiveconditions: bool
+    hasavailableconditions: bool = True
+    activeconditionsform: str = ""
+
+
+@dataclass(frozen=True)
+class ActiveFilter:
+    id: int
+    heading: str
+    sortorder: int = 0
+    entityname: str = ""
+
+
+@dataclass(frozen=True)
+class ReportFilters:
+    """After ``filters_add``: the report's filters and those still available."""
+
+    activefilters: tuple[ActiveFilter, ...]
+    availablefilters: tuple[ReportOptionGroup, ...]
+    hasactivefilters: bool = True
+    hasavailablefilters: bool = True
+
+
+class CoreReportbuilder(Area):
+    def list_reports(self, page: int | None = None, perpage: int | None = None) -> ReportList:
+        """Calls core_reportbuilder_list_reports (read).
+
+        Moodle's default ``perpage`` is 10; ``iter_reports`` pages through all of them.
+        """
+        fn = "core_reportbuilder_list_reports"
+        data = self._read(fn, {"page": page, "perpage": perpage})
+        return ReportList(parse(_ListAnswer, data, fn).reports, warnings_of(data, fn))
+
+    def iter_reports(self, perpage: int = 50) -> Iterator[Report]:
+        """Every custom report the token may view, page by page."""
+        if perpage < 1:
+            raise ValueError("perpage must be at least 1")
+        page = 0
+        while True:
+            reports = self.list_reports(page=page, perpage=perpage).reports
+            yield from reports
+            if len(reports) < perpage:
+                return
+            page += 1
+
+    def reports_get(self, reportid: int, *, editmode: bool | None = None,
+                    pagesize: int | None = None) -> ReportView:
+        """Calls core_reportbuilder_reports_get (read).
+
+        ``editmode`` needs the right to edit the report.
+        """
+        fn = "core_reportbuilder_reports_get"
+        data = self._read(fn, {"reportid": reportid, "editmode": editmode, "pagesize": pagesize})
+        return parse(ReportView, data, fn)
+
+    def retrieve_report(self, reportid: int, page: int | None = None,
+                        perpage: int | None = None) -> ReportPage:
+        """Calls core_reportbuilder_retrieve_report (read).
+
+        Moodle's default ``perpage`` is 10 and ``perpage=0`` returns every row; use
+        ``iter_report_rows`` to read a whole report without truncation.
+        """
+        fn = "core_reportbuilder_retrieve_report"
+        data = self._read(fn, {"reportid": reportid, "page": page, "perpage": perpage})
+        answer = parse(_RetrieveAnswer, data, fn)
+        headers = tuple(answer.data.headers)
+        rows = []
+        for index, row in enumerate(answer.data.rows):
+            if len(row.columns) != len(headers):
+                raise ProtocolError(f"row {index} has {len(row.columns)} columns for {len(headers)} headers",
+                                    wsfunction=fn)
+            rows.append(ReportRow(headers, tuple(row.columns)))
+        return ReportPage(answer.details, headers, tuple(rows), answer.data.totalrowcount,
+                          warnings_of(data, fn))
+
+    def iter_report_pages(self, reportid: int, perpage: int = DEFAULT_PAGE_SIZE) -> Iterator[ReportPage]:
+        """Pages through a report until a short page; never stops early on ``totalrowcount``.
+
+        ``perpage=0`` reads everything in one call. If the report's columns change between pages
+        (someone edited it meanwhile) a ``ProtocolError`` stops the read rather than mixing columns.
+        """
+        if perpage < 0:
+            raise ValueError("perpage must be 0 (all rows) or more")
+        if perpage == 0:
+            yield self.retrieve_report(reportid, page=0, perpage=0)
+            return
+        page = 0
+        headers: tuple[str, ...] | None = None
+        while True:
+            result = self.retrieve_report(reportid, page=page, perpage=perpage)
+            if headers is not None and result.rows and result.headers != headers:
+                raise ProtocolError(f"report {reportid} changed its columns while being read (page {page})",
+                                    wsfunction="core_reportbuilder_retrieve_report")
+            headers = result.headers
+            yield result
+            if len(result.rows) < perpage:
+                return
+            page += 1
+
+    def iter_report_rows(self, reportid: int, perpage: int = DEFAULT_PAGE_SIZE) -> Iterator[ReportRow]:
+        """Every row of a report, paging explicitly (see ``iter_report_pages``)."""
+        for page in self.iter_report_pages(reportid, perpage):
+            yield from page.rows
+
+    def columns_add(self, reportid: int, uniqueidentifier: str) -> ReportColumns:
+        """Calls core_reportbuilder_columns_add (write).
+
+        Needs the right to edit the report; an unknown column is ``invalidparameter``.
+        """
+        fn = "core_reportbuilder_columns_add"
+        data = self._write(fn, {"reportid": reportid, "uniqueidentifier": uniqueidentifier})
+        return parse(ReportColumns, data, fn)
+
+    def conditions_add(self, reportid: int, uniqueidentifier: str) -> ReportConditions:
+        """Calls core_reportbuilder_conditions_add (write).
+
+        The condition comes without a value and filters nothing until someone sets it in Moodle.
+        """
+        fn = "core_reportbuilder_conditions_add"
+        data = self._write(fn, {"reportid": reportid, "uniqueidentifier": uniqueidentifier})
+        if isinstance(data, dict):
+            data = {**data, "availableconditions": _unwrap(data.get("availableconditions"))}
+        return parse(ReportConditions, data, fn)
+
+    def filters_add(self, reportid: int, uniqueidentifier: str) -> ReportFilters:
+        """Calls core_reportbuilder_filters_add (write)."""
+        fn = "core_reportbuilder_filters_add"
+        data = self._write(fn, {"reportid": reportid, "uniqueidentifier": uniqueidentifier})
+        if isinstance(data, dict):
+            data = {**data, "availablefilters": _unwrap(data.get("availablefilters"))}
+        return parse(ReportFilters, data, fn)
+
+    def set_filters(self, reportid: int, values: Mapping[str, Any], parameters: str = "") -> bool:
+        """Calls core_reportbuilder_set_filters (write).
+
+        ``values`` like ``{"course:idnumber_operator": 1, "course:idnumber_value": "X"}`` (1 = contains);
+        they apply to the report's filters for the calling user only.
+        """
+        fn = "core_reportbuilder_set_filters"
+        data = self._write(fn, {"reportid": reportid, "parameters": parameters,
+                                "values": json.dumps(dict(values), ensure_ascii=False)})
+        return bool(data)
+
+
+def _unwrap(groups: Any) -> Any:
+    if not isinstance(groups, list):
+        return groups
+    return [group.get("optiongroup") if isinstance(group, dict) and "optiongroup" in group else group
+            for group in groups]
+
+
+def report_yes(value: str | None) -> bool | None:
+    """A report's Yes/No cell: True, False, or None when empty (no completion record at all)."""
+    if value is None or not value.strip():
+        return None
+    return value.strip().lower() in ("yes", "1", "true")
+
+
+_DATE_FORMATS = ("%A, %d %B %Y, %I:%M %p", "%d %B %Y, %I:%M %p", "%A, %d %B %Y")
+
+
+def parse_report_datetime(value: str | None, tz: tzinfo = UTC) -> datetime | None:
+    """Reads an English ``strftimedatetime`` cell (``Friday, 27 November 2026, 8:22 PM``) in the token
+    user's timezone ``tz``; None for an empty cell. Other languages raise ``ValueError``."""
+    if value is None or not value.strip():
+        return None
+    text = " ".join(value.split())
+    for pattern in _DATE_FORMATS:
+        try:
+            return datetime.strptime(text, pattern).replace(tzinfo=tz)
+        except ValueError:
+            continue
+    raise ValueError(f"not a Moodle date: {value!r}")
+
+
+@dataclass(frozen=True)
+class _ListAnswer:
+    reports: tuple[Report, ...]
+
+
+@dataclass(frozen=True)
+class _Row:
+    columns: tuple[str | None, ...]
+
+
+@dataclass(frozen=True)
+class _Data:
+    headers: tuple[str, ...]
+    rows: tuple[_Row, ...]
+    totalrowcount: int
+
+
+@dataclass(frozen=True)
+class _RetrieveAnswer:
+    details: Report
+    data: _Data
