@@ -15,6 +15,8 @@ FormPairs = list[tuple[str, str]]
 
 def encode_value(value: Any) -> str:
     """Renders one scalar the way PHP will read it back."""
+    if type(value) is str:
+        return value
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, float) and value.is_integer():
@@ -30,13 +32,19 @@ def encode_params(params: Mapping[str, Any]) -> FormPairs:
     return pairs
 
 
+_SCALARS = (str, int, float, bool)
+
+
 def _flatten(prefix: str, value: Any, pairs: FormPairs) -> None:
-    if value is None:
+    kind = type(value)
+    if kind in _SCALARS:  # the common case first: concrete type checks are cheap, ABC checks are not
+        pairs.append((prefix, encode_value(value)))
+    elif value is None:
         return
-    if isinstance(value, Mapping):
+    elif kind is dict or isinstance(value, Mapping):
         for key, item in value.items():
             _flatten(f"{prefix}[{key}]", item, pairs)
-    elif isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
+    elif kind in (list, tuple) or (isinstance(value, Sequence) and not isinstance(value, bytes)):
         for index, item in enumerate(value):
             _flatten(f"{prefix}[{index}]", item, pairs)
     else:

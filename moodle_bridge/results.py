@@ -78,6 +78,11 @@ def _converter(hint: Any) -> _Converter:
         inner = [arg for arg in args if arg is not type(None)]
         convert_inner = _converter(inner[0]) if len(inner) == 1 else _identity
         return lambda value, fn, path: None if value is None else convert_inner(value, fn, path)
+    if hint in _SCALARS:
+        slow = _SCALARS[hint]
+        exact: type = hint
+        # Most values already have the declared type: skip the coercion then.
+        return lambda value, fn, path: value if type(value) is exact else slow(value, fn, path)
     if origin in (list, tuple):
         convert_item = _converter(args[0]) if args else _identity
 
@@ -91,9 +96,6 @@ def _converter(hint: Any) -> _Converter:
     if dataclasses.is_dataclass(hint) and isinstance(hint, type):
         nested: type = hint
         return lambda value, fn, path: parse(nested, value, fn, path)
-    scalar = _SCALARS.get(hint)
-    if scalar is not None:
-        return scalar
     return _identity
 
 

@@ -193,7 +193,7 @@ class CoreCompletion(Area):
                             warnings_of(data, fn))
 
     def course_completion_statuses(self, courseid: int, userids: Iterable[int]) -> CompletionStatuses:
-        """Calls core_completion_get_course_completion_status (read), once per user on the client's bounded pool.
+        """Calls core_completion_get_course_completion_status (read), once per user, in parallel.
 
         One ``get_course_completion_status`` call per user; per-user failures are collected in
         ``errors`` instead of failing the batch (see ``CompletionStatuses``). For thousands of users
