@@ -12,6 +12,7 @@ lint: bootstrap
 	.venv/bin/mypy
 
 test: lint
+	@scripts/services.sh
 	.venv/bin/python -m pytest -n 2 --dist loadgroup
 
 benchmark: bootstrap

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask
 
+from .celery_app import celery_init_app
 from .config import ConfigError, Settings, load_settings
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -21,6 +22,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app = Flask(__name__, template_folder=str(TEMPLATES_DIR / "console"))
     app.config.update(SECRET_KEY=settings.secret_key, CADRE_SETTINGS=settings,
                       SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
+    celery_init_app(app, settings.broker_url)
     return app
 
 

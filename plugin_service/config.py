@@ -24,11 +24,26 @@ class Settings:
     moodle_timeout: float = 60.0
     moodle_batch_size: int = 100
     moodle_max_workers: int = 4
+    moodle_roles: str = "student=5,teacher=4,editingteacher=3,manager=1"
+    moodle_hours_field: str = "credit_hours"
+    moodle_namespace: str = ""
     secret_key: str = ""
     database_url: str = "sqlite:///instance/cadre.sqlite3"
+    broker_url: str = "redis://127.0.0.1:6379/0"
     public_base_url: str = "http://127.0.0.1:5000"
 
     SECRETS = ("moodle_token", "secret_key")
+
+    def role_ids(self) -> dict[str, int]:
+        """Moodle role shortname -> id: web services cannot list roles, so the site's ids are set here."""
+        roles: dict[str, int] = {}
+        for item in self.moodle_roles.split(","):
+            name, sep, value = item.partition("=")
+            if not sep or not value.strip().isdigit():
+                raise ConfigError(f"moodle_roles: {item!r} is not shortname=id "
+                                  "(for example student=5,teacher=4)")
+            roles[name.strip()] = int(value)
+        return roles
 
     def __repr__(self) -> str:
         shown = []

@@ -1,4 +1,5 @@
-"""The demo: a fake Moodle on loopback, seeded like a college's site, checked by ``cadre doctor``."""
+"""The demo: a fake Moodle on loopback seeded like a college's site, checked, then provisioned with the
+2026 sample plan and roster (diff, apply, and a second apply that writes nothing)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
 BIN = Path(sys.executable).parent
 
 
@@ -47,14 +49,37 @@ def main() -> int:
         cwd=ROOT, text=True)
     try:
         wait_until_up(url, fake)
-        env = dict(os.environ, CADRE_MOODLE_URL=url, CADRE_MOODLE_TOKEN=token)
-        print("\n== cadre doctor: is the site ready for Cadre Companion?\n", flush=True)
+        database = ROOT / "instance" / "demo.sqlite3"
+        database.parent.mkdir(exist_ok=True)
+        for stale in database.parent.glob("demo.sqlite3*"):
+            stale.unlink()
+        env = dict(os.environ, CADRE_MOODLE_URL=url, CADRE_MOODLE_TOKEN=token,
+                   CADRE_DATABASE_URL=f"sqlite:///{database}")
         report = ROOT / "artifacts" / "doctor.html"
         report.parent.mkdir(exist_ok=True)
-        result = subprocess.run([str(BIN / "cadre"), "doctor", "--html", str(report)], env=env,
-                                check=False)
-        print(f"\n== cadre doctor exited with {result.returncode} (0: ready, 2: action needed)")
-        return result.returncode
+        plan, roster = str(EXAMPLES / "plan-2026.yaml"), str(EXAMPLES / "roster-2026.csv")
+        steps = [
+            ("cadre doctor: is the site ready for Cadre Companion?", ["doctor", "--html", str(report)]),
+            ("cadre roster check: the HR roster", ["roster", "check", roster]),
+            ("cadre plan check: the 2026 plan against the roster",
+             ["plan", "check", plan, "--roster", roster]),
+            ("cadre explain: why a cadre is where they are", ["explain", "T20408", "--plan", plan,
+                                                             "--roster", roster]),
+            ("cadre plan diff: what Moodle must change (first 25 of them)",
+             ["plan", "diff", plan, "--roster", roster, "--limit", "25"]),
+            ("cadre plan apply: make it so", ["plan", "apply", plan, "--roster", roster]),
+            ("cadre plan diff again: nothing left to do", ["plan", "diff", plan, "--roster", roster]),
+            ("cadre plan apply again: writes nothing", ["plan", "apply", plan, "--roster", roster]),
+        ]
+        for title, args in steps:
+            print(f"\n== {title}\n", flush=True)
+            result = subprocess.run([str(BIN / "cadre"), *args], env=env, check=False)
+            if result.returncode != 0:
+                print(f"\n== {args[0]} exited with {result.returncode}")
+                return result.returncode
+        print(f"\n== Done. The doctor's report for the Moodle admin: {report}")
+        print(f"== The companion's database (plans, journal, audit log): {database}")
+        return 0
     finally:
         fake.terminate()
         fake.wait(timeout=10)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
+import os
+import secrets
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -53,3 +56,42 @@ def _no_network_but_loopback(request: pytest.FixtureRequest,
     if "/tests/live/" in path or "/tests/packaging/" in path:
         return
     monkeypatch.setattr(socket.socket, "connect", _loopback_only)
+
+
+POSTGRES_URL = os.environ.get("CADRE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+def _postgres_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, dropped afterwards."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import OperationalError
+
+    name = f"cadre_test_{os.getpid()}_{secrets.token_hex(3)}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError as exc:
+        admin.dispose()
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"PostgreSQL is not reachable at {POSTGRES_URL.split('@')[-1]}: {exc.orig}")
+    try:
+        yield POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        from plugin_service.db import engine_for
+
+        url = POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
+        engine_for(url).dispose()
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Each test using it runs on the embedded SQLite and on PostgreSQL (as in production)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'cadre.sqlite3'}"
+    else:
+        yield from _postgres_database()

@@ -20,9 +20,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ..errors import MoodleError
 from ..results import parse_list, unescape
-from ._base import Area, MoodleWarning, WriteResult, warnings_of
+from ._base import Area, Page, WriteResult, iter_pages, name_values, record_params, renamed, warnings_of
 
 Includes = Literal["parents", "self", "all"]
 SYSTEM_CONTEXT_ID = 1
@@ -48,7 +47,7 @@ class CategoryType:
         return cls("idnumber", idnumber)
 
     def to_params(self) -> dict[str, str]:
-        return {"type": self.type, "value": self.value}
+        return record_params(self)
 
 
 @dataclass(frozen=True)
@@ -57,19 +56,15 @@ class NewCohort:
 
     name: str
     idnumber: str
-    category: CategoryType = field(default_factory=CategoryType.system)
+    category: CategoryType = field(default_factory=CategoryType.system, metadata=renamed("categorytype"))
     description: str | None = None
     descriptionformat: int | None = None
     visible: bool | None = None
     theme: str | None = None
-    customfields: Mapping[str, str] = field(default_factory=dict)
+    customfields: Mapping[str, str] = field(default_factory=dict, metadata=name_values("shortname"))
 
     def to_params(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"categorytype": self.category.to_params(), "name": self.name,
-                               "idnumber": self.idnumber}
-        _optional(out, self.description, self.descriptionformat, self.visible, self.theme,
-                  self.customfields)
-        return out
+        return record_params(self, first=("category",))
 
 
 @dataclass(frozen=True)
@@ -79,29 +74,15 @@ class CohortUpdate:
     id: int
     name: str
     idnumber: str
-    category: CategoryType = field(default_factory=CategoryType.system)
+    category: CategoryType = field(default_factory=CategoryType.system, metadata=renamed("categorytype"))
     description: str | None = None
     descriptionformat: int | None = None
     visible: bool | None = None
     theme: str | None = None
-    customfields: Mapping[str, str] = field(default_factory=dict)
+    customfields: Mapping[str, str] = field(default_factory=dict, metadata=name_values("shortname"))
 
     def to_params(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"id": self.id, "categorytype": self.category.to_params(),
-                               "name": self.name, "idnumber": self.idnumber}
-        _optional(out, self.description, self.descriptionformat, self.visible, self.theme,
-                  self.customfields)
-        return out
-
-
-def _optional(out: dict[str, Any], description: str | None, descriptionformat: int | None,
-              visible: bool | None, theme: str | None, customfields: Mapping[str, str]) -> None:
-    for key, value in (("description", description), ("descriptionformat", descriptionformat),
-                       ("visible", visible), ("theme", theme)):
-        if value is not None:
-            out[key] = value
-    if customfields:
-        out["customfields"] = [{"shortname": k, "value": v} for k, v in customfields.items()]
+        return record_params(self, first=("id", "category"))
 
 
 @dataclass(frozen=True)
@@ -179,17 +160,15 @@ class CoreCohort(Area):
         cohorts the earlier chunks created.
         """
         fn = "core_cohort_create_cohorts"
-        created: list[Cohort] = []
-        for chunk in self._client.batches(cohorts):
-            try:
-                data = self._write(fn, {"cohorts": [cohort.to_params() for cohort in chunk]})
-            except MoodleError as exc:
-                if created:
-                    exc.add_note(f"{len(created)} of {len(cohorts)} cohorts were created by earlier "
-                                 f"calls: {', '.join(str(c.idnumber) for c in created)}")
-                raise
-            created.extend(parse_list(Cohort, data, fn))
-        return created
+
+        def note(_sent: list[NewCohort], created: list[Cohort], _failing: list[NewCohort]) -> str | None:
+            if not created:
+                return None
+            return (f"{len(created)} of {len(cohorts)} cohorts were created by earlier calls: "
+                    f"{', '.join(str(c.idnumber) for c in created)}")
+
+        return self._batched(fn, cohorts, lambda chunk: {"cohorts": [c.to_params() for c in chunk]},
+                             lambda data: parse_list(Cohort, data, fn), write=True, note=note)
 
     def update_cohorts(self, cohorts: Sequence[CohortUpdate]) -> None:
         """Calls core_cohort_update_cohorts (write).
@@ -198,8 +177,8 @@ class CoreCohort(Area):
         Sent in chunks of ``batch_size``; each call is all-or-nothing.
         """
         fn = "core_cohort_update_cohorts"
-        for chunk in self._client.batches(cohorts):
-            self._write(fn, {"cohorts": [cohort.to_params() for cohort in chunk]})
+        self._batched(fn, cohorts, lambda chunk: {"cohorts": [cohort.to_params() for cohort in chunk]},
+                      write=True)
 
     def delete_cohorts(self, cohortids: Sequence[int]) -> None:
         """Calls core_cohort_delete_cohorts (write).
@@ -207,8 +186,7 @@ class CoreCohort(Area):
         Removes the cohorts and their memberships; an unknown id fails the call (all-or-nothing).
         """
         fn = "core_cohort_delete_cohorts"
-        for chunk in self._client.batches(cohortids):
-            self._write(fn, {"cohortids": list(chunk)})
+        self._batched(fn, cohortids, lambda chunk: {"cohortids": chunk}, write=True)
 
     def get_cohorts(self, cohortids: Sequence[int] = ()) -> list[Cohort]:
         """Calls core_cohort_get_cohorts (read).
@@ -218,10 +196,8 @@ class CoreCohort(Area):
         fn = "core_cohort_get_cohorts"
         if not cohortids:
             return parse_list(Cohort, self._read(fn, {}), fn)
-        found: list[Cohort] = []
-        for chunk in self._client.batches(cohortids):
-            found.extend(parse_list(Cohort, self._read(fn, {"cohortids": list(chunk)}), fn))
-        return found
+        return self._batched(fn, cohortids, lambda chunk: {"cohortids": chunk},
+                             lambda data: parse_list(Cohort, data, fn), write=False)
 
     def search_cohorts(self, query: str, *, contextid: int | None = None,
                        contextlevel: str | None = None, instanceid: int | None = None,
@@ -267,17 +243,9 @@ class CoreCohort(Area):
         if includes == "parents" and not in_system:
             yield from self.search_cohorts(query, limitfrom=0, limitnum=0, **kwargs)
             return
-        page = 0
-        seen: set[int] = set()
-        while True:
-            batch = self.search_cohorts(query, limitfrom=page, limitnum=perpage, **kwargs)
-            for cohort in batch:
-                if cohort.id not in seen:
-                    seen.add(cohort.id)
-                    yield cohort
-            if len(batch) < perpage:
-                return
-            page += 1
+        yield from iter_pages(
+            lambda page: Page(self.search_cohorts(query, limitfrom=page, limitnum=perpage, **kwargs)),
+            perpage, key=lambda cohort: cohort.id)
 
     def add_cohort_members(self, members: Sequence[CohortMember], *,
                            parallel: bool = False) -> WriteResult:
@@ -288,14 +256,9 @@ class CoreCohort(Area):
         unsupported type, ``"2"`` cohort or user does not exist, ``"3"`` already a member.
         """
         fn = "core_cohort_add_cohort_members"
-
-        def send(chunk: Sequence[CohortMember]) -> tuple[MoodleWarning, ...]:
-            data = self._write(fn, {"members": [member.to_params() for member in chunk]})
-            return warnings_of(data, fn)
-
-        chunks = list(self._client.batches(members))
-        results = self._client.fan_out(send, chunks) if parallel else [send(c) for c in chunks]
-        return WriteResult(tuple(w for chunk_warnings in results for w in chunk_warnings))
+        return WriteResult(tuple(self._batched(
+            fn, members, lambda chunk: {"members": [member.to_params() for member in chunk]},
+            lambda data: warnings_of(data, fn), write=True, parallel=parallel)))
 
     def delete_cohort_members(self, members: Sequence[CohortMembership]) -> None:
         """Calls core_cohort_delete_cohort_members (write).
@@ -304,8 +267,8 @@ class CoreCohort(Area):
         whole call (``NotFoundError``) and nothing of it is removed.
         """
         fn = "core_cohort_delete_cohort_members"
-        for chunk in self._client.batches(members):
-            self._write(fn, {"members": [{"cohortid": m.cohortid, "userid": m.userid} for m in chunk]})
+        self._batched(fn, members, lambda chunk: {"members": [record_params(m) for m in chunk]},
+                      write=True)
 
     def get_cohort_members(self, cohortids: Sequence[int]) -> list[CohortMembers]:
         """Calls core_cohort_get_cohort_members (read).
@@ -314,7 +277,5 @@ class CoreCohort(Area):
         ``batch_size``.
         """
         fn = "core_cohort_get_cohort_members"
-        found: list[CohortMembers] = []
-        for chunk in self._client.batches(cohortids):
-            found.extend(parse_list(CohortMembers, self._read(fn, {"cohortids": list(chunk)}), fn))
-        return found
+        return self._batched(fn, cohortids, lambda chunk: {"cohortids": chunk},
+                             lambda data: parse_list(CohortMembers, data, fn), write=False)

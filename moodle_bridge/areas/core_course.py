@@ -16,24 +16,28 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..results import parse, parse_list
-from ._base import Area, MoodleWarning, WriteResult, warnings_of
+from ._base import (
+    Area,
+    MoodleWarning,
+    Page,
+    WriteResult,
+    iter_pages,
+    name_values,
+    options,
+    record_params,
+    warnings_of,
+)
 
 Scalar = str | int | float | bool
 
 
 def _clean(params: Mapping[str, Any]) -> dict[str, Any]:
-    """Drops unset (None) values, keeping the order Moodle's recordings use."""
+    """Drops unset (None) values: Moodle then applies its defaults."""
     return {key: value for key, value in params.items() if value is not None}
-
-
-def _name_values(values: Mapping[str, Scalar] | None, key: str = "name") -> list[dict[str, Any]] | None:
-    if values is None:
-        return None
-    return [{key: name, "value": value} for name, value in values.items()]
 
 
 # --- inputs --------------------------------------------------------------------------------------------
@@ -50,9 +54,7 @@ class NewCategory:
     theme: str | None = None
 
     def as_params(self) -> dict[str, Any]:
-        return _clean({"name": self.name, "parent": self.parent, "idnumber": self.idnumber,
-                       "description": self.description, "descriptionformat": self.descriptionformat,
-                       "theme": self.theme})
+        return record_params(self)
 
 
 @dataclass(frozen=True)
@@ -68,9 +70,7 @@ class CategoryUpdate:
     theme: str | None = None
 
     def as_params(self) -> dict[str, Any]:
-        return _clean({"id": self.id, "name": self.name, "parent": self.parent, "idnumber": self.idnumber,
-                       "description": self.description, "descriptionformat": self.descriptionformat,
-                       "theme": self.theme})
+        return record_params(self)
 
 
 @dataclass(frozen=True)
@@ -95,23 +95,9 @@ class _CourseFields:
     completionnotify: bool | None = None
     lang: str | None = None
     forcetheme: str | None = None
-    courseformatoptions: Mapping[str, Scalar] | None = None
-    customfields: Mapping[str, Scalar] | None = None
+    courseformatoptions: Mapping[str, Scalar] | None = field(default=None, metadata=name_values("name"))
+    customfields: Mapping[str, Scalar] | None = field(default=None, metadata=name_values("shortname"))
     """Course custom field values by short name, e.g. ``{"credit_hours": 2}``."""
-
-    def _option_params(self) -> dict[str, Any]:
-        return _clean({
-            "idnumber": self.idnumber, "summary": self.summary, "summaryformat": self.summaryformat,
-            "format": self.format, "startdate": self.startdate, "enddate": self.enddate,
-            "enablecompletion": self.enablecompletion, "numsections": self.numsections,
-            "visible": self.visible, "showgrades": self.showgrades, "newsitems": self.newsitems,
-            "maxbytes": self.maxbytes, "showreports": self.showreports,
-            "hiddensections": self.hiddensections, "groupmode": self.groupmode,
-            "groupmodeforce": self.groupmodeforce, "defaultgroupingid": self.defaultgroupingid,
-            "completionnotify": self.completionnotify, "lang": self.lang, "forcetheme": self.forcetheme,
-            "courseformatoptions": _name_values(self.courseformatoptions),
-            "customfields": _name_values(self.customfields, "shortname"),
-        })
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -123,10 +109,7 @@ class NewCourse(_CourseFields):
     categoryid: int
 
     def as_params(self) -> dict[str, Any]:
-        params: dict[str, Any] = {"fullname": self.fullname, "shortname": self.shortname,
-                                  "categoryid": self.categoryid}
-        params.update(self._option_params())
-        return params
+        return record_params(self, first=("fullname", "shortname", "categoryid"))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -139,10 +122,7 @@ class CourseUpdate(_CourseFields):
     categoryid: int | None = None
 
     def as_params(self) -> dict[str, Any]:
-        params = _clean({"id": self.id, "fullname": self.fullname, "shortname": self.shortname,
-                         "categoryid": self.categoryid})
-        params.update(self._option_params())
-        return params
+        return record_params(self, first=("id", "fullname", "shortname", "categoryid"))
 
 
 # --- results -------------------------------------------------------------------------------------------
@@ -249,9 +229,9 @@ class Course:
 
     def customfield(self, shortname: str) -> str | None:
         """The raw value of a course custom field, or None when the course does not show it."""
-        for field in self.customfields:
-            if field.shortname == shortname:
-                return field.valueraw if field.valueraw is not None else field.value
+        for custom in self.customfields:
+            if custom.shortname == shortname:
+                return custom.valueraw if custom.valueraw is not None else custom.value
         return None
 
 
@@ -407,17 +387,14 @@ class CoreCourse(Area):
         created when a later one fails (``categoryidnumbertaken``, ``unknowcategory``...).
         """
         fn = "core_course_create_categories"
-        created: list[CreatedCategory] = []
-        for chunk in self._client.batches(categories):
-            data = self._write(fn, {"categories": [c.as_params() for c in chunk]})
-            created.extend(parse_list(CreatedCategory, data, fn))
-        return created
+        return self._batched(fn, categories, lambda chunk: {"categories": [c.as_params() for c in chunk]},
+                             lambda data: parse_list(CreatedCategory, data, fn), write=True)
 
     def update_categories(self, categories: Sequence[CategoryUpdate]) -> None:
         """Calls core_course_update_categories (write). Sent in chunks of ``batch_size``."""
         fn = "core_course_update_categories"
-        for chunk in self._client.batches(categories):
-            self._write(fn, {"categories": [c.as_params() for c in chunk]})
+        self._batched(fn, categories, lambda chunk: {"categories": [c.as_params() for c in chunk]},
+                      write=True)
 
     def get_categories(self, criteria: Mapping[str, Scalar] | None = None, *,
                        addsubcategories: bool | None = None) -> list[Category]:
@@ -439,11 +416,8 @@ class CoreCourse(Area):
         created when a later one fails: re-read before retrying.
         """
         fn = "core_course_create_courses"
-        created: list[CreatedCourse] = []
-        for chunk in self._client.batches(courses):
-            data = self._write(fn, {"courses": [c.as_params() for c in chunk]})
-            created.extend(parse_list(CreatedCourse, data, fn))
-        return created
+        return self._batched(fn, courses, lambda chunk: {"courses": [c.as_params() for c in chunk]},
+                             lambda data: parse_list(CreatedCourse, data, fn), write=True)
 
     def update_courses(self, courses: Sequence[CourseUpdate]) -> WriteResult:
         """Calls core_course_update_courses (write).
@@ -452,20 +426,15 @@ class CoreCourse(Area):
         as a warning naming it (``itemid``); the others are updated. Warnings of every chunk are merged.
         """
         fn = "core_course_update_courses"
-        warnings: list[MoodleWarning] = []
-        for chunk in self._client.batches(courses):
-            data = self._write(fn, {"courses": [c.as_params() for c in chunk]})
-            warnings.extend(warnings_of(data, fn))
-        return WriteResult(tuple(warnings))
+        return WriteResult(tuple(self._batched(
+            fn, courses, lambda chunk: {"courses": [c.as_params() for c in chunk]},
+            lambda data: warnings_of(data, fn), write=True)))
 
     def delete_courses(self, courseids: Sequence[int]) -> WriteResult:
         """Calls core_course_delete_courses (write). Unknown or protected courses come back as warnings."""
         fn = "core_course_delete_courses"
-        warnings: list[MoodleWarning] = []
-        for chunk in self._client.batches(courseids):
-            data = self._write(fn, {"courseids": list(chunk)})
-            warnings.extend(warnings_of(data, fn))
-        return WriteResult(tuple(warnings))
+        return WriteResult(tuple(self._batched(fn, courseids, lambda chunk: {"courseids": chunk},
+                                               lambda data: warnings_of(data, fn), write=True)))
 
     def get_courses(self, ids: Sequence[int] | None = None) -> list[Course]:
         """Calls core_course_get_courses (read).
@@ -513,19 +482,11 @@ class CoreCourse(Area):
                             **filters: Any) -> Iterator[Course]:
         """Every course ``search_courses`` finds, page by page, until ``total`` is reached or a page is
         empty: never stops at the first page."""
-        if perpage < 1:
-            raise ValueError("perpage must be at least 1")
-        page = 0
-        seen: set[int] = set()
-        while True:
+        def fetch(page: int) -> Page[Course]:
             result = self.search_courses(criterianame, criteriavalue, page=page, perpage=perpage, **filters)
-            for course in result.courses:
-                if course.id not in seen:
-                    seen.add(course.id)
-                    yield course
-            if not result.courses or len(seen) >= result.total:
-                return
-            page += 1
+            return Page(result.courses, result.total)
+
+        return iter_pages(fetch, perpage, key=lambda course: course.id, short_page_ends=False)
 
     def duplicate_course(self, courseid: int, fullname: str, shortname: str, categoryid: int, *,
                          visible: bool | None = None,
@@ -551,12 +512,12 @@ class CoreCourse(Area):
                      modid: int | None = None) -> list[Section]:
         """Calls core_course_get_contents (read). ``modname`` with ``modid`` picks one activity."""
         fn = "core_course_get_contents"
-        chosen = _clean({"excludemodules": excludemodules, "excludecontents": excludecontents,
-                         "includestealthmodules": includestealthmodules, "sectionid": sectionid,
-                         "sectionnumber": sectionnumber, "cmid": cmid, "modname": modname, "modid": modid})
+        chosen = options(excludemodules=excludemodules, excludecontents=excludecontents,
+                         includestealthmodules=includestealthmodules, sectionid=sectionid,
+                         sectionnumber=sectionnumber, cmid=cmid, modname=modname, modid=modid)
         params: dict[str, Any] = {"courseid": courseid}
         if chosen:
-            params["options"] = [{"name": name, "value": value} for name, value in chosen.items()]
+            params["options"] = chosen
         return parse_list(Section, self._read(fn, params), fn)
 
     def get_course_module(self, cmid: int) -> CourseModule:

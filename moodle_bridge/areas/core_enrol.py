@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..results import parse_list
-from ._base import Area
+from ._base import Area, Page, iter_pages, options
 
 
 @dataclass(frozen=True)
@@ -148,13 +148,13 @@ class CoreEnrol(Area):
         firstname, lastname, siteorder; ``sortdirection``: ASC or DESC.
         """
         fn = "core_enrol_get_enrolled_users"
-        options = _options(withcapability=withcapability, groupid=groupid, onlyactive=onlyactive,
-                           onlysuspended=onlysuspended, limitfrom=limitfrom, limitnumber=limitnumber,
-                           userfields=",".join(userfields) if userfields else None, sortby=sortby,
-                           sortdirection=sortdirection)
+        chosen = options(withcapability=withcapability, groupid=groupid, onlyactive=onlyactive,
+                         onlysuspended=onlysuspended, limitfrom=limitfrom, limitnumber=limitnumber,
+                         userfields=",".join(userfields) if userfields else None, sortby=sortby,
+                         sortdirection=sortdirection)
         params: dict[str, Any] = {"courseid": courseid}
-        if options:
-            params["options"] = options
+        if chosen:
+            params["options"] = chosen
         return parse_list(EnrolledUser, self._read(fn, params), fn)
 
     def iter_enrolled_users(self, courseid: int, *, page_size: int = 200,
@@ -165,22 +165,13 @@ class CoreEnrol(Area):
 
         A user seen on an earlier page (the list changed while paging) is not yielded twice.
         """
-        if page_size < 1:
-            raise ValueError("page_size must be at least 1")
-        offset = 0
-        seen: set[int] = set()
-        while True:
-            page = self.get_enrolled_users(courseid, withcapability=withcapability, groupid=groupid,
-                                           onlyactive=onlyactive, onlysuspended=onlysuspended,
-                                           userfields=userfields, limitfrom=offset, limitnumber=page_size,
-                                           sortby="id", sortdirection="ASC")
-            for user in page:
-                if user.id not in seen:
-                    seen.add(user.id)
-                    yield user
-            if len(page) < page_size:
-                return
-            offset += len(page)
+        def fetch(offset: int) -> Page[EnrolledUser]:
+            return Page(self.get_enrolled_users(
+                courseid, withcapability=withcapability, groupid=groupid, onlyactive=onlyactive,
+                onlysuspended=onlysuspended, userfields=userfields, limitfrom=offset, limitnumber=page_size,
+                sortby="id", sortdirection="ASC"))
+
+        return iter_pages(fetch, page_size, name="page_size", by_offset=True, key=lambda user: user.id)
 
     def get_enrolled_users_with_capability(
             self, coursecapabilities: Mapping[int, Sequence[str]], *, groupid: int | None = None,
@@ -194,10 +185,10 @@ class CoreEnrol(Area):
         params: dict[str, Any] = {"coursecapabilities": [
             {"courseid": courseid, "capabilities": list(capabilities)}
             for courseid, capabilities in coursecapabilities.items()]}
-        options = _options(groupid=groupid, onlyactive=onlyactive, limitfrom=limitfrom,
-                           limitnumber=limitnumber, userfields=",".join(userfields) if userfields else None)
-        if options:
-            params["options"] = options
+        chosen = options(groupid=groupid, onlyactive=onlyactive, limitfrom=limitfrom,
+                         limitnumber=limitnumber, userfields=",".join(userfields) if userfields else None)
+        if chosen:
+            params["options"] = chosen
         return parse_list(CapabilityUsers, self._read(fn, params), fn)
 
     def get_users_courses(self, userid: int, *, returnusercount: bool | None = None) -> list[UserCourse]:
@@ -219,7 +210,3 @@ class CoreEnrol(Area):
         """
         fn = "core_enrol_get_course_enrolment_methods"
         return parse_list(EnrolmentMethod, self._read(fn, {"courseid": courseid}), fn)
-
-
-def _options(**values: Any) -> list[dict[str, Any]]:
-    return [{"name": name, "value": value} for name, value in values.items() if value is not None]

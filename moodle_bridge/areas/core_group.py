@@ -9,11 +9,11 @@ an error. ``enrolmentkey`` comes back as ``""`` from ``create_groups`` and as nu
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..results import parse_list
-from ._base import Area
+from ._base import Area, name_values, record_params
 
 
 @dataclass(frozen=True)
@@ -28,19 +28,11 @@ class NewGroup:
     enrolmentkey: str | None = None
     visibility: int | None = None
     participation: bool | None = None
-    customfields: Mapping[str, str | int | float] | None = None
+    customfields: Mapping[str, str | int | float] | None = field(default=None,
+                                                                 metadata=name_values("shortname"))
 
     def as_params(self) -> dict[str, Any]:
-        params: dict[str, Any] = {"courseid": self.courseid, "name": self.name,
-                                  "description": self.description}
-        for key in ("descriptionformat", "idnumber", "enrolmentkey", "visibility", "participation"):
-            value = getattr(self, key)
-            if value is not None:
-                params[key] = value
-        if self.customfields is not None:
-            params["customfields"] = [{"shortname": name, "value": value}
-                                      for name, value in self.customfields.items()]
-        return params
+        return record_params(self)
 
 
 @dataclass(frozen=True)
@@ -78,25 +70,19 @@ class CoreGroup(Area):
         ``invalidparameter``, a duplicate idnumber ``idnumbertaken``); earlier chunks stay created.
         """
         fn = "core_group_create_groups"
-        created: list[Group] = []
-        for chunk in self._client.batches(groups):
-            data = self._write(fn, {"groups": [g.as_params() for g in chunk]})
-            created.extend(parse_list(Group, data, fn))
-        return created
+        return self._batched(fn, groups, lambda chunk: {"groups": [g.as_params() for g in chunk]},
+                             lambda data: parse_list(Group, data, fn), write=True)
 
     def add_group_members(self, members: Sequence[GroupMember]) -> None:
         """Calls core_group_add_group_members (write). Chunks of ``batch_size``, each all or nothing."""
         fn = "core_group_add_group_members"
-        for chunk in self._client.batches(members):
-            self._write(fn, {"members": [{"groupid": m.groupid, "userid": m.userid} for m in chunk]})
+        self._batched(fn, members, lambda chunk: {"members": [record_params(m) for m in chunk]}, write=True)
 
     def get_group_members(self, groupids: Sequence[int]) -> list[GroupMembers]:
         """Calls core_group_get_group_members (read). Members come sorted by last name, first name."""
         fn = "core_group_get_group_members"
-        result: list[GroupMembers] = []
-        for chunk in self._client.batches(groupids):
-            result.extend(parse_list(GroupMembers, self._read(fn, {"groupids": list(chunk)}), fn))
-        return result
+        return self._batched(fn, groupids, lambda chunk: {"groupids": chunk},
+                             lambda data: parse_list(GroupMembers, data, fn), write=False)
 
     def get_course_groups(self, courseid: int) -> list[Group]:
         """Calls core_group_get_course_groups (read). Groups come sorted by name."""

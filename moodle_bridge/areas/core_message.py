@@ -25,7 +25,7 @@ from typing import Any
 
 from ..errors import MoodleError
 from ..results import parse, parse_list
-from ._base import Area, MoodleWarning
+from ._base import Area, MoodleWarning, Page, iter_pages
 
 FORMAT_MOODLE, FORMAT_HTML, FORMAT_PLAIN, FORMAT_MARKDOWN = 0, 1, 2, 4
 MESSAGE_MAX_LENGTH = 4096  # characters: Chinese text counts as characters, not bytes
@@ -231,17 +231,9 @@ class CoreMessage(Area):
 
         Page by page (``limitfrom``/``limitnum``) until a short page, oldest first by default.
         """
-        if page_size < 1:
-            raise ValueError("page_size must be at least 1")
-        start = 0
-        while True:
-            page = self.get_messages(useridto, useridfrom=useridfrom, type=type, read=read,
-                                     newestfirst=newestfirst, limitfrom=start,
-                                     limitnum=page_size).messages
-            yield from page
-            if len(page) < page_size:
-                return
-            start += page_size
+        return iter_pages(lambda start: Page(self.get_messages(
+            useridto, useridfrom=useridfrom, type=type, read=read, newestfirst=newestfirst, limitfrom=start,
+            limitnum=page_size).messages), page_size, name="page_size", by_offset=True)
 
     def get_member_info(self, referenceuserid: int, userids: Sequence[int], *,
                         includecontactrequests: bool | None = None,
@@ -253,15 +245,9 @@ class CoreMessage(Area):
         users are left out.
         """
         fn = "core_message_get_member_info"
-        unique = list(dict.fromkeys(int(u) for u in userids))
-        if not unique:
-            return []
-
-        def one(chunk: Sequence[int]) -> list[MemberInfo]:
-            params = {"referenceuserid": referenceuserid, "userids": list(chunk),
-                      "includecontactrequests": includecontactrequests,
-                      "includeprivacyinfo": includeprivacyinfo}
-            return parse_list(MemberInfo, self._read(fn, params), fn)
-
-        pages = self._client.fan_out(one, list(self._client.batches(unique)))
-        return [member for page in pages for member in page]
+        return self._batched(
+            fn, list(dict.fromkeys(int(u) for u in userids)),
+            lambda chunk: {"referenceuserid": referenceuserid, "userids": chunk,
+                           "includecontactrequests": includecontactrequests,
+                           "includeprivacyinfo": includeprivacyinfo},
+            lambda data: parse_list(MemberInfo, data, fn), write=False, parallel=True)

@@ -20,7 +20,7 @@ from typing import Any
 
 from ..errors import ProtocolError
 from ..results import parse
-from ._base import Area, MoodleWarning, warnings_of
+from ._base import Area, MoodleWarning, Page, iter_pages, warnings_of
 
 OPERATOR_ANY = 0
 TEXT_CONTAINS = 1
@@ -212,15 +212,7 @@ class CoreReportbuilder(Area):
 
     def iter_reports(self, perpage: int = 50) -> Iterator[Report]:
         """Every custom report the token may view, page by page."""
-        if perpage < 1:
-            raise ValueError("perpage must be at least 1")
-        page = 0
-        while True:
-            reports = self.list_reports(page=page, perpage=perpage).reports
-            yield from reports
-            if len(reports) < perpage:
-                return
-            page += 1
+        return iter_pages(lambda page: Page(self.list_reports(page=page, perpage=perpage).reports), perpage)
 
     def reports_get(self, reportid: int, *, editmode: bool | None = None,
                     pagesize: int | None = None) -> ReportView:

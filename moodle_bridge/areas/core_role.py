@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ._base import Area
+from ._base import Area, record_params
 
 
 @dataclass(frozen=True)
@@ -30,12 +30,7 @@ class RoleAssignment:
             raise ValueError("a role assignment needs contextid, or contextlevel and instanceid")
 
     def as_params(self) -> dict[str, Any]:
-        params: dict[str, Any] = {"roleid": self.roleid, "userid": self.userid}
-        for key in ("contextid", "contextlevel", "instanceid"):
-            value = getattr(self, key)
-            if value is not None:
-                params[key] = value
-        return params
+        return record_params(self)
 
 
 class CoreRole(Area):
@@ -48,5 +43,5 @@ class CoreRole(Area):
         already holds changes nothing.
         """
         fn = "core_role_assign_roles"
-        for chunk in self._client.batches(assignments):
-            self._write(fn, {"assignments": [a.as_params() for a in chunk]})
+        self._batched(fn, assignments, lambda chunk: {"assignments": [a.as_params() for a in chunk]},
+                      write=True)

@@ -20,19 +20,47 @@ What a caller must know (each is in a recording, see FINDINGS.md):
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ..errors import MoodleError
 from ..results import parse_list
-from ._base import Area, MoodleWarning, WriteResult, warnings_of
+from ._base import Area, MoodleWarning, WriteResult, name_values, record_params, unique_by, warnings_of
 
 UserField = Literal["id", "idnumber", "username", "email"]
 SEARCH_KEYS = frozenset({"id", "lastname", "firstname", "idnumber", "username", "email", "auth"})
 
 
 @dataclass(frozen=True, kw_only=True)
-class NewUser:
+class _Profile:
+    """The profile fields creating and updating an account share; ``None`` is not sent."""
+
+    idnumber: str | None = None
+    auth: str | None = None
+    lang: str | None = None
+    department: str | None = None
+    institution: str | None = None
+    city: str | None = None
+    country: str | None = None
+    timezone: str | None = None
+    phone1: str | None = None
+    phone2: str | None = None
+    address: str | None = None
+    description: str | None = None
+    middlename: str | None = None
+    alternatename: str | None = None
+    firstnamephonetic: str | None = None
+    lastnamephonetic: str | None = None
+    interests: str | None = None
+    maildisplay: int | None = None
+    mailformat: int | None = None
+    theme: str | None = None
+    calendartype: str | None = None
+    customfields: Mapping[str, str] = field(default_factory=dict, metadata=name_values("type"))
+    preferences: Mapping[str, str] = field(default_factory=dict, metadata=name_values("type"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class NewUser(_Profile):
     """One account for ``create_users`` (keyword arguments only).
 
     Internal authentication (``manual``, the default) needs ``password`` (checked against the site's
@@ -48,36 +76,14 @@ class NewUser:
     firstname: str
     lastname: str
     email: str
-    idnumber: str | None = None
-    auth: str | None = None
-    lang: str | None = None
-    department: str | None = None
-    institution: str | None = None
-    city: str | None = None
-    country: str | None = None
-    timezone: str | None = None
-    phone1: str | None = None
-    phone2: str | None = None
-    address: str | None = None
-    description: str | None = None
-    middlename: str | None = None
-    alternatename: str | None = None
-    firstnamephonetic: str | None = None
-    lastnamephonetic: str | None = None
-    interests: str | None = None
-    maildisplay: int | None = None
-    mailformat: int | None = None
-    theme: str | None = None
-    calendartype: str | None = None
-    customfields: Mapping[str, str] = field(default_factory=dict)
-    preferences: Mapping[str, str] = field(default_factory=dict)
 
     def to_params(self) -> dict[str, Any]:
-        return _record(self)
+        return record_params(self, first=("username", "password", "createpassword", "firstname", "lastname",
+                                          "email"))
 
 
 @dataclass(frozen=True, kw_only=True)
-class UserUpdate:
+class UserUpdate(_Profile):
     """Changes to one account for ``update_users`` (keyword arguments only).
 
     Fields left ``None`` are not sent and stay as they are. ``suspended=True`` suspends the account
@@ -93,48 +99,10 @@ class UserUpdate:
     firstname: str | None = None
     lastname: str | None = None
     email: str | None = None
-    idnumber: str | None = None
-    auth: str | None = None
-    lang: str | None = None
-    department: str | None = None
-    institution: str | None = None
-    city: str | None = None
-    country: str | None = None
-    timezone: str | None = None
-    phone1: str | None = None
-    phone2: str | None = None
-    address: str | None = None
-    description: str | None = None
-    middlename: str | None = None
-    alternatename: str | None = None
-    firstnamephonetic: str | None = None
-    lastnamephonetic: str | None = None
-    interests: str | None = None
-    maildisplay: int | None = None
-    mailformat: int | None = None
-    theme: str | None = None
-    calendartype: str | None = None
-    customfields: Mapping[str, str] = field(default_factory=dict)
-    preferences: Mapping[str, str] = field(default_factory=dict)
 
     def to_params(self) -> dict[str, Any]:
-        return _record(self)
-
-
-def _record(item: NewUser | UserUpdate) -> dict[str, Any]:
-    """The item as Moodle's ``users[i]`` structure, in declaration order, ``None`` left out."""
-    out: dict[str, Any] = {}
-    for spec in fields(item):
-        value = getattr(item, spec.name)
-        if spec.name == "customfields":
-            if value:
-                out["customfields"] = [{"type": k, "value": v} for k, v in value.items()]
-        elif spec.name == "preferences":
-            if value:
-                out["preferences"] = [{"type": k, "value": v} for k, v in value.items()]
-        elif value is not None:
-            out[spec.name] = value
-    return out
+        return record_params(self, first=("id", "username", "password", "suspended", "firstname", "lastname",
+                                          "email"))
 
 
 @dataclass(frozen=True)
@@ -222,15 +190,16 @@ class CoreUser(Area):
         Returns ``(id, username)`` of every user, in the order given.
         """
         fn = "core_user_create_users"
-        created: list[CreatedUser] = []
-        for chunk in self._client.batches(users):
-            try:
-                data = self._write(fn, {"users": [user.to_params() for user in chunk]})
-            except MoodleError as exc:
-                _note_partial(exc, created, len(chunk), len(users))
-                raise
-            created.extend(parse_list(CreatedUser, data, fn))
-        return created
+
+        def note(_sent: list[NewUser], created: list[CreatedUser], failing: list[NewUser]) -> str:
+            if not created:
+                return f"none of the failing call's {len(failing)} users was created"
+            return (f"{len(created)} of {len(users)} users were created by earlier calls and exist: "
+                    f"{', '.join(user.username for user in created)}; none of the failing call's "
+                    f"{len(failing)} users was created")
+
+        return self._batched(fn, users, lambda chunk: {"users": [user.to_params() for user in chunk]},
+                             lambda data: parse_list(CreatedUser, data, fn), write=True, note=note)
 
     def update_users(self, updates: Sequence[UserUpdate]) -> WriteResult:
         """Calls core_user_update_users (write).
@@ -242,11 +211,9 @@ class CoreUser(Area):
         users of the call: re-read before retrying.
         """
         fn = "core_user_update_users"
-        warnings: list[MoodleWarning] = []
-        for chunk in self._client.batches(updates):
-            data = self._write(fn, {"users": [update.to_params() for update in chunk]})
-            warnings.extend(warnings_of(data, fn))
-        return WriteResult(tuple(warnings))
+        return WriteResult(tuple(self._batched(
+            fn, updates, lambda chunk: {"users": [update.to_params() for update in chunk]},
+            lambda data: warnings_of(data, fn), write=True)))
 
     def get_users_by_field(self, field: UserField, values: Sequence[str | int]) -> list[User]:
         """Calls core_user_get_users_by_field (read).
@@ -256,15 +223,9 @@ class CoreUser(Area):
         (see the module notes): an empty answer does not prove the user does not exist.
         """
         fn = "core_user_get_users_by_field"
-        found: list[User] = []
-        seen: set[int] = set()
-        for chunk in self._client.batches(list(values)):
-            data = self._read(fn, {"field": field, "values": list(chunk)})
-            for user in parse_list(User, data, fn):
-                if user.id not in seen:
-                    seen.add(user.id)
-                    found.append(user)
-        return found
+        found = self._batched(fn, list(values), lambda chunk: {"field": field, "values": chunk},
+                              lambda data: parse_list(User, data, fn), write=False)
+        return unique_by(found, lambda user: user.id)
 
     def get_users(self, criteria: Mapping[str, str | int], *, strict: bool = True) -> UsersResult:
         """Calls core_user_get_users (read).
@@ -295,22 +256,10 @@ class CoreUser(Area):
         ids are sent in chunks of ``batch_size`` and a failing chunk's error notes the earlier ones.
         """
         fn = "core_user_delete_users"
-        done: list[int] = []
-        for chunk in self._client.batches(userids):
-            try:
-                self._write(fn, {"userids": list(chunk)})
-            except MoodleError as exc:
-                if done:
-                    exc.add_note(f"{len(done)} of {len(userids)} users were deleted by earlier calls: "
-                                 f"ids {done}")
-                raise
-            done.extend(chunk)
 
+        def note(done: list[int], _results: list[None], _failing: list[int]) -> str | None:
+            if not done:
+                return None
+            return f"{len(done)} of {len(userids)} users were deleted by earlier calls: ids {done}"
 
-def _note_partial(exc: MoodleError, created: list[CreatedUser], chunk: int, total: int) -> None:
-    if created:
-        names = ", ".join(user.username for user in created)
-        exc.add_note(f"{len(created)} of {total} users were created by earlier calls and exist: "
-                     f"{names}; none of the failing call's {chunk} users was created")
-    else:
-        exc.add_note(f"none of the failing call's {chunk} users was created")
+        self._batched(fn, userids, lambda chunk: {"userids": chunk}, write=True, note=note)

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ._base import Area
+from ._base import Area, record_params
 
 STUDENT_ROLEID = 5
 
@@ -39,12 +39,7 @@ class Enrolment:
     suspend: bool | None = None
 
     def as_params(self) -> dict[str, Any]:
-        params: dict[str, Any] = {"roleid": self.roleid, "userid": self.userid, "courseid": self.courseid}
-        for key in ("timestart", "timeend", "suspend"):
-            value = getattr(self, key)
-            if value is not None:
-                params[key] = value
-        return params
+        return record_params(self, first=("roleid", "userid", "courseid"))
 
 
 @dataclass(frozen=True)
@@ -56,10 +51,7 @@ class Unenrolment:
     roleid: int | None = None
 
     def as_params(self) -> dict[str, Any]:
-        params: dict[str, Any] = {"userid": self.userid, "courseid": self.courseid}
-        if self.roleid is not None:
-            params["roleid"] = self.roleid
-        return params
+        return record_params(self)
 
 
 class EnrolManual(Area):
@@ -74,16 +66,8 @@ class EnrolManual(Area):
         enrolments before retrying (writes are never repeated by the client).
         """
         fn = "enrol_manual_enrol_users"
-        chunks = list(self._client.batches(enrolments))
-
-        def send(chunk: Sequence[Enrolment]) -> None:
-            self._write(fn, {"enrolments": [e.as_params() for e in chunk]})
-
-        if parallel:
-            self._client.fan_out(send, chunks)
-        else:
-            for chunk in chunks:
-                send(chunk)
+        self._batched(fn, enrolments, lambda chunk: {"enrolments": [e.as_params() for e in chunk]},
+                      write=True, parallel=parallel)
 
     def unenrol_users(self, enrolments: Sequence[Unenrolment], *, parallel: bool = False) -> None:
         """Calls enrol_manual_unenrol_users (write).
@@ -92,13 +76,5 @@ class EnrolManual(Area):
         nothing. The user's roles and group memberships in the course go with their last enrolment.
         """
         fn = "enrol_manual_unenrol_users"
-        chunks = list(self._client.batches(enrolments))
-
-        def send(chunk: Sequence[Unenrolment]) -> None:
-            self._write(fn, {"enrolments": [e.as_params() for e in chunk]})
-
-        if parallel:
-            self._client.fan_out(send, chunks)
-        else:
-            for chunk in chunks:
-                send(chunk)
+        self._batched(fn, enrolments, lambda chunk: {"enrolments": [e.as_params() for e in chunk]},
+                      write=True, parallel=parallel)

@@ -18,11 +18,11 @@ Quirks the recordings showed (``FINDINGS.md``):
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ..results import parse, parse_list
-from ._base import Area, MoodleWarning
+from ._base import Area, MoodleWarning, Page, iter_pages
 
 
 @dataclass(frozen=True)
@@ -293,12 +293,6 @@ class MappingsResult:
     warnings: tuple[MoodleWarning, ...] = ()
 
 
-@dataclass
-class _Merged:
-    assignments: list[Any] = field(default_factory=list)
-    warnings: list[MoodleWarning] = field(default_factory=list)
-
-
 class ModAssign(Area):
     def get_assignments(self, courseids: Sequence[int] = (), *, capabilities: Sequence[str] = (),
                         include_not_enrolled_courses: bool | None = True) -> AssignmentsResult:
@@ -315,19 +309,14 @@ class ModAssign(Area):
             params["includenotenrolledcourses"] = include_not_enrolled_courses
         return parse(AssignmentsResult, self._read(fn, params), fn)
 
-    def _batched(self, fn: str, ids: Sequence[int], extra: dict[str, Any], cls: type[Any]) -> _Merged:
-        merged = _Merged()
-        unique = list(dict.fromkeys(int(i) for i in ids))
-        if not unique:
-            return merged
-
-        def one(chunk: Sequence[int]) -> Any:
-            return parse(cls, self._read(fn, {"assignmentids": list(chunk), **extra}), fn)
-
-        for result in self._client.fan_out(one, list(self._client.batches(unique))):
-            merged.assignments.extend(result.assignments)
-            merged.warnings.extend(result.warnings)
-        return merged
+    def _per_assignment(self, fn: str, assignmentids: Sequence[int], extra: dict[str, Any],
+                        cls: type[Any]) -> tuple[tuple[Any, ...], tuple[MoodleWarning, ...]]:
+        """Reads the assignments in batches on the pool; their ``assignments`` and ``warnings`` merged."""
+        unique = list(dict.fromkeys(int(i) for i in assignmentids))
+        answers = self._batched(fn, unique, lambda chunk: {"assignmentids": chunk, **extra},
+                                lambda data: [parse(cls, data, fn)], write=False, parallel=True)
+        return (tuple(item for answer in answers for item in answer.assignments),
+                tuple(warning for answer in answers for warning in answer.warnings))
 
     def get_submissions(self, assignmentids: Sequence[int], *, status: str | None = None,
                         since: int | None = None, before: int | None = None) -> SubmissionsResult:
@@ -339,9 +328,8 @@ class ModAssign(Area):
         "3"); one that does not exist is left out.
         """
         fn = "mod_assign_get_submissions"
-        merged = self._batched(fn, assignmentids, {"status": status, "since": since, "before": before},
-                               SubmissionsResult)
-        return SubmissionsResult(tuple(merged.assignments), tuple(merged.warnings))
+        return SubmissionsResult(*self._per_assignment(
+            fn, assignmentids, {"status": status, "since": since, "before": before}, SubmissionsResult))
 
     def get_grades(self, assignmentids: Sequence[int], *, since: int | None = None) -> GradesResult:
         """Calls mod_assign_get_grades (read).
@@ -351,8 +339,7 @@ class ModAssign(Area):
         found"), one the user may not grade a warning code "1".
         """
         fn = "mod_assign_get_grades"
-        merged = self._batched(fn, assignmentids, {"since": since}, GradesResult)
-        return GradesResult(tuple(merged.assignments), tuple(merged.warnings))
+        return GradesResult(*self._per_assignment(fn, assignmentids, {"since": since}, GradesResult))
 
     def save_grade(self, assignmentid: int, userid: int, grade: float, *, attemptnumber: int = -1,
                    addattempt: bool = False, workflowstate: str = "", applytoall: bool = True,
@@ -408,16 +395,9 @@ class ModAssign(Area):
 
         Page by page (``skip``/``limit``) until a short page.
         """
-        if page_size < 1:
-            raise ValueError("page_size must be at least 1")
-        skip = 0
-        while True:
-            page = self.list_participants(assignid, groupid=groupid, filter=filter, skip=skip,
-                                          limit=page_size, onlyids=onlyids)
-            yield from page
-            if len(page) < page_size:
-                return
-            skip += page_size
+        return iter_pages(lambda skip: Page(self.list_participants(
+            assignid, groupid=groupid, filter=filter, skip=skip, limit=page_size, onlyids=onlyids)),
+            page_size, name="page_size", by_offset=True)
 
     def get_user_mappings(self, assignmentids: Sequence[int]) -> MappingsResult:
         """Calls mod_assign_get_user_mappings (read).
@@ -425,5 +405,4 @@ class ModAssign(Area):
         Blind-marking identities, in batches of ``batch_size`` assignments.
         """
         fn = "mod_assign_get_user_mappings"
-        merged = self._batched(fn, assignmentids, {}, MappingsResult)
-        return MappingsResult(tuple(merged.assignments), tuple(merged.warnings))
+        return MappingsResult(*self._per_assignment(fn, assignmentids, {}, MappingsResult))

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from ..results import parse
-from ._base import Area, MoodleWarning
+from ._base import Area, MoodleWarning, Page, iter_pages
 
 
 @dataclass(frozen=True)
@@ -200,15 +200,8 @@ class ModFeedback(Area):
 
         The named answers, page by page until a short page.
         """
-        if perpage < 1:
-            raise ValueError("perpage must be at least 1")
-        page = 0
-        while True:
-            attempts = self.get_responses_analysis(feedbackid, page=page, perpage=perpage).attempts
-            yield from attempts
-            if len(attempts) < perpage:
-                return
-            page += 1
+        return iter_pages(lambda page: Page(self.get_responses_analysis(feedbackid, page=page,
+                                                                        perpage=perpage).attempts), perpage)
 
     def get_analysis(self, feedbackid: int, *, groupid: int | None = None,
                      courseid: int | None = None) -> Analysis:
@@ -239,14 +232,8 @@ class ModFeedback(Area):
 
         Page by page until ``total`` is reached.
         """
-        if perpage < 1:
-            raise ValueError("perpage must be at least 1")
-        page = 0
-        seen = 0
-        while True:
+        def fetch(page: int) -> Page[NonRespondent]:
             result = self.get_non_respondents(feedbackid, sort=sort, page=page, perpage=perpage)
-            yield from result.users
-            seen += len(result.users)
-            if not result.users or len(result.users) < perpage or seen >= result.total:
-                return
-            page += 1
+            return Page(result.users, result.total)
+
+        return iter_pages(fetch, perpage)

@@ -21,7 +21,7 @@ from enum import IntEnum
 from typing import Any
 
 from ..results import parse, parse_list
-from ._base import Area, MoodleWarning
+from ._base import Area, MoodleWarning, Page, iter_pages
 
 
 class DiscussionSort(IntEnum):
@@ -278,16 +278,8 @@ class ModForum(Area):
 
         The default order (creation, oldest first) keeps pages stable while people post.
         """
-        if perpage < 1:
-            raise ValueError("perpage must be at least 1")
-        page = 0
-        while True:
-            batch = self.get_forum_discussions(forumid, sortorder=sortorder, page=page,
-                                               perpage=perpage).discussions
-            yield from batch
-            if len(batch) < perpage:
-                return
-            page += 1
+        return iter_pages(lambda page: Page(self.get_forum_discussions(
+            forumid, sortorder=sortorder, page=page, perpage=perpage).discussions), perpage)
 
     def get_discussion_posts(self, discussionid: int, *, sortby: str | None = None,
                              sortdirection: str | None = None,

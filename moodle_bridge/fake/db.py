@@ -7,11 +7,14 @@ enrolments answers a filtered read without scanning every row.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 Row = dict[str, Any]
+_EMPTY: frozenset[int] = frozenset()
 
 
 class Table:
@@ -31,6 +34,8 @@ class Table:
         return row
 
     def get(self, row_id: Any) -> Row | None:
+        if type(row_id) is int:
+            return self.rows.get(row_id)
         try:
             return self.rows.get(int(row_id))
         except (TypeError, ValueError):
@@ -54,15 +59,61 @@ class Table:
         """Rows matching every ``field=value``, in id order."""
         if not conditions:
             return [self.rows[key] for key in sorted(self.rows)]
-        field, value = next(iter(conditions.items()))
-        ids = self._index(field).get(value, set())
-        rows = [self.rows[row_id] for row_id in sorted(ids)]
-        rest = list(conditions.items())[1:]
-        return [row for row in rows if all(row.get(k) == v for k, v in rest)]
+        ids, rest = self._candidates(conditions)
+        rows = self.rows
+        if not rest:
+            return [rows[row_id] for row_id in sorted(ids)]
+        found = []
+        for row_id in sorted(ids):
+            row = rows[row_id]
+            for field, value in rest:
+                if row.get(field) != value:
+                    break
+            else:
+                found.append(row)
+        return found
 
     def first(self, **conditions: Any) -> Row | None:
-        rows = self.select(**conditions)
-        return rows[0] if rows else None
+        """The matching row with the lowest id, or None."""
+        if not conditions:
+            return self.rows[min(self.rows)] if self.rows else None
+        ids, rest = self._candidates(conditions)
+        if not ids:
+            return None
+        rows = self.rows
+        if not rest:
+            return rows[min(ids)]
+        for row_id in sorted(ids) if len(ids) > 1 else ids:
+            row = rows[row_id]
+            for field, value in rest:
+                if row.get(field) != value:
+                    break
+            else:
+                return row
+        return None
+
+    def _candidates(self, conditions: dict[str, Any]) -> tuple[AbstractSet[int], list[tuple[str, Any]]]:
+        """The ids an index gives for the conditions, and the conditions still to check on each row.
+
+        The first condition's field is indexed (built on first use); another condition whose field is
+        already indexed is used instead when it narrows the rows down further.
+        """
+        if len(conditions) == 1:
+            ((field, value),) = conditions.items()
+            return self._index(field).get(value, _EMPTY), []
+        items = list(conditions.items())
+        field, value = items[0]
+        ids: AbstractSet[int] = self._index(field).get(value, _EMPTY)
+        chosen = 0
+        if len(ids) > 1:
+            for position in range(1, len(items)):
+                other_field, other_value = items[position]
+                index = self._indexes.get(other_field)
+                if index is not None:
+                    other = index.get(other_value, _EMPTY)
+                    if len(other) < len(ids):
+                        ids, chosen = other, position
+        return ids, items[:chosen] + items[chosen + 1:]
 
     def count(self) -> int:
         return len(self.rows)
@@ -85,7 +136,24 @@ class Database:
         self.tables: dict[str, Table] = {}
 
     def __getitem__(self, name: str) -> Table:
-        table = self.tables.get(name)
-        if table is None:
+        try:
+            return self.tables[name]
+        except KeyError:
             table = self.tables[name] = Table(name)
-        return table
+            return table
+
+
+def like(pattern: str) -> re.Pattern[str]:
+    """SQL ``LIKE`` (``%``, ``_``, ``\\`` escapes) as a case-insensitive regular expression."""
+    out: list[str] = []
+    chars = iter(pattern)
+    for char in chars:
+        if char == "\\":
+            out.append(re.escape(next(chars, "\\")))
+        elif char == "%":
+            out.append(".*")
+        elif char == "_":
+            out.append(".")
+        else:
+            out.append(re.escape(char))
+    return re.compile("".join(out), re.IGNORECASE | re.DOTALL)

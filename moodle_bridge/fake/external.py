@@ -12,7 +12,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from .wserror import WSError, invalid_parameter
+from .php import php_string
+from .wserror import WSError, invalid_parameter, invalid_type
 
 Signature = dict[str, Any]
 _INT = re.compile(r"^-?\d+$")
@@ -59,7 +60,7 @@ def validate_parameters(description: Signature, params: Any) -> Any:
     if kind == "object":
         if not isinstance(params, dict):
             raise invalid_parameter("Only arrays accepted. The bad value is: '"
-                                    + _php_repr(params) + "'")
+                                    + php_string(params) + "'")
         result: dict[str, Any] = {}
         keys: dict[str, Signature] = description.get("keys", {})
         for key, sub in keys.items():
@@ -84,7 +85,7 @@ def validate_parameters(description: Signature, params: Any) -> Any:
             params = {}
         if not isinstance(params, (dict, list)):
             raise invalid_parameter("Only arrays accepted. The bad value is: '"
-                                    + _php_repr(params) + "'")
+                                    + php_string(params) + "'")
         items = list(params.values()) if isinstance(params, dict) else params
         return [validate_parameters(description["of"], item) for item in items]
     raise ValueError(f"unknown description kind {kind!r}")
@@ -100,22 +101,20 @@ def _default(sub: Signature) -> Any:
 
 def _validate_value(description: Signature, value: Any) -> Any:
     if isinstance(value, (dict, list)):
-        raise invalid_parameter("Invalid external api parameter: the value is \"Array\", "
-                                f"the server was expecting \"{description['type']}\" type")
+        raise invalid_type("Array", description["type"])
     if value is None:
         if description.get("allownull", True):
             return None
-        raise invalid_parameter("Invalid external api parameter: the value is \"\", "
-                                "the server was expecting \"" + description["type"] + "\" type")
+        raise invalid_type("", description["type"])
     ptype = description.get("type", "raw")
-    text = value if isinstance(value, str) else _php_repr(value)
+    text = value if isinstance(value, str) else php_string(value)
     if ptype == "int":
         if isinstance(value, bool) or not _INT.match(text.strip() if isinstance(value, str) else text):
-            raise _bad_type(text, ptype)
+            raise invalid_type(text, ptype)
         return int(text)
     if ptype == "float":
         if not _FLOAT.match(text):
-            raise _bad_type(text, ptype)
+            raise invalid_type(text, ptype)
         return float(text)
     if ptype == "bool":
         lowered = text.lower()
@@ -123,21 +122,10 @@ def _validate_value(description: Signature, value: Any) -> Any:
             return True
         if lowered in ("0", "false", ""):
             return False
-        raise _bad_type(text, ptype)
+        raise invalid_type(text, ptype)
     if ptype in ("alphanumext", "alphanum", "alpha", "alphaext") and not _ALPHANUMEXT.match(text):
-        raise _bad_type(text, ptype)
+        raise invalid_type(text, ptype)
     return text
-
-
-def _bad_type(text: str, ptype: str) -> WSError:
-    return invalid_parameter(f"Invalid external api parameter: the value is \"{text}\", "
-                             f"the server was expecting \"{ptype}\" type")
-
-
-def _php_repr(value: Any) -> str:
-    if isinstance(value, bool):
-        return "1" if value else ""
-    return str(value)
 
 
 class InvalidResponse(Exception):

@@ -1,4 +1,5 @@
-"""Rows as Moodle stores them, shared by the function modules so every path creates the same thing.
+"""Rows as Moodle stores them, shared by the function modules so every path creates (and fails to find)
+the same thing.
 
 Contexts follow Moodle's levels (system 10, user 30, category 40, course 50, module 70); ids of every
 table start where a fresh site's would.
@@ -10,6 +11,7 @@ from typing import Any
 
 from .db import Row
 from .site import FakeSite
+from .wserror import missing_record, missing_user
 
 CONTEXT_SYSTEM = 10
 CONTEXT_USER = 30
@@ -49,6 +51,22 @@ def new_user(site: FakeSite, **fields: Any) -> Row:
     row = site.db["user"].insert(row)
     context(site, CONTEXT_USER, row["id"])
     return row
+
+
+def must_exist(site: FakeSite, table: str, rowid: Any) -> Row:
+    """``$DB->get_record($table, ['id' => $rowid], '*', MUST_EXIST)``."""
+    row = site.db[table].get(rowid)
+    if row is None:
+        raise missing_record(table, rowid)
+    return row
+
+
+def get_user(site: FakeSite, userid: int) -> Row:
+    """``core_user::get_user(..., MUST_EXIST)``: deleted accounts count as gone."""
+    user = site.db["user"].get(userid)
+    if user is None or user.get("deleted"):
+        raise missing_user(userid)
+    return user
 
 
 def fullname(user: Row) -> str:
@@ -91,40 +109,3 @@ def manual_instance(site: FakeSite, courseid: int) -> Row:
                                        "enrolperiod": 0, "timecreated": site.now(),
                                        "timemodified": site.now()})
     return row
-
-
-def enrolments(site: FakeSite, courseid: int) -> list[Row]:
-    """Every ``user_enrolments`` row of a course, active or suspended."""
-    rows: list[Row] = []
-    for instance in site.db["enrol"].select(courseid=courseid):
-        rows.extend(site.db["user_enrolments"].select(enrolid=instance["id"]))
-    return rows
-
-
-def is_enrolled(site: FakeSite, userid: int, courseid: int, *, active_only: bool = True) -> bool:
-    instances = {row["id"]: row for row in site.db["enrol"].select(courseid=courseid)}
-    for row in site.db["user_enrolments"].select(userid=userid):
-        instance = instances.get(row["enrolid"])
-        if instance is not None and (not active_only
-                                     or (row["status"] == 0 and instance["status"] == 0)):
-            return True
-    return False
-
-
-def enrolled_userids(site: FakeSite, courseid: int, *, active_only: bool = True) -> list[int]:
-    users = {row["userid"] for row in enrolments(site, courseid)
-             if not active_only or row["status"] == 0}
-    return sorted(users)
-
-
-def course_roles(site: FakeSite, userid: int, courseid: int) -> list[int]:
-    """Role ids the user holds in the course's context."""
-    ctx = context(site, CONTEXT_COURSE, courseid)
-    return sorted(row["roleid"] for row in site.db["role_assignments"].select(userid=userid,
-                                                                              contextid=ctx["id"]))
-
-
-def students(site: FakeSite, courseid: int) -> list[int]:
-    """Active enrolled users holding the student role (what grade reports list)."""
-    return [userid for userid in enrolled_userids(site, courseid)
-            if 5 in course_roles(site, userid, courseid)]

@@ -22,35 +22,6 @@ RELEASE = "5.1+ (Build: 20251017)"
 VERSION = "2025100600.02"
 ALL = frozenset({"*"})
 
-CAPABILITY_NAMES = {
-    "moodle/cohort:manage": "Create, delete and move cohorts",
-    "moodle/cohort:assign": "Add and remove cohort members",
-    "moodle/cohort:view": "View site-wide cohorts",
-    "moodle/user:create": "Create users",
-    "moodle/user:update": "Update user profiles",
-    "moodle/user:viewdetails": "View user profiles",
-    "moodle/user:viewalldetails": "View user full information",
-    "moodle/course:create": "Create courses",
-    "moodle/course:update": "Update course settings",
-    "moodle/course:view": "View courses without participation",
-    "moodle/category:manage": "Manage categories",
-    "moodle/course:enrolreview": "Review course enrolments",
-    "enrol/manual:enrol": "Enrol users",
-    "enrol/manual:unenrol": "Unenrol users from the course",
-    "moodle/role:assign": "Assign roles to users",
-    "moodle/site:sendmessage": "Send messages to any user",
-    "moodle/grade:viewall": "View grades of other users",
-    "moodle/course:managegroups": "Manage groups",
-    "moodle/reportbuilder:view": "View custom reports",
-    "moodle/reportbuilder:edit": "Edit your own custom reports",
-    "mod/assign:grade": "Grade assignment",
-    "mod/forum:startdiscussion": "Start new discussions",
-    "mod/forum:replypost": "Reply to posts",
-    "moodle/course:overridecompletion": "Override activity completion status",
-    "moodle/backup:backupcourse": "Backup courses",
-    "moodle/restore:restorecourse": "Restore courses",
-}
-
 
 class Clock:
     """Seconds since the epoch; tests move it with ``set`` or ``advance``."""
@@ -93,7 +64,7 @@ class Call:
 
     def require_capability(self, capability: str) -> None:
         if not self.has_capability(capability):
-            raise no_permissions(capability, CAPABILITY_NAMES.get(capability, capability))
+            raise no_permissions(capability)
 
 
 @dataclass

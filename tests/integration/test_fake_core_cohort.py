@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from moodle_bridge import AccessDeniedError, InvalidParameterError, MoodleClient, NotFoundError
@@ -18,15 +16,7 @@ from moodle_bridge.areas.core_user import CreatedUser, NewUser
 from moodle_bridge.fake import RunningFake
 from moodle_bridge.fake.records import CONTEXT_COURSECAT, context
 
-from ..conftest import WEAK_TOKEN
-
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def weak(fake: RunningFake) -> Iterator[MoodleClient]:
-    with MoodleClient(fake.url, WEAK_TOKEN, timeout=10, retries=0) as c:
-        yield c
 
 
 def users(client: MoodleClient, *lastnames: str) -> list[CreatedUser]:
@@ -204,22 +194,22 @@ def test_delete_cohorts_removes_members(client: MoodleClient, fake: RunningFake)
     assert fake.site.db["cohort_members"].select(cohortid=a.id) == []
 
 
-def test_capabilities(client: MoodleClient, weak: MoodleClient) -> None:
+def test_capabilities(client: MoodleClient, weak_client: MoodleClient) -> None:
     (u1,) = users(client, "A")
     cohort = client.core_cohort.create_cohorts([NewCohort(name="A", idnumber="A")])[0]
     with pytest.raises(AccessDeniedError) as create:
-        weak.core_cohort.create_cohorts([NewCohort(name="W", idnumber="W")])
+        weak_client.core_cohort.create_cohorts([NewCohort(name="W", idnumber="W")])
     assert create.value.message.endswith("(Create, delete and move cohorts).")
     with pytest.raises(AccessDeniedError) as add:
-        weak.core_cohort.add_cohort_members([CohortMember(cohort.id, u1.id)])
+        weak_client.core_cohort.add_cohort_members([CohortMember(cohort.id, u1.id)])
     assert add.value.message.endswith("(Add and remove cohort members).")
     # Unsupported types are warned about before any capability check, as in Moodle.
-    odd = weak.core_cohort.add_cohort_members([CohortMember(cohort.id, "x", "id", "idnumber")])
+    odd = weak_client.core_cohort.add_cohort_members([CohortMember(cohort.id, "x", "id", "idnumber")])
     assert [w.warningcode for w in odd.warnings] == ["1"]
     with pytest.raises(AccessDeniedError):
-        weak.core_cohort.get_cohorts()
+        weak_client.core_cohort.get_cohorts()
     with pytest.raises(AccessDeniedError):
-        weak.core_cohort.search_cohorts("")
+        weak_client.core_cohort.search_cohorts("")
 
 
 def test_cohort_custom_fields(client: MoodleClient, fake: RunningFake) -> None:

@@ -1,100 +1,30 @@
-"""core_completion against the fake Moodle over HTTP: the completion rules the recordings showed.
-
-The helpers at the top build courses, people and activities straight in the fake's tables (as the
-course, user and enrolment functions would), so these tests need nothing but this area; the grades and
-report builder tests reuse them.
-"""
+"""core_completion against the fake Moodle over HTTP: the completion rules the recordings showed."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from moodle_bridge import AccessDeniedError, MoodleClient, MoodleError, NotFoundError
 from moodle_bridge.fake import RunningFake
-from moodle_bridge.fake.records import CONTEXT_COURSE, context, manual_instance, new_module, new_user
-from moodle_bridge.fake.site import FakeSite
-
-from ..conftest import WEAK_TOKEN
+from tests.factories import EDITINGTEACHER, add_page, enrol, learner, numbered_user, training_course
 
 pytestmark = pytest.mark.integration
-STUDENT, TEACHER = 5, 3
-
-
-def make_user(site: FakeSite, n: int, *, first: str = "红", last: str = "李", **fields: Any) -> int:
-    row = new_user(site, username=f"it-comp-u{n}", firstname=first, lastname=last,
-                   email=f"it-comp-u{n}@college.example", idnumber=f"EMP{n:04d}", **fields)
-    return int(row["id"])
-
-
-def make_course(site: FakeSite, shortname: str, *, completion: int = 1, idnumber: str | None = None,
-                fullname: str = "领导干部能力提升专题培训班") -> int:
-    now = site.now()
-    row = site.db["course"].insert({
-        "fullname": fullname, "shortname": shortname, "idnumber": idnumber or f"{shortname}-ID",
-        "category": 1, "summary": "", "summaryformat": 1, "format": "topics", "startdate": now,
-        "enddate": 0, "visible": 1, "enablecompletion": completion, "timecreated": now, "timemodified": now,
-        "lang": "", "showgrades": 1, "newsitems": 5, "customfields": []})
-    context(site, CONTEXT_COURSE, row["id"])
-    manual_instance(site, row["id"])
-    for sortorder, plugin in ((1, "guest"), (2, "self")):
-        site.db["enrol"].insert({"courseid": row["id"], "enrol": plugin, "status": 1, "roleid": 5,
-                                 "sortorder": sortorder, "name": None, "enrolperiod": 0,
-                                 "timecreated": now, "timemodified": now})
-    return int(row["id"])
-
-
-def enrol(site: FakeSite, userid: int, courseid: int, roleid: int = STUDENT, *, status: int = 0,
-          timestart: int = 0, timeend: int = 0) -> None:
-    instance = manual_instance(site, courseid)
-    site.db["user_enrolments"].insert({"enrolid": instance["id"], "userid": userid, "status": status,
-                                       "timestart": timestart, "timeend": timeend, "timecreated": site.now(),
-                                       "timemodified": site.now()})
-    site.db["role_assignments"].insert({"roleid": roleid, "contextid": context(site, CONTEXT_COURSE,
-                                                                                courseid)["id"],
-                                        "userid": userid, "component": "", "itemid": 0,
-                                        "timemodified": site.now()})
-
-
-def add_page(site: FakeSite, courseid: int, name: str = "课程导读 Reading page", *,
-             completion: int = 1, **cm_fields: Any) -> int:
-    cm, _instance = new_module(site, courseid, "page", name, section=1, completion=completion)
-    cm.update(cm_fields)
-    return int(cm["id"])
-
-
-def add_assign(site: FakeSite, courseid: int, name: str = "心得体会 Reflection essay",
-               grade: int = 100) -> tuple[int, int]:
-    cm, instance = new_module(site, courseid, "assign", name, section=1, grade=grade)
-    cm["idnumber"] = f"assign-{cm['id']}"
-    return int(cm["id"]), int(instance["id"])
-
-
-def learner(fake: RunningFake, userid: int) -> MoodleClient:
-    token = fake.site.site_action("issue_token", {"userid": userid})["token"]
-    return MoodleClient(fake.url, token, timeout=10, retries=0)
 
 
 @pytest.fixture
 def course(fake: RunningFake) -> dict[str, int]:
     """A completion-enabled course with a manual-completion page, two students and a teacher."""
     site = fake.site
-    courseid = make_course(site, "it-comp-C1")
+    courseid = training_course(site, "it-comp-C1")
     ids = {"course": courseid, "page": add_page(site, courseid),
-           "u1": make_user(site, 1), "u2": make_user(site, 2, first="伟", last="张"),
-           "outsider": make_user(site, 3), "teacher": make_user(site, 4)}
+           "u1": numbered_user(site, 1), "u2": numbered_user(site, 2, first="伟", last="张"),
+           "outsider": numbered_user(site, 3), "teacher": numbered_user(site, 4)}
     enrol(site, ids["u1"], courseid)
     enrol(site, ids["u2"], courseid)
-    enrol(site, ids["teacher"], courseid, TEACHER)
+    enrol(site, ids["teacher"], courseid, EDITINGTEACHER)
     return ids
-
-
-@pytest.fixture
-def weak(fake: RunningFake) -> Iterator[MoodleClient]:
-    with MoodleClient(fake.url, WEAK_TOKEN, timeout=10, retries=0) as c:
-        yield c
 
 
 def criteria(fake: RunningFake, courseid: int, *cmids: int, **extra: Any) -> dict[str, Any]:
@@ -130,7 +60,7 @@ def test_no_criteria_then_criteria_then_completion_at_once(fake: RunningFake, cl
     assert page.overrideby is None and page.istrackeduser and not page.isautomatic
 
 
-def test_errors_name_the_case(fake: RunningFake, client: MoodleClient, weak: MoodleClient,
+def test_errors_name_the_case(fake: RunningFake, client: MoodleClient, weak_client: MoodleClient,
                               course: dict[str, int]) -> None:
     criteria(fake, course["course"], course["page"])
     area = client.core_completion
@@ -143,7 +73,7 @@ def test_errors_name_the_case(fake: RunningFake, client: MoodleClient, weak: Moo
     with pytest.raises(NotFoundError):
         area.get_course_completion_status(999999, course["u1"])
     with pytest.raises(AccessDeniedError) as denied:
-        weak.core_completion.get_course_completion_status(course["course"], course["u1"])
+        weak_client.core_completion.get_course_completion_status(course["course"], course["u1"])
     assert denied.value.errorcode == "requireloginerror"
     with learner(fake, course["u2"]) as other:
         with pytest.raises(AccessDeniedError) as nosy:
@@ -157,8 +87,8 @@ def test_errors_name_the_case(fake: RunningFake, client: MoodleClient, weak: Moo
 
 
 def test_completion_disabled_course_cannot_be_viewed(fake: RunningFake, client: MoodleClient) -> None:
-    courseid = make_course(fake.site, "it-comp-off", completion=0)
-    userid = make_user(fake.site, 9)
+    courseid = training_course(fake.site, "it-comp-off", completion=0)
+    userid = numbered_user(fake.site, 9)
     enrol(fake.site, userid, courseid)
     with pytest.raises(AccessDeniedError) as caught:
         client.core_completion.get_course_completion_status(courseid, userid)
@@ -201,10 +131,10 @@ def test_override_to_incomplete_keeps_the_course_completion(fake: RunningFake, c
     assert outsider.state == 1
 
 
-def test_override_needs_the_capability(fake: RunningFake, weak: MoodleClient,
+def test_override_needs_the_capability(fake: RunningFake, weak_client: MoodleClient,
                                        course: dict[str, int]) -> None:
     with pytest.raises(AccessDeniedError):
-        weak.core_completion.override_activity_completion_status(course["u1"], course["page"], 1)
+        weak_client.core_completion.override_activity_completion_status(course["u1"], course["page"], 1)
     with learner(fake, course["u2"]) as other, pytest.raises(AccessDeniedError) as caught:
         other.core_completion.override_activity_completion_status(course["u1"], course["page"], 1)
     assert caught.value.errorcode == "nopermissions"
@@ -279,7 +209,7 @@ def test_fan_out_reads_every_user_and_keeps_their_errors(fake: RunningFake, clie
                                                          course: dict[str, int]) -> None:
     site = fake.site
     criteria(fake, course["course"], course["page"])
-    learners = [make_user(site, 100 + n) for n in range(9)]
+    learners = [numbered_user(site, 100 + n) for n in range(9)]
     for userid in learners:
         enrol(site, userid, course["course"])
     for userid in learners[::2]:
@@ -297,7 +227,7 @@ def test_suspended_or_out_of_date_learners_are_not_tracked(fake: RunningFake, cl
                                             course: dict[str, int]) -> None:
     site = fake.site
     criteria(fake, course["course"], course["page"])
-    suspended, future, ended = make_user(site, 50), make_user(site, 51), make_user(site, 52)
+    suspended, future, ended = numbered_user(site, 50), numbered_user(site, 51), numbered_user(site, 52)
     enrol(site, suspended, course["course"], status=1)
     enrol(site, future, course["course"], timestart=site.now() + 86400)
     enrol(site, ended, course["course"], timestart=1, timeend=site.now() - 86400)

@@ -3,8 +3,6 @@ duplication, as the recordings showed them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from moodle_bridge import (
@@ -20,8 +18,6 @@ from moodle_bridge.areas.enrol_manual import Enrolment
 from moodle_bridge.fake import RunningFake
 from moodle_bridge.fake.records import new_user
 
-from ..conftest import WEAK_TOKEN
-
 pytestmark = pytest.mark.integration
 
 
@@ -30,12 +26,6 @@ def course(shortname: str, categoryid: int = 1, **fields: object) -> NewCourse:
                      idnumber=f"ID-{shortname}", summary="<p>A & B</p>", summaryformat=1, format="topics",
                      startdate=1798761600, enddate=1806537600, enablecompletion=True, numsections=3,
                      **fields)  # type: ignore[arg-type]
-
-
-@pytest.fixture
-def weak(fake: RunningFake) -> Iterator[MoodleClient]:
-    with MoodleClient(fake.url, WEAK_TOKEN, timeout=10, retries=0) as c:
-        yield c
 
 
 def test_categories_tree_and_lookup(client: MoodleClient) -> None:
@@ -102,9 +92,9 @@ def test_create_courses_in_batches(fake: RunningFake, client: MoodleClient) -> N
     assert fake.site.calls["core_course_create_courses"] - before == 3  # batch_size 50
 
 
-def test_weak_token_cannot_create(weak: MoodleClient) -> None:
+def test_weak_token_cannot_create(weak_client: MoodleClient) -> None:
     with pytest.raises(AccessDeniedError) as caught:
-        weak.core_course.create_courses([course("W1")])
+        weak_client.core_course.create_courses([course("W1")])
     assert caught.value.errorcode == "nopermissions"
 
 
@@ -129,11 +119,11 @@ def test_courses_by_field(client: MoodleClient) -> None:
     assert everything[0].id == 1 and everything[0].format == "site"
 
 
-def test_weak_token_sees_public_fields_only(client: MoodleClient, weak: MoodleClient) -> None:
+def test_weak_token_sees_public_fields_only(client: MoodleClient, weak_client: MoodleClient) -> None:
     client.core_course.create_courses([course("P1"), course("P2", visible=False)])
-    seen = weak.core_course.get_courses_by_field("shortname", "P1").courses[0]
+    seen = weak_client.core_course.get_courses_by_field("shortname", "P1").courses[0]
     assert seen.fullname == "Course P1" and seen.idnumber is None and seen.visible is None
-    assert weak.core_course.get_courses_by_field("shortname", "P2").courses == ()
+    assert weak_client.core_course.get_courses_by_field("shortname", "P2").courses == ()
 
 
 def test_update_courses_warns_per_course(client: MoodleClient) -> None:

@@ -9,7 +9,7 @@ from moodle_bridge.areas.core_course import NewCourse
 from moodle_bridge.areas.core_group import GroupMember, NewGroup
 from moodle_bridge.areas.enrol_manual import Enrolment
 from moodle_bridge.fake import RunningFake
-from moodle_bridge.fake.records import new_user
+from tests.factories import add_user
 
 pytestmark = pytest.mark.integration
 
@@ -17,9 +17,8 @@ pytestmark = pytest.mark.integration
 def setup_course(fake: RunningFake, client: MoodleClient, enrolled: int,
                  strangers: int = 0) -> tuple[int, list[int]]:
     names = ["Zhang", "Li", "Wang", "Chen", "Liu", "Yang"][:enrolled + strangers]
-    with fake.site.lock:
-        users = [new_user(fake.site, username=f"g{i}", firstname=f"F{i}", lastname=name)["id"]
-                 for i, name in enumerate(names)]
+    users = [add_user(fake.site, f"g{i}", f"F{i}", name, email="", idnumber="")["id"]
+             for i, name in enumerate(names)]
     courseid = client.core_course.create_courses([NewCourse(fullname="Groups", shortname="GR1",
                                                             categoryid=1)])[0].id
     client.enrol_manual.enrol_users([Enrolment(u, courseid) for u in users[:enrolled]])

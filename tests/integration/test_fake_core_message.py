@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -12,25 +11,9 @@ from moodle_bridge.areas.core_message import FORMAT_HTML, FORMAT_PLAIN, InstantM
 from moodle_bridge.errors import MoodleError, NotFoundError
 from moodle_bridge.fake import RunningFake
 from tests.conftest import TOKEN
-from tests.integration.test_fake_mod_forum import (
-    add_course,
-    add_user,
-    enrol,
-    learner_clients,
-    weak_clients,
-)
+from tests.factories import add_course, add_user, enrol
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def learner_client(fake: RunningFake) -> Iterator[Callable[[int], MoodleClient]]:
-    yield from learner_clients(fake)
-
-
-@pytest.fixture
-def weak_client(fake: RunningFake) -> Iterator[MoodleClient]:
-    yield from weak_clients(fake)
 
 
 @pytest.fixture

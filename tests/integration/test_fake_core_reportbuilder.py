@@ -11,9 +11,9 @@ import pytest
 from moodle_bridge import AccessDeniedError, InvalidParameterError, MoodleClient, NotFoundError
 from moodle_bridge.areas.core_reportbuilder import TEXT_CONTAINS, parse_report_datetime, report_yes
 from moodle_bridge.fake import RunningFake
+from tests.factories import enrol, learner, numbered_user, training_course
 
 from ..conftest import WEAK_TOKEN
-from .test_fake_core_completion import enrol, learner, make_course, make_user
 
 pytestmark = pytest.mark.integration
 SOURCE = "\\core_course\\reportbuilder\\datasource\\participants"
@@ -36,9 +36,9 @@ def create_report(fake: RunningFake, **extra: Any) -> int:
 def site_data(fake: RunningFake) -> dict[str, Any]:
     """Two courses: four learners in the first (two completed), nobody in the second."""
     site = fake.site
-    c1 = make_course(site, "it-repo-C1", idnumber="it-repo-CRS001")
-    c2 = make_course(site, "it-repo-C2", idnumber="it-repo-CRS002")
-    users = [make_user(site, n) for n in range(1, 5)]
+    c1 = training_course(site, "it-repo-C1", idnumber="it-repo-CRS001")
+    c2 = training_course(site, "it-repo-C2", idnumber="it-repo-CRS002")
+    users = [numbered_user(site, n) for n in range(1, 5)]
     for userid in users:
         enrol(site, userid, c1)
     site.site_action("mark_course_complete", {"pairs": [[users[0], c1, WHEN], [users[1], c1, WHEN]]})
@@ -76,7 +76,7 @@ def test_paging_has_no_cap_and_never_truncates(fake: RunningFake, client: Moodle
                                                site_data: dict[str, Any]) -> None:
     site = fake.site
     for n in range(5, 305):
-        enrol(site, make_user(site, n), site_data["c2"])
+        enrol(site, numbered_user(site, n), site_data["c2"])
     reportid = create_report(fake)
     area = client.core_reportbuilder
     everything = area.retrieve_report(reportid, 0, 0)

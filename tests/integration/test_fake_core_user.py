@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from moodle_bridge import (
@@ -16,8 +14,6 @@ from moodle_bridge import (
 from moodle_bridge.areas.core_user import NewUser, UserUpdate
 from moodle_bridge.fake import RunningFake
 
-from ..conftest import WEAK_TOKEN
-
 pytestmark = pytest.mark.integration
 PASSWORD = "Lab-User-2026!"
 
@@ -29,12 +25,6 @@ def person(n: int, **extra: object) -> NewUser:
         "institution": "Party School"}
     fields.update(extra)
     return NewUser(**fields)  # type: ignore[arg-type]
-
-
-@pytest.fixture
-def weak(fake: RunningFake) -> Iterator[MoodleClient]:
-    with MoodleClient(fake.url, WEAK_TOKEN, timeout=10, retries=0) as c:
-        yield c
 
 
 def debug_on(fake: RunningFake) -> None:
@@ -200,18 +190,19 @@ def test_the_token_user_sees_its_own_preferences(client: MoodleClient) -> None:
 
 
 def test_without_view_capabilities_the_answer_is_silently_empty(
-        client: MoodleClient, weak: MoodleClient, fake: RunningFake) -> None:
+        client: MoodleClient, weak_client: MoodleClient, fake: RunningFake) -> None:
     created = client.core_user.create_users([person(1)])[0]
-    assert weak.core_user.get_users_by_field("username", ["it-u1"]) == []
+    assert weak_client.core_user.get_users_by_field("username", ["it-u1"]) == []
     fake.site.site_action("set_capabilities", {"userid": 4, "capabilities": [
         "webservice/rest:use", "moodle/user:viewdetails"]})
-    assert weak.core_user.get_users_by_field("username", ["it-u1"]) == []  # username needs viewalldetails
-    seen = weak.core_user.get_users_by_field("id", [created.id])
+    # a username needs viewalldetails
+    assert weak_client.core_user.get_users_by_field("username", ["it-u1"]) == []
+    seen = weak_client.core_user.get_users_by_field("id", [created.id])
     assert [(u.id, u.username, u.idnumber) for u in seen] == [(created.id, None, None)]
     with pytest.raises(AccessDeniedError):
-        weak.core_user.create_users([person(2)])
+        weak_client.core_user.create_users([person(2)])
     with pytest.raises(AccessDeniedError):
-        weak.core_user.update_users([UserUpdate(id=created.id, city="x")])
+        weak_client.core_user.update_users([UserUpdate(id=created.id, city="x")])
 
 
 def test_custom_profile_fields_of_defined_fields_are_kept(client: MoodleClient, fake: RunningFake) -> None:

@@ -18,7 +18,7 @@ from moodle_bridge.areas.core_group import GroupMember, NewGroup
 from moodle_bridge.areas.core_role import RoleAssignment
 from moodle_bridge.areas.enrol_manual import Enrolment, Unenrolment
 from moodle_bridge.fake import RunningFake, serve, stock_site
-from moodle_bridge.fake.records import new_user
+from tests.factories import make_users
 
 from ..conftest import TOKEN, WEAK_TOKEN
 
@@ -27,20 +27,13 @@ pytestmark = pytest.mark.integration
 FUTURE = 4102444800  # 2100-01-01
 
 
-def make_users(fake: RunningFake, count: int, prefix: str = "u") -> list[int]:
-    with fake.site.lock:
-        return [new_user(fake.site, username=f"{prefix}{i}", firstname=f"F{i}", lastname=f"L{i}",
-                         email=f"{prefix}{i}@example.com", idnumber=f"EMP-{prefix}{i}",
-                         department="Dept")["id"] for i in range(count)]
-
-
 def make_course(client: MoodleClient, shortname: str = "E1") -> int:
     return client.core_course.create_courses([NewCourse(fullname=f"Course {shortname}", shortname=shortname,
                                                         categoryid=1, enablecompletion=True)])[0].id
 
 
 def test_enrol_states_and_listing(fake: RunningFake, client: MoodleClient) -> None:
-    active, future, suspended, teacher = make_users(fake, 4)
+    active, future, suspended, teacher = make_users(fake.site, 4)
     courseid = make_course(client)
     client.enrol_manual.enrol_users([
         Enrolment(active, courseid), Enrolment(future, courseid, timestart=FUTURE),
@@ -59,7 +52,7 @@ def test_enrol_states_and_listing(fake: RunningFake, client: MoodleClient) -> No
 
 
 def test_reenrol_is_idempotent_and_adds_roles(fake: RunningFake, client: MoodleClient) -> None:
-    (user,) = make_users(fake, 1)
+    (user,) = make_users(fake.site, 1)
     courseid = make_course(client)
     client.enrol_manual.enrol_users([Enrolment(user, courseid)])
     client.enrol_manual.enrol_users([Enrolment(user, courseid)])
@@ -74,7 +67,7 @@ def test_reenrol_is_idempotent_and_adds_roles(fake: RunningFake, client: MoodleC
 
 
 def test_enrol_errors_are_all_or_nothing(fake: RunningFake, client: MoodleClient) -> None:
-    good, other = make_users(fake, 2)
+    good, other = make_users(fake.site, 2)
     courseid = make_course(client)
     with pytest.raises(NotFoundError):
         client.enrol_manual.enrol_users([Enrolment(good, courseid), Enrolment(999999, courseid)])
@@ -101,7 +94,7 @@ def locked() -> Iterator[RunningFake]:
 
 def test_cannot_enrol_until_role_assignment_is_allowed(locked: RunningFake) -> None:
     with MoodleClient(locked.url, TOKEN, timeout=10, retries=0) as client:
-        (user,) = make_users(locked, 1)
+        (user,) = make_users(locked.site, 1)
         courseid = make_course(client)
         with pytest.raises(AccessDeniedError) as caught:
             client.enrol_manual.enrol_users([Enrolment(user, courseid)])
@@ -112,7 +105,7 @@ def test_cannot_enrol_until_role_assignment_is_allowed(locked: RunningFake) -> N
 
 
 def test_reactivation_fails_after_committing(fake: RunningFake, client: MoodleClient) -> None:
-    (user,) = make_users(fake, 1)
+    (user,) = make_users(fake.site, 1)
     courseid = make_course(client)
     client.enrol_manual.enrol_users([Enrolment(user, courseid, suspend=True)])
     with pytest.raises(MoodleError) as caught:
@@ -125,7 +118,7 @@ def test_reactivation_fails_after_committing(fake: RunningFake, client: MoodleCl
 
 
 def test_unenrol_removes_roles_and_groups(fake: RunningFake, client: MoodleClient) -> None:
-    user, stranger = make_users(fake, 2)
+    user, stranger = make_users(fake.site, 2)
     courseid = make_course(client)
     client.enrol_manual.enrol_users([Enrolment(user, courseid), Enrolment(user, courseid, roleid=4)])
     group = client.core_group.create_groups([NewGroup(courseid, "G")])[0]
@@ -141,7 +134,7 @@ def test_unenrol_removes_roles_and_groups(fake: RunningFake, client: MoodleClien
 
 
 def test_paging_never_truncates(fake: RunningFake, client: MoodleClient) -> None:
-    users = make_users(fake, 7)
+    users = make_users(fake.site, 7)
     courseid = make_course(client)
     client.enrol_manual.enrol_users([Enrolment(u, courseid) for u in reversed(users)])
     first = client.core_enrol.get_enrolled_users(courseid, limitfrom=0, limitnumber=3, sortby="id")
@@ -158,7 +151,7 @@ def test_paging_never_truncates(fake: RunningFake, client: MoodleClient) -> None
 
 
 def test_parallel_batches(fake: RunningFake) -> None:
-    users = make_users(fake, 10)
+    users = make_users(fake.site, 10)
     with MoodleClient(fake.url, TOKEN, timeout=10, retries=0, batch_size=3, max_workers=4) as client:
         courseid = make_course(client)
         before = fake.site.calls["enrol_manual_enrol_users"]
@@ -171,7 +164,7 @@ def test_parallel_batches(fake: RunningFake) -> None:
 
 
 def test_users_courses(fake: RunningFake, client: MoodleClient) -> None:
-    user, other = make_users(fake, 2)
+    user, other = make_users(fake.site, 2)
     one, two = make_course(client, "UC1"), make_course(client, "UC2")
     client.enrol_manual.enrol_users([Enrolment(user, one), Enrolment(other, one),
                                      Enrolment(user, two, suspend=True)])
@@ -197,7 +190,7 @@ def test_enrolment_methods_hide_manual(fake: RunningFake, client: MoodleClient) 
 
 
 def test_assign_roles(fake: RunningFake, client: MoodleClient) -> None:
-    student, outsider = make_users(fake, 2)
+    student, outsider = make_users(fake.site, 2)
     courseid = make_course(client)
     client.enrol_manual.enrol_users([Enrolment(student, courseid)])
     client.core_role.assign_roles([
@@ -212,7 +205,7 @@ def test_assign_roles(fake: RunningFake, client: MoodleClient) -> None:
 
 
 def test_weak_token(fake: RunningFake, client: MoodleClient) -> None:
-    (user,) = make_users(fake, 1)
+    (user,) = make_users(fake.site, 1)
     courseid = make_course(client)
     with MoodleClient(fake.url, WEAK_TOKEN, timeout=10, retries=0) as weak:
         with pytest.raises(AccessDeniedError) as enrol:
@@ -224,7 +217,7 @@ def test_weak_token(fake: RunningFake, client: MoodleClient) -> None:
 
 
 def test_onlyactive_needs_enrolreview(fake: RunningFake, client: MoodleClient) -> None:
-    (user,) = make_users(fake, 1)
+    (user,) = make_users(fake.site, 1)
     courseid = make_course(client)
     client.enrol_manual.enrol_users([Enrolment(user, courseid)])
     fake.site.site_action("set_capabilities", {"userid": 3, "capabilities": [
@@ -237,7 +230,7 @@ def test_onlyactive_needs_enrolreview(fake: RunningFake, client: MoodleClient) -
 
 
 def test_users_with_capability(fake: RunningFake, client: MoodleClient) -> None:
-    student, teacher = make_users(fake, 2)
+    student, teacher = make_users(fake.site, 2)
     courseid = make_course(client)
     client.enrol_manual.enrol_users([Enrolment(student, courseid), Enrolment(teacher, courseid, roleid=3)])
     result = client.core_enrol.get_enrolled_users_with_capability(
@@ -257,7 +250,7 @@ def test_parallel_batches_use_the_sites_workers() -> None:
     latency = Latency(per_item_ms_by_function={"enrol_manual_enrol_users": 10.0}, workers=4)
     with serve(site, latency=latency) as running, \
             MoodleClient(running.url, TOKEN, timeout=10, retries=0, batch_size=10, max_workers=4) as client:
-        users = make_users(running, 40)
+        users = make_users(running.site, 40)
         one, two = make_course(client, "PA1"), make_course(client, "PA2")
         started = time.perf_counter()
         client.enrol_manual.enrol_users([Enrolment(u, one) for u in users])

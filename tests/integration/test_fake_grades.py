@@ -8,8 +8,15 @@ from moodle_bridge import AccessDeniedError, MoodleClient, MoodleError, NotFound
 from moodle_bridge.areas.core_grades import CoreGrades, GradereportOverview, NewGrade
 from moodle_bridge.fake import RunningFake
 from moodle_bridge.fake.site import FakeSite
-
-from .test_fake_core_completion import TEACHER, add_assign, add_page, enrol, learner, make_course, make_user
+from tests.factories import (
+    EDITINGTEACHER,
+    add_assign,
+    add_page,
+    enrol,
+    learner,
+    numbered_user,
+    training_course,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -28,14 +35,15 @@ def grade(site: FakeSite, assignid: int, userid: int, value: float, *, grader: i
 @pytest.fixture
 def course(fake: RunningFake) -> dict[str, int]:
     site = fake.site
-    courseid = make_course(site, "it-grad-C1")
+    courseid = training_course(site, "it-grad-C1")
     cmid, assignid = add_assign(site, courseid)
     ids = {"course": courseid, "cmid": cmid, "assign": assignid,
-           "u1": make_user(site, 1, first="红", last="李"), "u2": make_user(site, 2, first="伟", last="张"),
-           "teacher": make_user(site, 3, first="芳", last="刘"), "outsider": make_user(site, 4)}
+           "u1": numbered_user(site, 1, first="红", last="李"),
+           "u2": numbered_user(site, 2, first="伟", last="张"),
+           "teacher": numbered_user(site, 3, first="芳", last="刘"), "outsider": numbered_user(site, 4)}
     enrol(site, ids["u1"], courseid)
     enrol(site, ids["u2"], courseid)
-    enrol(site, ids["teacher"], courseid, TEACHER)
+    enrol(site, ids["teacher"], courseid, EDITINGTEACHER)
     return ids
 
 
@@ -161,7 +169,7 @@ def test_assignment_regrade_after_a_gradebook_write_wins(fake: RunningFake, clie
 def test_overview_lists_course_totals(fake: RunningFake, client: MoodleClient,
                                       course: dict[str, int]) -> None:
     site = fake.site
-    other = make_course(site, "it-grad-C2")
+    other = training_course(site, "it-grad-C2")
     enrol(site, course["u1"], other)
     grade(site, course["assign"], course["u1"], 85.5)
     overview = GradereportOverview(client).get_course_grades(course["u1"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -11,27 +10,9 @@ from moodle_bridge import MoodleClient
 from moodle_bridge.errors import AccessDeniedError, MoodleError, NotFoundError
 from moodle_bridge.fake import RunningFake
 from tests.conftest import TOKEN
-from tests.integration.test_fake_mod_forum import (
-    EDITINGTEACHER,
-    add_activity,
-    add_course,
-    add_user,
-    enrol,
-    learner_clients,
-    weak_clients,
-)
+from tests.factories import EDITINGTEACHER, add_activity, add_course, add_user, enrol
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def learner_client(fake: RunningFake) -> Iterator[Callable[[int], MoodleClient]]:
-    yield from learner_clients(fake)
-
-
-@pytest.fixture
-def weak_client(fake: RunningFake) -> Iterator[MoodleClient]:
-    yield from weak_clients(fake)
 
 
 ESSAY = ("<p>通过本次领导干部能力提升专题培训，我深刻认识到理论学习与实践工作相结合的重要性。"

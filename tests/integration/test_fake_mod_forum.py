@@ -1,12 +1,7 @@
-"""mod_forum against the fake over HTTP: discussions, replies, locking, ordering, permissions.
-
-Also holds the small site builders the other activity tests use (a course, learners, enrolments,
-activities), written straight into the fake's tables so these tests do not depend on other areas.
-"""
+"""mod_forum against the fake over HTTP: discussions, replies, locking, ordering, permissions."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -14,87 +9,11 @@ import pytest
 from moodle_bridge import MoodleClient
 from moodle_bridge.areas.mod_forum import DiscussionSort
 from moodle_bridge.errors import AccessDeniedError, InvalidParameterError, MoodleError, NotFoundError
-from moodle_bridge.fake import FakeSite, RunningFake
-from moodle_bridge.fake.db import Row
-from moodle_bridge.fake.records import CONTEXT_COURSE, context, manual_instance, new_module, new_user
+from moodle_bridge.fake import RunningFake
 from moodle_bridge.results import unescape
-from tests.conftest import WEAK_TOKEN
+from tests.factories import add_activity, add_course, add_user, enrol
 
 pytestmark = pytest.mark.integration
-
-STUDENT, TEACHER, EDITINGTEACHER = 5, 4, 3
-
-
-def add_course(site: FakeSite, shortname: str = "C1", **fields: Any) -> Row:
-    with site.lock:
-        now = site.now()
-        row: Row = {"category": 1, "fullname": f"Course {shortname}", "shortname": shortname,
-                    "idnumber": shortname, "summary": "", "summaryformat": 1, "format": "topics",
-                    "startdate": 0, "enddate": 0, "visible": 1, "enablecompletion": 1,
-                    "timecreated": now, "timemodified": now, "lang": "", "showgrades": 1, "newsitems": 5,
-                    "customfields": []}
-        row.update(fields)
-        course = site.db["course"].insert(row)
-        context(site, CONTEXT_COURSE, course["id"])
-        manual_instance(site, course["id"])
-        return course
-
-
-def add_user(site: FakeSite, username: str, firstname: str = "红", lastname: str = "李") -> Row:
-    with site.lock:
-        return new_user(site, username=username, firstname=firstname, lastname=lastname,
-                        email=f"{username}@college.example", idnumber=f"ID-{username}")
-
-
-def enrol(site: FakeSite, userid: int, courseid: int, roleid: int = STUDENT, status: int = 0) -> None:
-    with site.lock:
-        now = site.now()
-        instance = manual_instance(site, courseid)
-        site.db["user_enrolments"].insert({"enrolid": instance["id"], "userid": userid, "status": status,
-                                           "timestart": 0, "timeend": 0, "timecreated": now,
-                                           "timemodified": now})
-        ctx = context(site, CONTEXT_COURSE, courseid)
-        site.db["role_assignments"].insert({"roleid": roleid, "contextid": ctx["id"], "userid": userid,
-                                            "component": "", "itemid": 0, "timemodified": now})
-
-
-def add_activity(site: FakeSite, courseid: int, modname: str, name: str, **fields: Any) -> tuple[Row, Row]:
-    with site.lock:
-        return new_module(site, courseid, modname, name, section=1, **fields)
-
-
-def token_for(fake: RunningFake, userid: int) -> str:
-    return str(fake.site.site_action("issue_token", {"userid": userid})["token"])
-
-
-def learner_clients(fake: RunningFake) -> Iterator[Callable[[int], MoodleClient]]:
-    """For a fixture: a factory of clients acting with a user's own token, closed afterwards."""
-    made: list[MoodleClient] = []
-
-    def make(userid: int) -> MoodleClient:
-        client = MoodleClient(fake.url, token_for(fake, userid), timeout=10, retries=0)
-        made.append(client)
-        return client
-
-    yield make
-    for client in made:
-        client.close()
-
-
-def weak_clients(fake: RunningFake) -> Iterator[MoodleClient]:
-    """For a fixture: a client with the ``weak`` token (only ``webservice/rest:use``)."""
-    with MoodleClient(fake.url, WEAK_TOKEN, timeout=10, retries=0) as client:
-        yield client
-
-
-@pytest.fixture
-def learner_client(fake: RunningFake) -> Iterator[Callable[[int], MoodleClient]]:
-    yield from learner_clients(fake)
-
-
-@pytest.fixture
-def weak_client(fake: RunningFake) -> Iterator[MoodleClient]:
-    yield from weak_clients(fake)
 
 
 @pytest.fixture

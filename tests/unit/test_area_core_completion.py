@@ -3,26 +3,29 @@
 from __future__ import annotations
 
 import json
-import re
-from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
 
 import pytest
 import responses
 
-from moodle_bridge import InvalidTokenError, MoodleClient, MoodleError, NotFoundError
+from moodle_bridge import InvalidTokenError, MoodleClient, NotFoundError
 from moodle_bridge.areas.core_completion import (
     ActivitiesCompletion,
     ActivityCompletionOverride,
     CourseCompletionStatus,
     StatusResult,
 )
-from moodle_bridge.errors import ERRORCODE_CLASSES
+from tests.recordings import (
+    CONTRACT,
+    ENDPOINT,
+    Recorded,
+    check_recorded,
+    endpoint_client,
+    posted,
+    recorded_calls,
+    where,
+)
 
-URL = "http://moodle.test"
-ENDPOINT = URL + "/webservice/rest/server.php"
-CONTRACT = Path(__file__).resolve().parents[3] / "shared" / "moodle-contract"
 FUNCTIONS = {
     "core_completion_get_course_completion_status",
     "core_completion_get_activities_completion_status",
@@ -30,60 +33,7 @@ FUNCTIONS = {
     "core_completion_override_activity_completion_status",
     "core_completion_mark_course_self_completed",
 }
-_REF = re.compile(r"\$\{(s\d+)\.response((?:\[\d+\]|\.\w+)*)\}")
-_PART = re.compile(r"\[(\d+)\]|\.(\w+)")
-_CONTROL = {"wstoken", "wsfunction", "moodlewsrestformat"}
-
-
-def _resolve(value: Any, answers: dict[str, Any]) -> Any:
-    if isinstance(value, str):
-        whole = _REF.fullmatch(value)
-        if whole:
-            node = answers[whole.group(1)]
-            for index, key in _PART.findall(whole.group(2)):
-                node = node[int(index)] if index else node[key]
-            return node
-        return value
-    if isinstance(value, list):
-        return [_resolve(item, answers) for item in value]
-    if isinstance(value, dict):
-        return {key: _resolve(item, answers) for key, item in value.items()}
-    return value
-
-
-def recorded_calls(functions: set[str]) -> list[Any]:
-    """(function, params, form pairs or None, response) of every recorded call of ``functions``."""
-    calls: list[Any] = []
-    if not CONTRACT.is_dir():
-        return calls
-    for folder in ("scenarios", "scenarios-4.5"):
-        for path in sorted((CONTRACT / folder).glob("*.json")):
-            answers: dict[str, Any] = {}
-            for step in json.loads(path.read_text("utf-8"))["steps"]:
-                answers[step["id"]] = step.get("response")
-                if step.get("function") in functions:
-                    params = _resolve(step.get("params") or {}, answers)
-                    encoded = step.get("encoded")
-                    form = None if encoded is None else [tuple(pair) for pair in encoded]
-                    calls.append(pytest.param(step["function"], params, form, step["response"],
-                                              id=f"{folder}/{path.stem}/{step['id']}"))
-    for path in sorted((CONTRACT / "single-calls-5.1").glob("*.json")):
-        data = json.loads(path.read_text("utf-8"))
-        if isinstance(data, dict) and data.get("function") in functions:
-            form = None if data.get("form_fields") is None else [
-                tuple(pair) for pair in data["form_fields"] if pair[0] not in _CONTROL]
-            calls.append(pytest.param(data["function"], data.get("params") or {}, form, data["response"],
-                                      id=f"single/{path.stem}"))
-    return calls
-
-
-def make_client() -> MoodleClient:
-    return MoodleClient(URL, "t" * 32, timeout=5, retries=0, max_workers=4)
-
-
-def sent_form(call: Any) -> list[tuple[str, str]]:
-    pairs = parse_qsl(call.request.body, keep_blank_values=True)
-    return [(key, value) for key, value in pairs if key not in _CONTROL]
+CASES = recorded_calls(FUNCTIONS)
 
 
 def invoke(client: MoodleClient, function: str, params: dict[str, Any]) -> Any:
@@ -116,24 +66,13 @@ EXPECTED_TYPES = {
 }
 
 
-@pytest.mark.parametrize(("function", "params", "form", "answer"), recorded_calls(FUNCTIONS))
-def test_recorded_answer(function: str, params: dict[str, Any], form: list[tuple[str, str]] | None,
-                         answer: Any) -> None:
-    client = make_client()
-    with responses.RequestsMock() as mock:
-        mock.post(ENDPOINT, json=answer)
-        if isinstance(answer, dict) and "exception" in answer:
-            with pytest.raises(MoodleError) as caught:
-                invoke(client, function, params)
-            assert type(caught.value) is ERRORCODE_CLASSES.get(answer.get("errorcode") or "", MoodleError)
-            assert caught.value.errorcode == answer.get("errorcode")
-            assert caught.value.wsfunction == function
-        else:
-            result = invoke(client, function, params)
-            assert isinstance(result, EXPECTED_TYPES[function])
-            _check(function, result, answer)
-        if form is not None:
-            assert sent_form(mock.calls[0]) == form
+@pytest.mark.parametrize("case", CASES, ids=where(CASES))
+def test_recorded_answer(case: Recorded) -> None:
+    def verify(result: Any, answer: Any) -> None:
+        assert isinstance(result, EXPECTED_TYPES[case.function])
+        _check(case.function, result, answer)
+
+    check_recorded(case, lambda client, params: invoke(client, case.function, params), verify=verify)
 
 
 def _check(function: str, result: Any, answer: dict[str, Any]) -> None:
@@ -159,7 +98,7 @@ def _check(function: str, result: Any, answer: dict[str, Any]) -> None:
 def test_the_recordings_are_there() -> None:
     if not CONTRACT.is_dir():
         pytest.skip("../shared/moodle-contract is not beside the checkout")
-    assert len(recorded_calls(FUNCTIONS)) > 40
+    assert len(CASES) > 40
 
 
 STATUS_DONE: dict[str, Any] = {"completionstatus": {"completed": True, "aggregation": 1, "completions": [
@@ -174,14 +113,14 @@ MISSING = {"exception": "dml_missing_record_exception", "errorcode": "invalidrec
 
 
 def _by_user(request: Any) -> tuple[int, dict[str, str], str]:
-    userid = int(dict(parse_qsl(request.body))["userid"])
+    userid = int(posted(request)["userid"])
     body = {1: STATUS_DONE, 2: NOT_ENROLLED, 3: MISSING}.get(userid, {
         **STATUS_DONE, "completionstatus": {**STATUS_DONE["completionstatus"], "completed": False}})
     return 200, {}, json.dumps(body)
 
 
 def test_fan_out_keeps_per_user_errors_without_failing_the_batch() -> None:
-    client = make_client()
+    client = endpoint_client()
     with responses.RequestsMock() as mock:
         mock.add_callback(responses.POST, ENDPOINT, callback=_by_user)
         result = client.core_completion.course_completion_statuses(7, [1, 2, 3, 4, 1])
@@ -193,7 +132,7 @@ def test_fan_out_keeps_per_user_errors_without_failing_the_batch() -> None:
 
 
 def test_fan_out_fails_whole_on_a_bad_token() -> None:
-    client = make_client()
+    client = endpoint_client()
     with responses.RequestsMock() as mock:
         mock.post(ENDPOINT, json={"exception": "core\\exception\\moodle_exception",
                                   "errorcode": "invalidtoken", "message": "Invalid token - token not found"})

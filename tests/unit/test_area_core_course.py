@@ -4,24 +4,14 @@ Each recorded response is fed to the client method through a stub session: succe
 typed results, errors must raise the right ``MoodleError`` subclass, and where the recording keeps the
 form it sent, the client must send the same fields and values (order of keys and of name/value options
 does not matter to PHP, so it is not compared).
-
-The recording machinery here (``recorded_calls``, ``stub_client``, ``normalize``) is shared by the
-other area tests of this helper (enrol, group).
 """
 
 from __future__ import annotations
 
-import json
-import re
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-import requests
 
 from moodle_bridge import MoodleClient, errors
 from moodle_bridge.areas.core_course import (
@@ -34,176 +24,17 @@ from moodle_bridge.areas.core_course import (
     NewCourse,
     Section,
 )
-from moodle_bridge.fake.external import decode_form
-
-CONTRACT = Path(__file__).resolve().parents[3] / "shared" / "moodle-contract"
-NEEDS_RECORDINGS = pytest.mark.skipif(not CONTRACT.is_dir(),
-                                      reason="the Moodle recordings (../shared/moodle-contract) are absent")
-_REF = re.compile(r"\$\{(s\d+)\.response((?:\[\d+\]|\.\w+)*)\}")
-_PART = re.compile(r"\[(\d+)\]|\.(\w+)")
-
-
-# --- shared machinery -----------------------------------------------------------------------------------
-
-@dataclass
-class Recorded:
-    """One recorded call: where it comes from, what was sent, what Moodle answered."""
-
-    where: str
-    function: str
-    params: dict[str, Any]
-    encoded: list[tuple[str, str]] | None
-    http_status: int
-    content_type: str
-    response: Any
-
-
-def _lookup(responses: dict[str, Any], step: str, path: str) -> Any:
-    node = responses[step]
-    for index, key in _PART.findall(path):
-        node = node[int(index)] if index else node[key]
-    return node
-
-
-def _resolve(value: Any, responses: dict[str, Any]) -> Any:
-    if isinstance(value, str):
-        whole = _REF.fullmatch(value)
-        if whole:
-            return _lookup(responses, whole.group(1), whole.group(2))
-        return _REF.sub(lambda m: str(_lookup(responses, m.group(1), m.group(2))), value)
-    if isinstance(value, list):
-        return [_resolve(item, responses) for item in value]
-    if isinstance(value, dict):
-        return {key: _resolve(item, responses) for key, item in value.items()}
-    return value
-
-
-def recorded_calls(functions: set[str]) -> list[Recorded]:
-    """Every recorded call of ``functions``; references to earlier steps resolved to recorded values."""
-    if not CONTRACT.is_dir():
-        return []
-    calls: list[Recorded] = []
-    for folder in ("scenarios", "scenarios-4.5"):
-        for path in sorted((CONTRACT / folder).glob("*.json")):
-            responses: dict[str, Any] = {}
-            for step in json.loads(path.read_text("utf-8"))["steps"]:
-                responses[step["id"]] = step.get("response")
-                if step.get("function") not in functions or step.get("method") == "GET":
-                    continue
-                calls.append(Recorded(
-                    f"{folder}/{path.stem} {step['id']}", step["function"],
-                    _resolve(step.get("params") or {}, responses),
-                    [tuple(pair) for pair in step["encoded"]] if step.get("encoded") is not None else None,
-                    int(step["http_status"]), "application/json", step["response"]))
-    for path in sorted((CONTRACT / "single-calls-5.1").glob("*.json")):
-        data = json.loads(path.read_text("utf-8"))
-        if not isinstance(data, dict) or data.get("function") not in functions:
-            continue
-        pairs = [tuple(p) for p in data.get("form_fields") or []
-                 if p[0] not in ("wstoken", "wsfunction", "moodlewsrestformat")]
-        calls.append(Recorded(f"single-calls-5.1/{path.stem}", data["function"], data.get("params") or {},
-                              pairs if data.get("form_fields") is not None else None,
-                              int(data.get("http_status") or 200),
-                              str(data.get("content_type") or "application/json"), data["response"]))
-    return calls
-
-
-class StubSession(requests.Session):
-    """Answers POSTs with canned bodies (the last one repeats) and keeps every form it was sent."""
-
-    def __init__(self, bodies: list[bytes], status: int = 200,
-                 content_type: str = "application/json") -> None:
-        super().__init__()
-        self.bodies = list(bodies)
-        self.status = status
-        self.content_type = content_type
-        self.sent: list[list[tuple[str, str]]] = []
-        self._lock = threading.Lock()
-
-    def post(self, url: str | bytes, data: Any = None, json: Any = None,
-             **kwargs: Any) -> requests.Response:
-        with self._lock:
-            self.sent.append([(str(k), str(v)) for k, v in data])
-            body = self.bodies.pop(0) if len(self.bodies) > 1 else self.bodies[0]
-        response = requests.Response()
-        response.status_code = self.status
-        response._content = body
-        response.headers["Content-Type"] = self.content_type
-        response.url = str(url)
-        return response
-
-
-@contextmanager
-def stub_client(recorded: Recorded, batch_size: int = 1000) -> Iterator[tuple[MoodleClient, StubSession]]:
-    session = StubSession([json.dumps(recorded.response, ensure_ascii=False).encode("utf-8")],
-                          recorded.http_status, recorded.content_type)
-    with MoodleClient("http://moodle.invalid", "t" * 32, retries=0, batch_size=batch_size,
-                      session_factory=lambda: session) as client:
-        yield client, session
-
-
-@contextmanager
-def stub_answer(*responses: Any, batch_size: int = 1000) -> Iterator[tuple[MoodleClient, StubSession]]:
-    """A client whose calls get ``responses`` in turn (the last repeats), for tests without recordings."""
-    session = StubSession([json.dumps(r, ensure_ascii=False).encode("utf-8") for r in responses])
-    with MoodleClient("http://moodle.invalid", "t" * 32, retries=0, batch_size=batch_size,
-                      session_factory=lambda: session) as client:
-        yield client, session
-
-
-def _norm(node: Any) -> Any:
-    if isinstance(node, dict):
-        if node and all(key.isdigit() for key in node):
-            items = [_norm(node[key]) for key in sorted(node, key=int)]
-            if all(isinstance(item, dict) and set(item) in ({"name", "value"}, {"key", "value"})
-                   for item in items):
-                items.sort(key=lambda item: json.dumps(item, sort_keys=True))
-            return items
-        return {key: _norm(value) for key, value in node.items()}
-    return node
-
-
-def normalize(pairs: list[tuple[str, str]]) -> Any:
-    """Form pairs as PHP reads them: nested arrays; name/value option lists compared as sets."""
-    return _norm(decode_form(list(pairs)))
-
-
-def expected_error(response: Any) -> type[errors.MoodleError] | None:
-    if isinstance(response, dict) and "exception" in response:
-        code = response.get("errorcode")
-        return errors.ERRORCODE_CLASSES.get(str(code), errors.MoodleError) if code else errors.MoodleError
-    return None
-
-
-Invoke = Callable[[MoodleClient, dict[str, Any]], Any]
-
-
-def check_recorded(recorded: Recorded, invoke: Invoke, expressible: bool,
-                   verify: Callable[[Any, Any], None] | None = None) -> None:
-    """Runs ``invoke`` against the recorded answer and checks the error class, the form, the result."""
-    error = expected_error(recorded.response)
-    with stub_client(recorded) as (client, session):
-        if error is not None:
-            with pytest.raises(error) as caught:
-                invoke(client, recorded.params)
-            assert caught.value.wsfunction == recorded.function
-            if isinstance(recorded.response, dict) and recorded.response.get("errorcode"):
-                assert caught.value.errorcode == recorded.response["errorcode"]
-        else:
-            result = invoke(client, recorded.params)
-            if verify is not None:
-                verify(result, recorded.response)
-        assert len(session.sent) == 1, "one recorded call is one HTTP call"
-        envelope = ("wstoken", "wsfunction", "moodlewsrestformat")
-        sent = [(k, v) for k, v in session.sent[0] if k not in envelope]
-        assert dict(session.sent[0])["wsfunction"] == recorded.function
-        if expressible and recorded.encoded is not None:
-            assert normalize(sent) == normalize(recorded.encoded)
-
-
-def ids(calls: list[Recorded]) -> list[str]:
-    return [call.where for call in calls]
-
+from tests.recordings import (
+    Invoke,
+    Recorded,
+    answer_of,
+    check_recorded,
+    find,
+    needs_recordings,
+    recorded_calls,
+    stub_client,
+    where,
+)
 
 # --- core_course ------------------------------------------------------------------------------------------
 
@@ -294,14 +125,14 @@ COURSE_FUNCTIONS = {
 COURSE_CALLS = recorded_calls(COURSE_FUNCTIONS)
 
 
-@NEEDS_RECORDINGS
-@pytest.mark.parametrize("recorded", COURSE_CALLS, ids=ids(COURSE_CALLS))
+@needs_recordings
+@pytest.mark.parametrize("recorded", COURSE_CALLS, ids=where(COURSE_CALLS))
 def test_recorded_course_call(recorded: Recorded) -> None:
     invoke, expressible = invoke_course(recorded.function)
-    check_recorded(recorded, invoke, expressible(recorded.params), _verify_course)
+    check_recorded(recorded, invoke, exact=expressible(recorded.params), as_php=True, verify=_verify_course)
 
 
-@NEEDS_RECORDINGS
+@needs_recordings
 def test_the_recordings_cover_the_course_functions() -> None:
     seen = {call.function for call in COURSE_CALLS}
     assert {"core_course_create_categories", "core_course_create_courses", "core_course_get_contents",
@@ -311,26 +142,20 @@ def test_the_recordings_cover_the_course_functions() -> None:
 
 # --- specific readings ------------------------------------------------------------------------------------
 
-def _one(where: str) -> Recorded:
-    for call in COURSE_CALLS:
-        if call.where == where:
-            return call
-    pytest.skip(f"recording {where} is absent")
-
-
-@NEEDS_RECORDINGS
+@needs_recordings
 def test_duplicate_shortname_is_a_duplicate_error() -> None:
-    recorded = _one("scenarios/categories_and_courses s9")
-    with stub_client(recorded) as (client, _), pytest.raises(errors.DuplicateError) as caught:
+    recorded = find(COURSE_CALLS, "scenarios/categories_and_courses s9")
+    client, _ = stub_client(answer_of(recorded))
+    with pytest.raises(errors.DuplicateError) as caught:
         invoke_course(recorded.function)[0](client, recorded.params)
     assert caught.value.errorcode == "shortnametaken"
 
 
-@NEEDS_RECORDINGS
+@needs_recordings
 def test_courses_by_field_reads_format_options_and_methods() -> None:
-    recorded = _one("scenarios/categories_and_courses s12")
-    with stub_client(recorded) as (client, _):
-        result = client.core_course.get_courses_by_field("idnumber", "lab1-cate-CRS001")
+    recorded = find(COURSE_CALLS, "scenarios/categories_and_courses s12")
+    client, _ = stub_client(answer_of(recorded))
+    result = client.core_course.get_courses_by_field("idnumber", "lab1-cate-CRS001")
     course = result.courses[0]
     assert course.idnumber == "lab1-cate-CRS001" and course.enablecompletion == 1
     assert course.enrollmentmethods == ("manual",)
@@ -338,19 +163,19 @@ def test_courses_by_field_reads_format_options_and_methods() -> None:
     assert course.customfield("credit_hours") is None
 
 
-@NEEDS_RECORDINGS
+@needs_recordings
 def test_copy_has_no_idnumber() -> None:
-    recorded = _one("scenarios/categories_and_courses s27")
-    with stub_client(recorded) as (client, _):
-        course = client.core_course.get_courses_by_field("id", 4).courses[0]
+    recorded = find(COURSE_CALLS, "scenarios/categories_and_courses s27")
+    client, _ = stub_client(answer_of(recorded))
+    course = client.core_course.get_courses_by_field("id", 4).courses[0]
     assert course.idnumber == ""
 
 
-@NEEDS_RECORDINGS
+@needs_recordings
 def test_contents_keep_completion_and_page_file() -> None:
-    recorded = _one("scenarios/categories_and_courses s22")
-    with stub_client(recorded) as (client, _):
-        sections = client.core_course.get_contents(2)
+    recorded = find(COURSE_CALLS, "scenarios/categories_and_courses s22")
+    client, _ = stub_client(answer_of(recorded))
+    sections = client.core_course.get_contents(2)
     page = next(m for s in sections for m in s.modules if m.modname == "page")
     assert page.completion == 1 and page.completiondata is not None
     assert page.completiondata.isautomatic is False and page.completiondata.state == 0
@@ -359,11 +184,11 @@ def test_contents_keep_completion_and_page_file() -> None:
     assert forum.completiondata is None and forum.contents == ()
 
 
-@NEEDS_RECORDINGS
+@needs_recordings
 def test_categories_with_null_idnumber() -> None:
-    recorded = _one("single-calls-5.1/core_course_get_categories__success_all")
-    with stub_client(recorded) as (client, _):
-        categories = client.core_course.get_categories()
+    recorded = find(COURSE_CALLS, "single-calls-5.1/core_course_get_categories__success_all")
+    client, _ = stub_client(answer_of(recorded))
+    categories = client.core_course.get_categories()
     assert isinstance(categories[0], Category) and categories[0].idnumber is None
     assert categories[1].name == "Party &amp; Administration"
 
@@ -372,19 +197,20 @@ def test_categories_with_null_idnumber() -> None:
 
 def test_create_courses_is_sent_in_batches_and_merged() -> None:
     courses = [NewCourse(fullname=f"C{i}", shortname=f"c{i}", categoryid=1) for i in range(5)]
-    with stub_answer([{"id": 7, "shortname": "c"}, {"id": 8, "shortname": "c"}], batch_size=2) as (client, s):
-        created = client.core_course.create_courses(courses)
+    client, s = stub_client([{"id": 7, "shortname": "c"}, {"id": 8, "shortname": "c"}], batch_size=2,
+                            repeat_last=True)
+    created = client.core_course.create_courses(courses)
     assert len(s.sent) == 3
     assert len(created) == 6  # the stub answers two courses per call
-    assert dict(s.sent[2])["courses[0][shortname]"] == "c4"
+    assert s.sent[2].fields["courses[0][shortname]"] == "c4"
 
 
 def test_new_course_sends_custom_fields_and_format_options() -> None:
     course = NewCourse(fullname="F", shortname="S", categoryid=3, enablecompletion=True,
                        courseformatoptions={"coursedisplay": 0}, customfields={"credit_hours": 2})
-    with stub_answer([{"id": 9, "shortname": "S"}]) as (client, s):
-        client.core_course.create_courses([course])
-    form = dict(s.sent[0])
+    client, s = stub_client([{"id": 9, "shortname": "S"}], repeat_last=True)
+    client.core_course.create_courses([course])
+    form = s.sent[0].fields
     assert form["courses[0][enablecompletion]"] == "1"
     assert form["courses[0][customfields][0][shortname]"] == "credit_hours"
     assert form["courses[0][customfields][0][value]"] == "2"
@@ -393,9 +219,9 @@ def test_new_course_sends_custom_fields_and_format_options() -> None:
 
 def test_update_courses_merges_warnings_across_batches() -> None:
     answer = {"warnings": [{"item": "course", "itemid": 3, "warningcode": "shortnametaken", "message": "x"}]}
-    with stub_answer(answer, batch_size=1) as (client, s):
-        result = client.core_course.update_courses([CourseUpdate(id=3, shortname="a"),
-                                                    CourseUpdate(id=4, fullname="b")])
+    client, s = stub_client(answer, batch_size=1, repeat_last=True)
+    result = client.core_course.update_courses([CourseUpdate(id=3, shortname="a"),
+                                                CourseUpdate(id=4, fullname="b")])
     assert len(s.sent) == 2 and len(result.warnings) == 2
     assert result.warnings[0].warningcode == "shortnametaken"
 
@@ -404,25 +230,25 @@ def test_course_module_keeps_warnings() -> None:
     answer = {"cm": {"id": 5, "course": 2, "module": 1, "modname": "assign", "instance": 1, "section": 2,
                      "sectionnum": 1, "name": "Essay", "completion": 0, "groupmode": 0, "groupingid": 0,
                      "grade": 100}, "warnings": []}
-    with stub_answer(answer) as (client, s):
-        cm = client.core_course.get_course_module(5)
+    client, s = stub_client(answer, repeat_last=True)
+    cm = client.core_course.get_course_module(5)
     assert isinstance(cm, CourseModule) and cm.grade == 100.0 and cm.warnings == ()
-    assert dict(s.sent[0])["cmid"] == "5"
+    assert s.sent[0].fields["cmid"] == "5"
 
 
 def test_iter_search_courses_reads_every_page() -> None:
     pages = [{"total": 3, "courses": [_course(1), _course(2)], "warnings": []},
              {"total": 3, "courses": [_course(3)], "warnings": []}]
-    with stub_answer(*pages) as (client, s):
-        found = [c.id for c in client.core_course.iter_search_courses("search", "x", perpage=2)]
+    client, s = stub_client(*pages, repeat_last=True)
+    found = [c.id for c in client.core_course.iter_search_courses("search", "x", perpage=2)]
     assert found == [1, 2, 3]
-    assert [dict(p)["page"] for p in s.sent] == ["0", "1"]
+    assert [p.fields["page"] for p in s.sent] == ["0", "1"]
 
 
 def test_update_category_sends_only_what_changes() -> None:
-    with stub_answer(None) as (client, s):
-        client.core_course.update_categories([CategoryUpdate(id=4, idnumber="X")])
-    assert s.sent[0][3:] == [("categories[0][id]", "4"), ("categories[0][idnumber]", "X")]
+    client, s = stub_client(None, repeat_last=True)
+    client.core_course.update_categories([CategoryUpdate(id=4, idnumber="X")])
+    assert s.sent[0].pairs == [("categories[0][id]", "4"), ("categories[0][idnumber]", "X")]
 
 
 def _course(courseid: int) -> dict[str, Any]:

@@ -10,13 +10,7 @@ import pytest
 from moodle_bridge import MoodleClient
 from moodle_bridge.areas.core_message import InstantMessage, MessageDeliveryError, SentMessage
 from moodle_bridge.errors import MoodleError, TransientError
-from tests.unit.test_area_mod_forum import (
-    Recorded,
-    check_recorded,
-    needs_recordings,
-    recorded_calls,
-    stub_client,
-)
+from tests.recordings import Recorded, check_recorded, needs_recordings, recorded_calls, stub_client, where
 
 
 def _send(c: MoodleClient, p: dict[str, Any]) -> Any:
@@ -45,10 +39,10 @@ def test_every_recorded_message_function_has_an_adapter() -> None:
 
 
 @needs_recordings
-@pytest.mark.parametrize("call", MESSAGE_CALLS, ids=lambda call: call.source)
+@pytest.mark.parametrize("call", MESSAGE_CALLS, ids=where(MESSAGE_CALLS))
 def test_recorded_message_call(call: Recorded) -> None:
     expected = MessageDeliveryError if call.function == "core_message_send_instant_messages" else None
-    result = check_recorded(call, ADAPTERS[call.function], expected)
+    result = check_recorded(call, ADAPTERS[call.function], raises=expected)
     if call.is_error:
         assert isinstance(result, MoodleError)
         if isinstance(result, MessageDeliveryError):

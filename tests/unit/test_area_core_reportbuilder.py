@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-import re
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
 
 import pytest
 import responses
 
-from moodle_bridge import MoodleClient, MoodleError, ProtocolError
+from moodle_bridge import MoodleClient, ProtocolError
 from moodle_bridge.areas.core_reportbuilder import (
     ReportColumns,
     ReportConditions,
@@ -24,11 +21,17 @@ from moodle_bridge.areas.core_reportbuilder import (
     parse_report_datetime,
     report_yes,
 )
-from moodle_bridge.errors import ERRORCODE_CLASSES
+from tests.recordings import (
+    CONTRACT,
+    ENDPOINT,
+    Recorded,
+    check_recorded,
+    endpoint_client,
+    posted,
+    recorded_calls,
+    where,
+)
 
-URL = "http://moodle.test"
-ENDPOINT = URL + "/webservice/rest/server.php"
-CONTRACT = Path(__file__).resolve().parents[3] / "shared" / "moodle-contract"
 FUNCTIONS = {
     "core_reportbuilder_list_reports",
     "core_reportbuilder_reports_get",
@@ -38,60 +41,7 @@ FUNCTIONS = {
     "core_reportbuilder_filters_add",
     "core_reportbuilder_set_filters",
 }
-_REF = re.compile(r"\$\{(s\d+)\.response((?:\[\d+\]|\.\w+)*)\}")
-_PART = re.compile(r"\[(\d+)\]|\.(\w+)")
-_CONTROL = {"wstoken", "wsfunction", "moodlewsrestformat"}
-
-
-def _resolve(value: Any, answers: dict[str, Any]) -> Any:
-    if isinstance(value, str):
-        whole = _REF.fullmatch(value)
-        if whole:
-            node = answers[whole.group(1)]
-            for index, key in _PART.findall(whole.group(2)):
-                node = node[int(index)] if index else node[key]
-            return node
-        return value
-    if isinstance(value, list):
-        return [_resolve(item, answers) for item in value]
-    if isinstance(value, dict):
-        return {key: _resolve(item, answers) for key, item in value.items()}
-    return value
-
-
-def recorded_calls(functions: set[str]) -> list[Any]:
-    """(function, params, form pairs or None, response) of every recorded call of ``functions``."""
-    calls: list[Any] = []
-    if not CONTRACT.is_dir():
-        return calls
-    for folder in ("scenarios", "scenarios-4.5"):
-        for path in sorted((CONTRACT / folder).glob("*.json")):
-            answers: dict[str, Any] = {}
-            for step in json.loads(path.read_text("utf-8"))["steps"]:
-                answers[step["id"]] = step.get("response")
-                if step.get("function") in functions:
-                    params = _resolve(step.get("params") or {}, answers)
-                    encoded = step.get("encoded")
-                    form = None if encoded is None else [tuple(pair) for pair in encoded]
-                    calls.append(pytest.param(step["function"], params, form, step["response"],
-                                              id=f"{folder}/{path.stem}/{step['id']}"))
-    for path in sorted((CONTRACT / "single-calls-5.1").glob("*.json")):
-        data = json.loads(path.read_text("utf-8"))
-        if isinstance(data, dict) and data.get("function") in functions:
-            form = None if data.get("form_fields") is None else [
-                tuple(pair) for pair in data["form_fields"] if pair[0] not in _CONTROL]
-            calls.append(pytest.param(data["function"], data.get("params") or {}, form, data["response"],
-                                      id=f"single/{path.stem}"))
-    return calls
-
-
-def make_client() -> MoodleClient:
-    return MoodleClient(URL, "t" * 32, timeout=5, retries=0, max_workers=4)
-
-
-def sent_form(call: Any) -> list[tuple[str, str]]:
-    pairs = parse_qsl(call.request.body, keep_blank_values=True)
-    return [(key, value) for key, value in pairs if key not in _CONTROL]
+CASES = recorded_calls(FUNCTIONS)
 
 
 def _opt(params: dict[str, Any], key: str) -> int | None:
@@ -136,23 +86,13 @@ EXPECTED_TYPES: dict[str, type] = {
 }
 
 
-@pytest.mark.parametrize(("function", "params", "form", "answer"), recorded_calls(FUNCTIONS))
-def test_recorded_answer(function: str, params: dict[str, Any], form: list[tuple[str, str]] | None,
-                         answer: Any) -> None:
-    client = make_client()
-    with responses.RequestsMock() as mock:
-        mock.post(ENDPOINT, json=answer)
-        if isinstance(answer, dict) and "exception" in answer:
-            with pytest.raises(MoodleError) as caught:
-                invoke(client, function, params)
-            assert type(caught.value) is ERRORCODE_CLASSES.get(answer.get("errorcode") or "", MoodleError)
-            assert caught.value.errorcode == answer.get("errorcode")
-        else:
-            result = invoke(client, function, params)
-            assert isinstance(result, EXPECTED_TYPES[function])
-            _check(result, answer)
-        if form is not None:
-            assert sent_form(mock.calls[0]) == form
+@pytest.mark.parametrize("case", CASES, ids=where(CASES))
+def test_recorded_answer(case: Recorded) -> None:
+    def verify(result: Any, answer: Any) -> None:
+        assert isinstance(result, EXPECTED_TYPES[case.function])
+        _check(result, answer)
+
+    check_recorded(case, lambda client, params: invoke(client, case.function, params), verify=verify)
 
 
 def _check(result: Any, answer: Any) -> None:
@@ -189,7 +129,7 @@ def _check(result: Any, answer: Any) -> None:
 def test_the_recordings_are_there() -> None:
     if not CONTRACT.is_dir():
         pytest.skip("../shared/moodle-contract is not beside the checkout")
-    assert len(recorded_calls(FUNCTIONS)) > 30
+    assert len(CASES) > 30
 
 
 DETAILS = {"id": 4, "name": "R", "source": "\\core_course\\reportbuilder\\datasource\\participants"}
@@ -201,14 +141,14 @@ def _page(headers: list[str], rows: list[list[str]], total: int) -> dict[str, An
 
 
 def test_iter_report_rows_pages_until_a_short_page() -> None:
-    client = make_client()
+    client = endpoint_client()
     rows = [[f"u{n}", "Yes" if n % 2 else ""] for n in range(7)]
     pages = [rows[0:3], rows[3:6], rows[6:7]]
     with responses.RequestsMock() as mock:
         for chunk in pages:
             mock.post(ENDPOINT, json=_page(["Username", "Completed"], chunk, 7))
         got = list(client.core_reportbuilder.iter_report_rows(4, perpage=3))
-        sent = [dict(parse_qsl(str(call.request.body))) for call in mock.calls]
+        sent = [posted(call) for call in mock.calls]
     assert [row.get("Username") for row in got] == [f"u{n}" for n in range(7)]
     assert [(s["page"], s["perpage"]) for s in sent] == [("0", "3"), ("1", "3"), ("2", "3")]
     assert got[1].as_dict() == {"Username": "u1", "Completed": "Yes"}
@@ -216,7 +156,7 @@ def test_iter_report_rows_pages_until_a_short_page() -> None:
 
 def test_iter_report_rows_reads_the_empty_page_after_a_full_one() -> None:
     """A page beyond the end says ``totalrowcount`` 0: the iterator never trusts the total to stop."""
-    client = make_client()
+    client = endpoint_client()
     with responses.RequestsMock() as mock:
         mock.post(ENDPOINT, json=_page(["Username"], [["a"], ["b"]], 2))
         mock.post(ENDPOINT, json=_page(["Username"], [], 0))
@@ -226,15 +166,15 @@ def test_iter_report_rows_reads_the_empty_page_after_a_full_one() -> None:
 
 
 def test_iter_report_rows_with_perpage_zero_reads_everything_at_once() -> None:
-    client = make_client()
+    client = endpoint_client()
     with responses.RequestsMock() as mock:
         mock.post(ENDPOINT, json=_page(["Username"], [["a"], ["b"], ["c"]], 3))
         assert len(list(client.core_reportbuilder.iter_report_rows(4, perpage=0))) == 3
-        assert dict(parse_qsl(str(mock.calls[0].request.body)))["perpage"] == "0"
+        assert posted(mock.calls[0])["perpage"] == "0"
 
 
 def test_iter_report_rows_stops_when_the_columns_change_midway() -> None:
-    client = make_client()
+    client = endpoint_client()
     with responses.RequestsMock() as mock:
         mock.post(ENDPOINT, json=_page(["Username"], [["a"]], 2))
         mock.post(ENDPOINT, json=_page(["Username", "Email address"], [["b", "b@x"]], 2))
@@ -243,7 +183,7 @@ def test_iter_report_rows_stops_when_the_columns_change_midway() -> None:
 
 
 def test_a_row_with_a_column_count_unlike_the_headers_is_refused() -> None:
-    client = make_client()
+    client = endpoint_client()
     with responses.RequestsMock() as mock:
         mock.post(ENDPOINT, json=_page(["Username", "Completed"], [["a"]], 1))
         with pytest.raises(ProtocolError):

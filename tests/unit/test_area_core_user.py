@@ -1,24 +1,15 @@
-"""core_user client: every recorded call of its functions is sent as recorded and its answer read.
-
-Recordings: ``scenarios/`` (5.1), ``scenarios-4.5/`` and ``single-calls-5.1/`` of the shared contract.
-A success must parse into the typed result; an error must raise the ``MoodleError`` subclass its
-``errorcode`` maps to. Where the recording has the form it sent, the client must send the same pairs.
-"""
+"""core_user client: every recorded call of its functions is sent as recorded and its answer read."""
 
 from __future__ import annotations
 
-import json
-import re
-from collections.abc import Callable, Iterator
-from dataclasses import MISSING, dataclass, fields
-from pathlib import Path
+from collections.abc import Callable
+from dataclasses import MISSING, fields
 from typing import Any
-from urllib.parse import parse_qsl
 
 import pytest
 import responses
 
-from moodle_bridge import MoodleClient, MoodleError, ProtocolError
+from moodle_bridge import MoodleClient, MoodleError
 from moodle_bridge.areas.core_user import (
     CreatedUser,
     NewUser,
@@ -26,100 +17,22 @@ from moodle_bridge.areas.core_user import (
     UsersResult,
     UserUpdate,
 )
-from moodle_bridge.errors import ERRORCODE_CLASSES
-from moodle_bridge.fake.external import decode_form
+from tests.recordings import (
+    ENDPOINT,
+    URL,
+    Recorded,
+    check_recorded,
+    endpoint_client,
+    needs_recordings,
+    posted,
+    recorded_calls,
+    where,
+)
 
-CONTRACT = Path(__file__).resolve().parents[3] / "shared" / "moodle-contract"
-URL = "http://moodle.test"
-ENDPOINT = URL + "/webservice/rest/server.php"
 FUNCTIONS = ("core_user_create_users", "core_user_update_users", "core_user_get_users_by_field",
              "core_user_get_users", "core_user_delete_users")
-_REF = re.compile(r"\$\{(s\d+)\.response((?:\[\d+\]|\.\w+)*)\}")
-_PART = re.compile(r"\[(\d+)\]|\.(\w+)")
 
-pytestmark = pytest.mark.skipif(not CONTRACT.is_dir(), reason=f"no contract recordings at {CONTRACT}")
-
-
-@dataclass
-class Recorded:
-    name: str
-    function: str
-    params: dict[str, Any]
-    form: list[tuple[str, str]] | None
-    status: int
-    response: Any
-    content_type: str = "application/json"
-
-
-def _resolve(value: Any, answers: dict[str, Any]) -> Any:
-    if isinstance(value, str):
-        whole = _REF.fullmatch(value)
-        if whole:
-            node = answers[whole.group(1)]
-            for index, key in _PART.findall(whole.group(2)):
-                node = node[int(index)] if index else node[key]
-            return node
-        return value
-    if isinstance(value, list):
-        return [_resolve(item, answers) for item in value]
-    if isinstance(value, dict):
-        return {key: _resolve(item, answers) for key, item in value.items()}
-    return value
-
-
-def recordings(functions: tuple[str, ...]) -> Iterator[Recorded]:
-    if not CONTRACT.is_dir():
-        return
-    for folder in ("scenarios", "scenarios-4.5"):
-        for path in sorted((CONTRACT / folder).glob("*.json")):
-            answers: dict[str, Any] = {}
-            for step in json.loads(path.read_text("utf-8"))["steps"]:
-                answers[step["id"]] = step.get("response")
-                if step.get("function") in functions and step.get("method") != "GET":
-                    encoded = step.get("encoded")
-                    form = [(p[0], p[1]) for p in encoded] if encoded is not None else None
-                    yield Recorded(f"{folder}/{path.stem}/{step['id']}", step["function"],
-                                   _resolve(step.get("params") or {}, answers), form,
-                                   step["http_status"], step["response"])
-    for path in sorted((CONTRACT / "single-calls-5.1").glob("*.json")):
-        if path.name.startswith("_index"):
-            continue
-        call = json.loads(path.read_text("utf-8"))
-        if call.get("function") not in functions:
-            continue
-        params = call.get("params") or {}
-        form = None
-        if call.get("form_fields") is not None:
-            form = [(p[0], p[1]) for p in call["form_fields"]
-                    if p[0] not in ("wsfunction", "moodlewsrestformat")]
-        elif call.get("method") == "GET":
-            form = [(k, str(v)) for k, v in params.items() if k not in ("wsfunction", "moodlewsrestformat")]
-            params = _listify(decode_form(form))
-        yield Recorded(f"single-calls-5.1/{path.stem}", call["function"], params, form,
-                       call["http_status"], call["response"], call.get("content_type") or "")
-
-
-def body_of(call: Any) -> str:
-    """The form a stubbed call sent, as text."""
-    body = call.request.body
-    return body.decode("utf-8") if isinstance(body, bytes) else str(body or "")
-
-
-def _listify(value: Any) -> Any:
-    """PHP form arrays (``a[0]=x``) decoded as dicts keyed "0", "1"... turned back into lists."""
-    if isinstance(value, dict):
-        if value and all(key.isdigit() for key in value):
-            return [_listify(value[key]) for key in sorted(value, key=int)]
-        return {key: _listify(item) for key, item in value.items()}
-    return value
-
-
-def _abridged(value: Any) -> bool:
-    return "... " in json.dumps(value)
-
-
-def make_client() -> MoodleClient:
-    return MoodleClient(URL, "0" * 32, timeout=5, retries=0, batch_size=1000)
+pytestmark = needs_recordings
 
 
 def _build(cls: type, record: dict[str, Any]) -> tuple[Any, bool]:
@@ -139,27 +52,26 @@ def _build(cls: type, record: dict[str, Any]) -> tuple[Any, bool]:
     return cls(**kwargs), complete
 
 
-def invoke(client: MoodleClient, fn: str, params: dict[str, Any]) -> tuple[Callable[[], Any], bool]:
+def invoke(fn: str, params: dict[str, Any]) -> tuple[Callable[[MoodleClient], Any], bool]:
     """The client call that makes the recorded request, and whether it can send exactly its form."""
-    area = client.core_user
     if fn == "core_user_create_users":
         built = [_build(NewUser, user) for user in params["users"]]
-        return (lambda: area.create_users([user for user, _ in built])), all(ok for _, ok in built)
+        return (lambda c: c.core_user.create_users([user for user, _ in built])), all(ok for _, ok in built)
     if fn == "core_user_update_users":
         updates = [_build(UserUpdate, user) for user in params["users"]]
-        return (lambda: area.update_users([u for u, _ in updates])), all(ok for _, ok in updates)
+        return (lambda c: c.core_user.update_users([u for u, _ in updates])), all(ok for _, ok in updates)
     if fn == "core_user_get_users_by_field":
-        return (lambda: area.get_users_by_field(params.get("field", "username"), params["values"])), \
-            "field" in params
+        field = params.get("field", "username")
+        return (lambda c: c.core_user.get_users_by_field(field, params["values"])), "field" in params
     if fn == "core_user_get_users":
         criteria = {item["key"]: item["value"] for item in params["criteria"]}
-        return (lambda: area.get_users(criteria, strict=False)), True
+        return (lambda c: c.core_user.get_users(criteria, strict=False)), True
     if fn == "core_user_delete_users":
-        return (lambda: area.delete_users(params["userids"])), True
+        return (lambda c: c.core_user.delete_users(params["userids"])), True
     raise AssertionError(fn)
 
 
-CASES = list(recordings(FUNCTIONS))
+CASES = recorded_calls(FUNCTIONS)
 
 
 def test_the_recordings_of_core_user_are_found() -> None:
@@ -167,35 +79,13 @@ def test_the_recordings_of_core_user_are_found() -> None:
     assert {case.function for case in CASES} == set(FUNCTIONS)
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-@responses.activate
+@pytest.mark.parametrize("case", CASES, ids=where(CASES))
 def test_recorded_call(case: Recorded) -> None:
-    if _abridged(case.params) or _abridged(case.response):
+    if case.abridged:
         pytest.skip("the recording is abridged (198 users shown as a placeholder)")
-    body = case.response.get("_non_json_body") if isinstance(case.response, dict) else None
-    if body is not None:
-        responses.post(ENDPOINT, body=body, status=case.status, content_type=case.content_type)
-    else:
-        responses.post(ENDPOINT, json=case.response, status=case.status)
-    with make_client() as client:
-        call, exact = invoke(client, case.function, case.params)
-        if body is not None:
-            with pytest.raises(ProtocolError):
-                call()
-        elif isinstance(case.response, dict) and "exception" in case.response:
-            expected = ERRORCODE_CLASSES.get(case.response.get("errorcode") or "", MoodleError)
-            with pytest.raises(MoodleError) as caught:
-                call()
-            assert type(caught.value) is expected
-            assert caught.value.errorcode == case.response.get("errorcode")
-            assert caught.value.wsfunction == case.function
-        else:
-            check_result(case, call())
-    sent = [(k, v) for k, v in parse_qsl(body_of(responses.calls[0]), keep_blank_values=True)
-            if k not in ("wstoken", "wsfunction", "moodlewsrestformat")]
-    assert dict(parse_qsl(body_of(responses.calls[0])))["wsfunction"] == case.function
-    if case.form is not None and exact:
-        assert sent == case.form
+    call, exact = invoke(case.function, case.params)
+    check_recorded(case, lambda client, _params: call(client), exact=exact,
+                   verify=lambda result, _answer: check_result(case, result))
 
 
 def check_result(case: Recorded, result: Any) -> None:
@@ -225,7 +115,7 @@ def check_result(case: Recorded, result: Any) -> None:
 # --- behaviour of the client beyond the recordings ---------------------------------------------------
 
 def _forms() -> list[dict[str, str]]:
-    return [dict(parse_qsl(body_of(call))) for call in responses.calls]
+    return [posted(call) for call in responses.calls]
 
 
 @responses.activate
@@ -266,7 +156,7 @@ def test_update_users_merges_warnings_of_every_batch_and_sends_suspended_as_1_0(
 
 
 def test_get_users_refuses_keys_moodle_would_ignore() -> None:
-    with make_client() as client:
+    with endpoint_client() as client:
         with pytest.raises(ValueError, match="department"):
             client.core_user.get_users({"department": "x"})
         with pytest.raises(ValueError):

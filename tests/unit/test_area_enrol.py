@@ -12,16 +12,16 @@ from moodle_bridge import errors
 from moodle_bridge.areas.core_enrol import EnrolledUser, UserCourse
 from moodle_bridge.areas.core_role import RoleAssignment
 from moodle_bridge.areas.enrol_manual import Enrolment, Unenrolment
-
-from .test_area_core_course import (
-    NEEDS_RECORDINGS,
+from tests.recordings import (
     Invoke,
     Recorded,
+    answer_of,
     check_recorded,
-    ids,
+    find,
+    needs_recordings,
     recorded_calls,
-    stub_answer,
     stub_client,
+    where,
 )
 
 FUNCTIONS = {"enrol_manual_enrol_users", "enrol_manual_unenrol_users", "core_enrol_get_enrolled_users",
@@ -80,47 +80,42 @@ def _verify(result: Any, response: Any) -> None:
         assert [item.id for item in result] == [raw["id"] for raw in response]
 
 
-@NEEDS_RECORDINGS
-@pytest.mark.parametrize("recorded", CALLS, ids=ids(CALLS))
+@needs_recordings
+@pytest.mark.parametrize("recorded", CALLS, ids=where(CALLS))
 def test_recorded_call(recorded: Recorded) -> None:
     call, expressible = invoke(recorded.function)
-    check_recorded(recorded, call, expressible(recorded.params), _verify)
+    check_recorded(recorded, call, exact=expressible(recorded.params), as_php=True, verify=_verify)
 
 
-@NEEDS_RECORDINGS
+@needs_recordings
 def test_the_recordings_cover_enrolment() -> None:
     seen = {call.function for call in CALLS}
     assert FUNCTIONS - {"core_enrol_get_enrolled_users_with_capability"} <= seen
 
 
-def _one(where: str) -> Recorded:
-    for call in CALLS:
-        if call.where == where:
-            return call
-    pytest.skip(f"recording {where} is absent")
-
-
-@NEEDS_RECORDINGS
+@needs_recordings
 def test_cannot_assign_before_the_role_is_allowed() -> None:
-    recorded = _one("scenarios/enrolment s3")
-    with stub_client(recorded) as (client, _), pytest.raises(errors.AccessDeniedError) as caught:
+    recorded = find(CALLS, "scenarios/enrolment s3")
+    client, _ = stub_client(answer_of(recorded))
+    with pytest.raises(errors.AccessDeniedError) as caught:
         client.enrol_manual.enrol_users([Enrolment(userid=28, courseid=7)])
     assert caught.value.errorcode == "wsusercannotassign"
 
 
-@NEEDS_RECORDINGS
+@needs_recordings
 def test_unknown_user_on_45_is_an_error_without_code() -> None:
-    recorded = _one("scenarios-4.5/enrolment s10")
-    with stub_client(recorded) as (client, _), pytest.raises(errors.MoodleError) as caught:
+    recorded = find(CALLS, "scenarios-4.5/enrolment s10")
+    client, _ = stub_client(answer_of(recorded))
+    with pytest.raises(errors.MoodleError) as caught:
         client.enrol_manual.enrol_users([Enrolment(userid=999999, courseid=7)])
     assert caught.value.errorcode is None and caught.value.exception == "TypeError"
 
 
-@NEEDS_RECORDINGS
+@needs_recordings
 def test_enrolled_users_roles_and_courses() -> None:
-    recorded = _one("scenarios/enrolment s14")
-    with stub_client(recorded) as (client, _):
-        users = client.core_enrol.get_enrolled_users(7)
+    recorded = find(CALLS, "scenarios/enrolment s14")
+    client, _ = stub_client(answer_of(recorded))
+    users = client.core_enrol.get_enrolled_users(7)
     assert all(isinstance(u, EnrolledUser) for u in users)
     first, second = users[0], users[1]
     assert first.role_shortnames == {"editingteacher", "student"}
@@ -129,20 +124,20 @@ def test_enrolled_users_roles_and_courses() -> None:
     assert first.idnumber == "lab2-enro-EMP0001" and first.department
 
 
-@NEEDS_RECORDINGS
+@needs_recordings
 def test_users_courses_progress_null() -> None:
-    recorded = _one("scenarios/enrolment s20")
-    with stub_client(recorded) as (client, _):
-        courses = client.core_enrol.get_users_courses(28, returnusercount=True)
+    recorded = find(CALLS, "scenarios/enrolment s20")
+    client, _ = stub_client(answer_of(recorded))
+    courses = client.core_enrol.get_users_courses(28, returnusercount=True)
     assert isinstance(courses[0], UserCourse)
     assert courses[0].enrolledusercount == 4 and courses[0].progress is None and courses[0].completed is False
 
 
-@NEEDS_RECORDINGS
+@needs_recordings
 def test_least_privilege_answer_lacks_identity_fields() -> None:
-    recorded = _one("single-calls-5.1/core_enrol_get_enrolled_users__success_paged_3")
-    with stub_client(recorded) as (client, _):
-        users = client.core_enrol.get_enrolled_users(2, limitfrom=0, limitnumber=3)
+    recorded = find(CALLS, "single-calls-5.1/core_enrol_get_enrolled_users__success_paged_3")
+    client, _ = stub_client(answer_of(recorded))
+    users = client.core_enrol.get_enrolled_users(2, limitfrom=0, limitnumber=3)
     assert users[0].username is None and users[0].city == "Astana"
 
 
@@ -153,44 +148,44 @@ def _user(userid: int) -> dict[str, Any]:
 
 
 def test_iter_enrolled_users_pages_until_a_short_page() -> None:
-    with stub_answer([_user(1), _user(2)], [_user(3), _user(4)], [_user(5)]) as (client, s):
-        users = list(client.core_enrol.iter_enrolled_users(9, page_size=2, userfields=["id", "username"]))
+    client, s = stub_client([_user(1), _user(2)], [_user(3), _user(4)], [_user(5)], repeat_last=True)
+    users = list(client.core_enrol.iter_enrolled_users(9, page_size=2, userfields=["id", "username"]))
     assert [u.id for u in users] == [1, 2, 3, 4, 5]
-    forms = [dict(p) for p in s.sent]
+    forms = [p.fields for p in s.sent]
     assert [f["options[0][value]"] for f in forms] == ["0", "2", "4"]  # limitfrom
     assert forms[0]["options[1][name]"] == "limitnumber" and forms[0]["options[1][value]"] == "2"
     assert forms[0]["options[3][name]"] == "sortby" and forms[0]["options[3][value]"] == "id"
 
 
 def test_iter_enrolled_users_full_last_page_asks_once_more() -> None:
-    with stub_answer([_user(1), _user(2)], [_user(2)], []) as (client, s):
-        users = list(client.core_enrol.iter_enrolled_users(9, page_size=2))
+    client, s = stub_client([_user(1), _user(2)], [_user(2)], [], repeat_last=True)
+    users = list(client.core_enrol.iter_enrolled_users(9, page_size=2))
     assert [u.id for u in users] == [1, 2]  # the repeated user 2 (list changed) is not yielded twice
     assert len(s.sent) == 2
 
 
 def test_enrol_users_in_batches() -> None:
     enrolments = [Enrolment(userid=u, courseid=3, suspend=u == 2) for u in range(1, 6)]
-    with stub_answer(None, batch_size=2) as (client, s):
-        client.enrol_manual.enrol_users(enrolments)
+    client, s = stub_client(None, batch_size=2, repeat_last=True)
+    client.enrol_manual.enrol_users(enrolments)
     assert len(s.sent) == 3
-    assert dict(s.sent[0])["enrolments[1][suspend]"] == "1"
-    assert "enrolments[0][suspend]" in dict(s.sent[0])  # False is sent as 0, not left out
-    assert dict(s.sent[2])["enrolments[0][userid]"] == "5"
+    assert s.sent[0].fields["enrolments[1][suspend]"] == "1"
+    assert "enrolments[0][suspend]" in s.sent[0].fields  # False is sent as 0, not left out
+    assert s.sent[2].fields["enrolments[0][userid]"] == "5"
 
 
 def test_enrol_users_parallel_uses_the_pool() -> None:
     seen: set[str] = set()
     enrolments = [Enrolment(userid=u, courseid=3) for u in range(1, 9)]
-    with stub_answer(None, batch_size=2) as (client, s):
-        original = client.transport.post
+    client, s = stub_client(None, batch_size=2, max_workers=4, repeat_last=True)
+    original = client.transport.post
 
-        def post(wsfunction: str, pairs: Any) -> Any:
-            seen.add(threading.current_thread().name)
-            return original(wsfunction, pairs)
+    def post(wsfunction: str, pairs: Any) -> Any:
+        seen.add(threading.current_thread().name)
+        return original(wsfunction, pairs)
 
-        client.transport.post = post  # type: ignore[method-assign]
-        client.enrol_manual.enrol_users(enrolments, parallel=True)
+    client.transport.post = post  # type: ignore[method-assign]
+    client.enrol_manual.enrol_users(enrolments, parallel=True)
     assert len(s.sent) == 4
     assert any(name.startswith("moodle") for name in seen)
 
@@ -198,7 +193,8 @@ def test_enrol_users_parallel_uses_the_pool() -> None:
 def test_enrol_users_parallel_raises_after_all_batches() -> None:
     error = {"exception": "core\\exception\\moodle_exception", "errorcode": "wsusercannotassign",
              "message": "no"}
-    with stub_answer(None, error, None, batch_size=1) as (client, s), pytest.raises(errors.AccessDeniedError):
+    client, s = stub_client(None, error, None, batch_size=1, max_workers=4)
+    with pytest.raises(errors.AccessDeniedError):
         client.enrol_manual.enrol_users([Enrolment(userid=u, courseid=3) for u in (1, 2, 3)], parallel=True)
     assert len(s.sent) == 3
 
@@ -214,17 +210,17 @@ def test_enrolment_methods_availability() -> None:
     answer = [{"id": 3, "courseid": 2, "type": "self", "name": "Self enrolment", "status": True,
                "wsfunction": "enrol_self_get_instance_info"},
               {"id": 4, "courseid": 2, "type": "guest", "name": "Guest", "status": "Enrolment is disabled"}]
-    with stub_answer(answer) as (client, _):
-        methods = client.core_enrol.get_course_enrolment_methods(2)
+    client, _ = stub_client(answer, repeat_last=True)
+    methods = client.core_enrol.get_course_enrolment_methods(2)
     assert [m.available for m in methods] == [True, False]
 
 
 def test_users_with_capability_groups_by_course() -> None:
     answer = [{"courseid": 2, "capability": "mod/assign:grade", "users": [_user(7)]}]
-    with stub_answer(answer) as (client, s):
-        result = client.core_enrol.get_enrolled_users_with_capability({2: ["mod/assign:grade"]},
-                                                                      onlyactive=True)
+    client, s = stub_client(answer, repeat_last=True)
+    result = client.core_enrol.get_enrolled_users_with_capability({2: ["mod/assign:grade"]},
+                                                                  onlyactive=True)
     assert result[0].users[0].id == 7
-    form = dict(s.sent[0])
+    form = s.sent[0].fields
     assert form["coursecapabilities[0][capabilities][0]"] == "mod/assign:grade"
     assert form["options[0][name]"] == "onlyactive" and form["options[0][value]"] == "1"

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
+from dataclasses import replace
 from typing import Any
-from urllib.parse import parse_qsl
 
 import pytest
 import responses
 
-from moodle_bridge import MoodleClient, MoodleError, ProtocolError
+from moodle_bridge import MoodleClient, ProtocolError
 from moodle_bridge.areas.core_grades import (
     CoreGrades,
     CourseGrades,
@@ -21,11 +19,16 @@ from moodle_bridge.areas.core_grades import (
     NewGrade,
 )
 from moodle_bridge.areas.gradereport_user import GradeCell, GradeItemsReport, GradesTables
-from moodle_bridge.errors import ERRORCODE_CLASSES
+from tests.recordings import (
+    CONTRACT,
+    ENDPOINT,
+    Recorded,
+    check_recorded,
+    endpoint_client,
+    recorded_calls,
+    where,
+)
 
-URL = "http://moodle.test"
-ENDPOINT = URL + "/webservice/rest/server.php"
-CONTRACT = Path(__file__).resolve().parents[3] / "shared" / "moodle-contract"
 FUNCTIONS = {
     "gradereport_user_get_grade_items",
     "gradereport_user_get_grades_table",
@@ -33,60 +36,7 @@ FUNCTIONS = {
     "core_grades_get_gradeitems",
     "core_grades_update_grades",
 }
-_REF = re.compile(r"\$\{(s\d+)\.response((?:\[\d+\]|\.\w+)*)\}")
-_PART = re.compile(r"\[(\d+)\]|\.(\w+)")
-_CONTROL = {"wstoken", "wsfunction", "moodlewsrestformat"}
-
-
-def _resolve(value: Any, answers: dict[str, Any]) -> Any:
-    if isinstance(value, str):
-        whole = _REF.fullmatch(value)
-        if whole:
-            node = answers[whole.group(1)]
-            for index, key in _PART.findall(whole.group(2)):
-                node = node[int(index)] if index else node[key]
-            return node
-        return value
-    if isinstance(value, list):
-        return [_resolve(item, answers) for item in value]
-    if isinstance(value, dict):
-        return {key: _resolve(item, answers) for key, item in value.items()}
-    return value
-
-
-def recorded_calls(functions: set[str]) -> list[Any]:
-    """(function, params, form pairs or None, response) of every recorded call of ``functions``."""
-    calls: list[Any] = []
-    if not CONTRACT.is_dir():
-        return calls
-    for folder in ("scenarios", "scenarios-4.5"):
-        for path in sorted((CONTRACT / folder).glob("*.json")):
-            answers: dict[str, Any] = {}
-            for step in json.loads(path.read_text("utf-8"))["steps"]:
-                answers[step["id"]] = step.get("response")
-                if step.get("function") in functions:
-                    params = _resolve(step.get("params") or {}, answers)
-                    encoded = step.get("encoded")
-                    form = None if encoded is None else [tuple(pair) for pair in encoded]
-                    calls.append(pytest.param(step["function"], params, form, step["response"],
-                                              id=f"{folder}/{path.stem}/{step['id']}"))
-    for path in sorted((CONTRACT / "single-calls-5.1").glob("*.json")):
-        data = json.loads(path.read_text("utf-8"))
-        if isinstance(data, dict) and data.get("function") in functions:
-            form = None if data.get("form_fields") is None else [
-                tuple(pair) for pair in data["form_fields"] if pair[0] not in _CONTROL]
-            calls.append(pytest.param(data["function"], data.get("params") or {}, form, data["response"],
-                                      id=f"single/{path.stem}"))
-    return calls
-
-
-def make_client() -> MoodleClient:
-    return MoodleClient(URL, "t" * 32, timeout=5, retries=0, max_workers=4)
-
-
-def sent_form(call: Any) -> list[tuple[str, str]]:
-    pairs = parse_qsl(call.request.body, keep_blank_values=True)
-    return [(key, value) for key, value in pairs if key not in _CONTROL]
+CASES = recorded_calls(FUNCTIONS)
 
 
 def grades_area(client: MoodleClient) -> CoreGrades:
@@ -143,24 +93,15 @@ def _untruncate(answer: Any) -> Any:
     return answer
 
 
-@pytest.mark.parametrize(("function", "params", "form", "answer"), recorded_calls(FUNCTIONS))
-def test_recorded_answer(function: str, params: dict[str, Any], form: list[tuple[str, str]] | None,
-                         answer: Any) -> None:
-    client = make_client()
-    answer = _untruncate(answer)
-    with responses.RequestsMock() as mock:
-        mock.post(ENDPOINT, json=answer)
-        if isinstance(answer, dict) and "exception" in answer:
-            with pytest.raises(MoodleError) as caught:
-                invoke(client, function, params)
-            assert type(caught.value) is ERRORCODE_CLASSES.get(answer.get("errorcode") or "", MoodleError)
-            assert caught.value.errorcode == answer.get("errorcode")
-        else:
-            result = invoke(client, function, params)
-            assert isinstance(result, EXPECTED_TYPES[function])
-            _check(result, answer)
-        if form is not None:
-            assert sent_form(mock.calls[0]) == form
+@pytest.mark.parametrize("case", CASES, ids=where(CASES))
+def test_recorded_answer(case: Recorded) -> None:
+    case = replace(case, response=_untruncate(case.response))
+
+    def verify(result: Any, answer: Any) -> None:
+        assert isinstance(result, EXPECTED_TYPES[case.function])
+        _check(result, answer)
+
+    check_recorded(case, lambda client, params: invoke(client, case.function, params), verify=verify)
 
 
 def _check(result: Any, answer: Any) -> None:
@@ -191,7 +132,7 @@ def _check(result: Any, answer: Any) -> None:
 def test_the_recordings_are_there() -> None:
     if not CONTRACT.is_dir():
         pytest.skip("../shared/moodle-contract is not beside the checkout")
-    assert len(recorded_calls(FUNCTIONS)) > 20
+    assert len(CASES) > 20
 
 
 def test_a_grade_cell_reads_the_same_on_51_and_45() -> None:
@@ -204,7 +145,7 @@ def test_a_grade_cell_reads_the_same_on_51_and_45() -> None:
 
 
 def test_update_grades_rejects_an_answer_that_is_not_a_status() -> None:
-    client = make_client()
+    client = endpoint_client()
     with responses.RequestsMock() as mock:
         mock.post(ENDPOINT, json={"unexpected": True})
         with pytest.raises(ProtocolError):

@@ -16,13 +16,7 @@ from moodle_bridge.areas.mod_assign import (
     SubmissionStatus,
 )
 from moodle_bridge.errors import MoodleError
-from tests.unit.test_area_mod_forum import (
-    Recorded,
-    check_recorded,
-    needs_recordings,
-    recorded_calls,
-    stub_client,
-)
+from tests.recordings import Recorded, check_recorded, needs_recordings, recorded_calls, stub_client, where
 
 
 def _save_grade(c: MoodleClient, p: dict[str, Any]) -> Any:
@@ -63,7 +57,7 @@ def test_every_recorded_assign_function_has_an_adapter() -> None:
 
 
 @needs_recordings
-@pytest.mark.parametrize("call", ASSIGN_CALLS, ids=lambda call: call.source)
+@pytest.mark.parametrize("call", ASSIGN_CALLS, ids=where(ASSIGN_CALLS))
 def test_recorded_assign_call(call: Recorded) -> None:
     result = check_recorded(call, ADAPTERS[call.function])
     if call.is_error:
@@ -101,7 +95,7 @@ def test_recorded_assign_call(call: Recorded) -> None:
 
 @needs_recordings
 def test_the_long_chinese_submission_text_survives() -> None:
-    call = next(c for c in ASSIGN_CALLS if c.source == "scenarios/assign s8")
+    call = next(c for c in ASSIGN_CALLS if c.where == "scenarios/assign s8")
     result = check_recorded(call, ADAPTERS[call.function])
     text = result.assignments[0].submissions[0].onlinetext
     assert text is not None and len(text) > 300 and "领导干部" in text

@@ -9,13 +9,7 @@ import pytest
 
 from moodle_bridge import MoodleClient
 from moodle_bridge.areas.mod_feedback import AnalysedItem, FeedbackItem
-from tests.unit.test_area_mod_forum import (
-    Recorded,
-    check_recorded,
-    needs_recordings,
-    recorded_calls,
-    stub_client,
-)
+from tests.recordings import Recorded, check_recorded, needs_recordings, recorded_calls, stub_client, where
 
 ADAPTERS: dict[str, Callable[[MoodleClient, dict[str, Any]], Any]] = {
     "mod_feedback_get_feedbacks_by_courses": lambda c, p: c.mod_feedback.get_feedbacks_by_courses(
@@ -42,7 +36,7 @@ def test_every_recorded_feedback_function_has_an_adapter() -> None:
 
 
 @needs_recordings
-@pytest.mark.parametrize("call", FEEDBACK_CALLS, ids=lambda call: call.source)
+@pytest.mark.parametrize("call", FEEDBACK_CALLS, ids=where(FEEDBACK_CALLS))
 def test_recorded_feedback_call(call: Recorded) -> None:
     result = check_recorded(call, ADAPTERS[call.function])
     if call.is_error:

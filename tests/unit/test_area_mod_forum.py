@@ -1,20 +1,11 @@
-"""mod_forum client: every recorded call parses (or raises the right error) and is sent as recorded.
-
-Also holds the helpers the other ``test_area_*`` modules of the activity areas use: the recorded calls
-of a component (5.1 and 4.5 scenarios, 5.1 single calls) with their ``${...}`` references resolved
-from the recording's own answers, and a ``requests.Session`` that answers with recorded bodies.
-"""
+"""mod_forum client: every recorded call parses (or raises the right error) and is sent as recorded."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from moodle_bridge import MoodleClient
 from moodle_bridge.areas.mod_forum import (
@@ -25,108 +16,8 @@ from moodle_bridge.areas.mod_forum import (
     PostAuthor,
     sort_posts,
 )
-from moodle_bridge.errors import ERRORCODE_CLASSES, AccessDeniedError, InvalidParameterError, MoodleError
-from tests.contract.replay import Replay
-
-CONTRACT = Path(__file__).resolve().parents[3] / "shared" / "moodle-contract"
-needs_recordings = pytest.mark.skipif(not CONTRACT.is_dir(),
-                                      reason="../shared/moodle-contract (the recordings) is absent")
-
-
-@dataclass
-class Recorded:
-    source: str
-    function: str
-    params: dict[str, Any]
-    encoded: list[tuple[str, str]] | None
-    http_status: int
-    response: Any
-
-    @property
-    def is_error(self) -> bool:
-        return isinstance(self.response, dict) and "exception" in self.response
-
-
-def recorded_calls(prefix: str) -> list[Recorded]:
-    """Every recorded call of functions starting with ``prefix``."""
-    if not CONTRACT.is_dir():
-        return []
-    calls: list[Recorded] = []
-    for folder in ("scenarios", "scenarios-4.5"):
-        for path in sorted((CONTRACT / folder).glob("*.json")):
-            scenario = json.loads(path.read_text("utf-8"))
-            replay = Replay(scenario)
-            replay.responses = {step["id"]: step["response"] for step in scenario["steps"]}
-            for step in scenario["steps"]:
-                function = step.get("function") or ""
-                if not function.startswith(prefix):
-                    continue
-                encoded = [tuple(pair) for pair in step["encoded"]] if step.get("encoded") is not None \
-                    else None
-                calls.append(Recorded(f"{folder}/{path.stem} {step['id']}", function,
-                                      replay.resolve(step.get("params") or {}), encoded,
-                                      int(step.get("http_status", 200)), step["response"]))
-    for path in sorted((CONTRACT / "single-calls-5.1").glob(f"{prefix}*.json")):
-        single = json.loads(path.read_text("utf-8"))
-        form = [tuple(pair) for pair in single.get("form_fields") or []
-                if pair[0] not in ("wstoken", "wsfunction", "moodlewsrestformat")]
-        calls.append(Recorded(f"single-calls/{path.stem}", single["function"], single["params"] or {},
-                              form, int(single.get("http_status", 200)), single["response"]))
-    return calls
-
-
-class StubSession(requests.Session):
-    """Answers each POST with the next recorded body and keeps the form pairs it was sent."""
-
-    def __init__(self, answers: list[tuple[int, Any]]) -> None:
-        super().__init__()
-        self.answers = list(answers)
-        self.sent: list[tuple[str, list[tuple[str, str]]]] = []
-
-    def post(self, url: Any, data: Any = None, json: Any = None, **kwargs: Any) -> requests.Response:
-        pairs = [(str(k), str(v)) for k, v in data]
-        function = dict(pairs)["wsfunction"]
-        self.sent.append((function, [p for p in pairs
-                                     if p[0] not in ("wstoken", "wsfunction", "moodlewsrestformat")]))
-        status, body = self.answers.pop(0)
-        response = requests.Response()
-        response.status_code = status
-        response._content = _dumps(body)
-        response.headers["Content-Type"] = "application/json"
-        response.url = str(url)
-        return response
-
-
-def _dumps(body: Any) -> bytes:
-    return json.dumps(body, ensure_ascii=False).encode("utf-8")
-
-
-def stub_client(*answers: tuple[int, Any], batch_size: int = 100) -> tuple[MoodleClient, StubSession]:
-    session = StubSession(list(answers))
-    client = MoodleClient("http://moodle.test", "0" * 32, retries=0, batch_size=batch_size,
-                          max_workers=1, session_factory=lambda: session)
-    return client, session
-
-
-def check_recorded(call: Recorded, adapter: Callable[[MoodleClient, dict[str, Any]], Any],
-                   expected_error: type[MoodleError] | None = None) -> Any:
-    """Feeds the recorded answer to the client method; returns its result (or the raised error)."""
-    client, session = stub_client((call.http_status, call.response))
-    if call.is_error:
-        code = call.response.get("errorcode")
-        wanted = expected_error or ERRORCODE_CLASSES.get(str(code), MoodleError)
-        with pytest.raises(wanted) as caught:
-            adapter(client, call.params)
-        assert caught.value.errorcode == code
-        result: Any = caught.value
-    else:
-        result = adapter(client, call.params)
-    assert len(session.sent) == 1, "exactly one call goes to Moodle"
-    function, pairs = session.sent[0]
-    assert function == call.function
-    if call.encoded is not None:
-        assert pairs == call.encoded
-    return result
+from moodle_bridge.errors import AccessDeniedError, InvalidParameterError
+from tests.recordings import Recorded, check_recorded, needs_recordings, recorded_calls, stub_client, where
 
 
 def option(params: dict[str, Any], name: str) -> Any:
@@ -164,7 +55,7 @@ def test_every_recorded_forum_function_has_an_adapter() -> None:
 
 
 @needs_recordings
-@pytest.mark.parametrize("call", FORUM_CALLS, ids=lambda call: call.source)
+@pytest.mark.parametrize("call", FORUM_CALLS, ids=where(FORUM_CALLS))
 def test_recorded_forum_call(call: Recorded) -> None:
     result = check_recorded(call, ADAPTERS[call.function])
     if call.is_error:
@@ -190,7 +81,7 @@ def test_recorded_forum_call(call: Recorded) -> None:
 @needs_recordings
 def test_recorded_lock_then_unlock_flow() -> None:
     """targetstate is the current state: the lock time read from the lock answer unlocks it."""
-    steps = {c.source.split()[-1]: c for c in FORUM_CALLS if c.source.startswith("scenarios/forum ")}
+    steps = {c.where.split()[-1]: c for c in FORUM_CALLS if c.where.startswith("scenarios/forum ")}
     client, session = stub_client((200, steps["s15"].response), (200, steps["s19"].response))
     locked = client.mod_forum.lock_discussion(17, 3)
     unlocked = client.mod_forum.unlock_discussion(17, 3, locked.locked_time)

@@ -17,52 +17,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..db import Row
-from ..records import CONTEXT_COURSE, CONTEXT_COURSECAT, CONTEXT_SYSTEM, context
+from ..access import CONTEXT_LEVELS, CONTEXT_TABLES, parent_context_ids, system_context
+from ..db import Row, like
+from ..records import CONTEXT_COURSECAT, CONTEXT_SYSTEM, context
 from ..registry import function, site_action
 from ..site import Call, FakeSite
-from ..wserror import WSError, coding_error, invalid_parameter, moodle_exception, no_permissions
-from .core_user import MNET_LOCALHOST, format_string, format_text, like, missing_record, require
+from ..text import format_string, format_text
+from ..wserror import (
+    WSError,
+    coding_error,
+    invalid_parameter,
+    missing_record,
+    missing_record_where,
+    moodle_exception,
+    no_permissions,
+)
+from .core_user import MNET_LOCALHOST
 
-CAPABILITY_NAMES = {
-    "moodle/cohort:manage": "Create, delete and move cohorts",
-    "moodle/cohort:assign": "Add and remove cohort members",
-    "moodle/cohort:view": "View site-wide cohorts",
-}
 FORMATS = (0, 1, 2, 4)
-LEVEL_NAMES = {"system": CONTEXT_SYSTEM, "user": 30, "coursecat": CONTEXT_COURSECAT,
-               "course": CONTEXT_COURSE, "module": 70, "block": 80}
 
 
 # --- contexts ----------------------------------------------------------------------------------
-
-def system_context(site: FakeSite) -> Row:
-    return context(site, CONTEXT_SYSTEM, 0)
-
-
-def _category_path(site: FakeSite, categoryid: int) -> list[int]:
-    category = site.db["course_categories"].get(categoryid)
-    if category is None:
-        return []
-    path = [int(part) for part in str(category.get("path") or "").split("/") if part]
-    return path or [categoryid]
-
-
-def parent_context_ids(site: FakeSite, ctx: Row) -> list[int]:
-    """``context::get_parent_context_ids()``: nearest first, the system context last."""
-    level = ctx["contextlevel"]
-    categories: list[int] = []
-    if level == CONTEXT_COURSECAT:
-        categories = _category_path(site, ctx["instanceid"])[:-1]
-    elif level == CONTEXT_COURSE:
-        course = site.db["course"].get(ctx["instanceid"])
-        if course is not None and course.get("category"):
-            categories = _category_path(site, int(course["category"]))
-    if level == CONTEXT_SYSTEM:
-        return []
-    ids = [context(site, CONTEXT_COURSECAT, catid)["id"] for catid in reversed(categories)]
-    return [*ids, system_context(site)["id"]]
-
 
 def _context_from_params(site: FakeSite, param: dict[str, Any]) -> Row:
     """``external_api::get_context_from_params`` followed by ``validate_context``."""
@@ -71,7 +46,7 @@ def _context_from_params(site: FakeSite, param: dict[str, Any]) -> Row:
     if param.get("contextid"):
         found = table.get(int(param["contextid"]))
     elif param.get("contextlevel") and param.get("instanceid") is not None:
-        level = LEVEL_NAMES.get(str(param["contextlevel"]))
+        level = CONTEXT_LEVELS.get(str(param["contextlevel"]))
         if level is None:
             raise invalid_parameter(f"Invalid context level = {param['contextlevel']}")
         instanceid = int(param["instanceid"])
@@ -90,8 +65,7 @@ def _context_from_params(site: FakeSite, param: dict[str, Any]) -> Row:
 
 
 def _instance_exists(site: FakeSite, level: int, instanceid: int) -> bool:
-    table = {CONTEXT_COURSECAT: "course_categories", CONTEXT_COURSE: "course", 30: "user",
-             70: "course_modules"}.get(level)
+    table = CONTEXT_TABLES.get(level)
     return table is not None and site.db[table].get(instanceid) is not None
 
 
@@ -123,13 +97,9 @@ def _cohort_context(site: FakeSite, cohort: Row) -> Row:
     return ctx
 
 
-def _require(call: Call, capability: str) -> None:
-    require(call, capability, CAPABILITY_NAMES)
-
-
 def _require_any(call: Call, capabilities: tuple[str, ...], reported: str) -> None:
     if not any(call.has_capability(cap) for cap in capabilities):
-        raise no_permissions(reported, CAPABILITY_NAMES[reported])
+        raise no_permissions(reported)
 
 
 def _validate_format(fmt: Any) -> int:
@@ -139,8 +109,8 @@ def _validate_format(fmt: Any) -> int:
     return value
 
 
-def _missing_cohort(site: FakeSite, cohortid: Any) -> WSError:
-    return missing_record(site, "cohort", "SELECT * FROM {cohort} WHERE id = ?", [int(cohortid)])
+def _missing_cohort(cohortid: Any) -> WSError:
+    return missing_record("cohort", int(cohortid))
 
 
 # --- cohorts ---------------------------------------------------------------------------------------
@@ -195,7 +165,7 @@ def create_cohorts(call: Call, params: dict[str, Any]) -> list[dict[str, Any]]:
             if table.first(idnumber=idnumber) is not None:
                 raise invalid_parameter(f"record already exists: idnumber={idnumber}")
             _cohort_context(site, {"contextid": contextid})
-            _require(call, "moodle/cohort:manage")
+            call.require_capability("moodle/cohort:manage")
             descriptionformat = _validate_format(item.get("descriptionformat"))
             now = site.now()
             row = table.insert({
@@ -225,12 +195,12 @@ def update_cohorts(call: Call, params: dict[str, Any]) -> None:
             raise invalid_parameter("Invalid cohort name")
         old = table.get(item["id"])
         if old is None:
-            raise _missing_cohort(site, item["id"])
-        _require(call, "moodle/cohort:manage")
+            raise _missing_cohort(item["id"])
+        call.require_capability("moodle/cohort:manage")
         contextid = _category_context(site, item["categorytype"], creating=False)
         if contextid != old["contextid"]:
             _cohort_context(site, {"contextid": contextid})
-            _require(call, "moodle/cohort:manage")
+            call.require_capability("moodle/cohort:manage")
         changes: dict[str, Any] = {"name": item["name"], "idnumber": item["idnumber"],
                                    "contextid": contextid, "timemodified": site.now()}
         if item.get("description") is not None:
@@ -256,9 +226,9 @@ def delete_cohorts(call: Call, params: dict[str, Any]) -> None:
     for cohortid in params["cohortids"]:
         cohort = table.get(cohortid)
         if cohort is None or any(row["id"] == cohort["id"] for row in doomed):
-            raise _missing_cohort(site, cohortid)
+            raise _missing_cohort(cohortid)
         _cohort_context(site, cohort)
-        _require(call, "moodle/cohort:manage")
+        call.require_capability("moodle/cohort:manage")
         doomed.append(cohort)
     for cohort in doomed:
         for member in site.db["cohort_members"].select(cohortid=cohort["id"]):
@@ -312,7 +282,7 @@ def search_cohorts(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     ctx = _context_from_params(site, params["context"])
     manager = call.has_capability("moodle/cohort:manage")
     if not manager:
-        _require(call, "moodle/cohort:view")
+        call.require_capability("moodle/cohort:view")
     table = site.db["cohort"]
     # cohort_get_cohorts() and cohort_get_all_cohorts() take (page, perpage): Moodle passes limitfrom
     # as the page number; cohort_get_available_cohorts() takes it as an offset.
@@ -331,7 +301,7 @@ def search_cohorts(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     elif includes == "all":
         if ctx["contextlevel"] != CONTEXT_SYSTEM and not (
                 call.has_capability("moodle/cohort:view") or manager):
-            raise no_permissions("moodle/cohort:view", CAPABILITY_NAMES["moodle/cohort:view"])
+            raise no_permissions("moodle/cohort:view")
         everything = _ordered(_search(list(table), query))
         found = [(row, True) for row in _limit(everything, limitfrom * limitnum, limitnum)]
     else:
@@ -362,7 +332,7 @@ def get_cohort_members(call: Call, params: dict[str, Any]) -> list[dict[str, Any
     for cohortid in params["cohortids"]:
         cohort = site.db["cohort"].get(cohortid)
         if cohort is None:
-            raise _missing_cohort(site, cohortid)
+            raise _missing_cohort(cohortid)
         _cohort_context(site, cohort)
         _require_any(call, ("moodle/cohort:manage", "moodle/cohort:view"), "moodle/cohort:view")
         userids = [row["userid"] for row in site.db["cohort_members"].select(cohortid=cohort["id"])
@@ -439,12 +409,12 @@ def delete_cohort_members(call: Call, params: dict[str, Any]) -> None:
     for member in params["members"]:
         cohort = site.db["cohort"].get(member["cohortid"])
         if cohort is None:
-            raise _missing_cohort(site, member["cohortid"])
+            raise _missing_cohort(member["cohortid"])
         user = site.db["user"].get(member["userid"])
         if user is None or user.get("deleted") or user.get("mnethostid", 1) != MNET_LOCALHOST:
-            raise missing_record(site, "user",
-                                 "SELECT * FROM {user} WHERE id = ? AND deleted = ? AND mnethostid = ?",
-                                 [int(member["userid"]), 0, MNET_LOCALHOST])
+            raise missing_record_where("user",
+                                       "SELECT * FROM {user} WHERE id = ? AND deleted = ? AND mnethostid = ?",
+                                       [int(member["userid"]), 0, MNET_LOCALHOST])
         _cohort_context(site, cohort)
         _require_any(call, ("moodle/cohort:manage", "moodle/cohort:assign"), "moodle/cohort:assign")
         pairs.append((cohort["id"], user["id"]))

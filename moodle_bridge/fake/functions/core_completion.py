@@ -1,141 +1,49 @@
 """core_completion: activity and course completion, and the people and cron jobs that change them.
 
-Tables: ``course_modules_completion`` (coursemoduleid, userid, completionstate, overrideby, timemodified),
-``course_completion_criteria`` (course, criteriatype 4 activity / 1 self, module, moduleinstance = cmid),
-``course_completion_aggr_methd`` (course, criteriatype None, method 1 all / 2 any),
-``course_completion_crit_compl`` (userid, course, criteriaid, timecompleted) and ``course_completions``
-(userid, course, timeenrolled, timestarted, timecompleted, reaggregate).
-
-Moodle's rules kept here: completing the criterion activity aggregates course completion in the same
-request; activity completions made before the criteria existed are only picked up by cron
-(``\\core\\task\\completion_regular_task``, the ``run_task`` site action; the real site may need two runs,
-the fake settles in one); taking an activity back to incomplete never undoes a course completion;
-``update_activity_completion_status_manually`` acts on the caller; only active students are tracked.
+Moodle's rules kept here (the state itself is ``completion``'s): completing the criterion activity
+aggregates course completion in the same request; activity completions made before the criteria existed
+are only picked up by cron (``\\core\\task\\completion_regular_task``, the ``run_task`` site action; the
+real site may need two runs, the fake settles in one); taking an activity back to incomplete never undoes
+a course completion; ``update_activity_completion_status_manually`` acts on the caller; only active
+students are tracked.
 """
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
+from ..access import course_has_capability, require_course_capability, require_course_login
+from ..completion import (
+    AGGREGATION_ALL,
+    COMPLETION_COMPLETE,
+    COMPLETION_INCOMPLETE,
+    COMPLETION_TASK,
+    CRITERIA_ACTIVITY,
+    CRITERIA_SELF,
+    TRACKING_AUTOMATIC,
+    TRACKING_MANUAL,
+    TRACKING_NONE,
+    aggregate,
+    aggregation_method,
+    cm_completion,
+    completion_enabled,
+    course_activities,
+    course_completion,
+    criteria,
+    criterion_completion,
+    ensure_course_completion,
+    is_tracked_user,
+    mark_course_complete,
+    mark_criterion,
+    update_state,
+)
+from ..courses import get_cm, get_course, instance_of
 from ..db import Row
-from ..records import course_roles, is_enrolled
+from ..records import get_user
 from ..registry import function, site_action
-from ..site import CAPABILITY_NAMES, Call, FakeSite
-from ..wserror import WSError, missing_record, moodle_exception, no_permissions, require_login
-
-COMPLETION_INCOMPLETE = 0
-COMPLETION_COMPLETE = 1
-TRACKING_NONE = 0
-TRACKING_MANUAL = 1
-TRACKING_AUTOMATIC = 2
-CRITERIA_SELF = 1
-CRITERIA_ACTIVITY = 4
-AGGREGATION_ALL = 1
-AGGREGATION_ANY = 2
-COMPLETION_TASK = "\\core\\task\\completion_regular_task"
-
-STUDENT = 5
-# What a course role grants in its course, as the stock archetypes do (the fake's learners hold no
-# system capabilities; their rights come from their roles in a course).
-ROLE_CAPABILITIES: dict[str, frozenset[int]] = {
-    "report/progress:view": frozenset({1, 3, 4}),
-    "report/completion:view": frozenset({1, 3, 4}),
-    "moodle/course:overridecompletion": frozenset({1, 3, 4}),
-    "moodle/grade:viewall": frozenset({1, 3, 4}),
-    "moodle/grade:view": frozenset({5}),
-    "gradereport/user:view": frozenset({1, 3, 4, 5}),
-    "moodle/grade:edit": frozenset({1, 3}),
-    "moodle/grade:manage": frozenset({1, 3}),
-}
-NAMES = {
-    **CAPABILITY_NAMES,
-    "report/progress:view": "View activity completion reports",
-    "report/completion:view": "View course completion report",
-    "moodle/grade:viewall": "View grades of other users",
-    "moodle/grade:view": "View own grades",
-    "gradereport/user:view": "View your own grade report",
-    "moodle/grade:edit": "Edit grades",
-    "moodle/grade:manage": "Manage grade items",
-}
-_MISSING_CODES = {
-    "user": ("invaliduser", "Invalid user"),
-    "course_modules": ("invalidcoursemodule", "Invalid course module ID"),
-}
-
-
-# --- shared checks (also used by the grades and report builder modules) -------------------------
-
-def missing(site: FakeSite, table: str, value: Any, *, fields: str = "*") -> WSError:
-    """``dml_missing_record_exception``: generic with debugging off (5.1), naming the table with it on."""
-    if not site.debug:
-        return missing_record(table, value)
-    code, message = _MISSING_CODES.get(table, ("invalidrecord",
-                                               f"Can't find data record in database table {table}."))
-    return WSError("dml_missing_record_exception", code, message,
-                   f"SELECT {fields} FROM {{{table}}} WHERE id = ?\n[array (\n  0 => {value},\n)]")
-
-
-def get_course(site: FakeSite, courseid: int) -> Row:
-    course = site.db["course"].get(courseid)
-    if course is None:
-        raise missing(site, "course", courseid)
-    return course
-
-
-def get_user(site: FakeSite, userid: int) -> Row:
-    user = site.db["user"].get(userid)
-    if user is None or user.get("deleted"):
-        raise missing(site, "user", userid)
-    return user
-
-
-def get_cm(site: FakeSite, cmid: int) -> Row:
-    cm = site.db["course_modules"].get(cmid)
-    if cm is None or cm.get("deletioninprogress"):
-        raise missing(site, "course_modules", cmid, fields="id,course")
-    return cm
-
-
-def active_enrolment(site: FakeSite, userid: int, courseid: int) -> bool:
-    """``is_enrolled(..., onlyactive=true)``: an enabled method, an active enrolment, within its dates."""
-    if not is_enrolled(site, userid, courseid):
-        return False
-    now = site.now()
-    for instance in site.db["enrol"].select(courseid=courseid):
-        if int(instance.get("status") or 0) != 0:
-            continue
-        for ue in site.db["user_enrolments"].select(enrolid=instance["id"], userid=userid):
-            start, end = int(ue.get("timestart") or 0), int(ue.get("timeend") or 0)
-            if int(ue.get("status") or 0) == 0 and start <= now and (end == 0 or end > now):
-                return True
-    return False
-
-
-def require_course_access(call: Call, courseid: int) -> None:
-    """``validate_context`` of a course: enrolled, or ``moodle/course:view`` (the service user's way in)."""
-    if courseid == 1:
-        return
-    if call.has_capability("moodle/course:view") or active_enrolment(call.site, call.userid, courseid):
-        return
-    raise require_login("Not enrolled")
-
-
-def has_course_capability(call: Call, capability: str, courseid: int) -> bool:
-    if call.has_capability(capability):
-        return True
-    roles = ROLE_CAPABILITIES.get(capability, frozenset())
-    return any(role in roles for role in course_roles(call.site, call.userid, courseid))
-
-
-def require_course_capability(call: Call, capability: str, courseid: int) -> None:
-    if not has_course_capability(call, capability, courseid):
-        raise no_permissions(capability, NAMES.get(capability, capability))
-
-
-def is_tracked_user(site: FakeSite, userid: int, courseid: int) -> bool:
-    """``completion_info::is_tracked_user``: an active enrolment and a role counted in completion reports."""
-    return active_enrolment(site, userid, courseid) and STUDENT in course_roles(site, userid, courseid)
+from ..site import Call, FakeSite
+from ..text import escape
+from ..wserror import moodle_exception
 
 
 def as_db_strings(row: Row | None, fields: list[str]) -> dict[str, Any] | None:
@@ -150,119 +58,6 @@ CC_FIELDS = ["id", "userid", "course", "timeenrolled", "timestarted", "timecompl
 CRITERIA_FIELDS = ["id", "criteriatype", "moduleinstance", "module"]
 
 
-# --- completion state ---------------------------------------------------------------------------
-
-def completion_enabled(course: Row) -> bool:
-    return bool(int(course.get("enablecompletion") or 0))
-
-
-def cm_completion(site: FakeSite, cmid: int, userid: int) -> Row | None:
-    return site.db["course_modules_completion"].first(coursemoduleid=cmid, userid=userid)
-
-
-def criteria(site: FakeSite, courseid: int) -> list[Row]:
-    return site.db["course_completion_criteria"].select(course=courseid)
-
-
-def aggregation_method(site: FakeSite, courseid: int) -> int:
-    row = site.db["course_completion_aggr_methd"].first(course=courseid)
-    return int(row["method"]) if row is not None else AGGREGATION_ALL
-
-
-def course_completion(site: FakeSite, userid: int, courseid: int) -> Row | None:
-    return site.db["course_completions"].first(course=courseid, userid=userid)
-
-
-def criterion_completion(site: FakeSite, userid: int, criterion: Row) -> Row | None:
-    return site.db["course_completion_crit_compl"].first(criteriaid=criterion["id"], userid=userid)
-
-
-def ensure_course_completion(site: FakeSite, userid: int, courseid: int) -> Row:
-    row = course_completion(site, userid, courseid)
-    if row is None:
-        row = site.db["course_completions"].insert({
-            "userid": userid, "course": courseid, "timeenrolled": 0, "timestarted": site.now(),
-            "timecompleted": None, "reaggregate": 0})
-    return row
-
-
-def mark_course_complete(site: FakeSite, userid: int, courseid: int,
-                         timecompleted: int | None = None) -> Row:
-    """``completion_completion::mark_complete``: once complete, a course stays complete."""
-    row = ensure_course_completion(site, userid, courseid)
-    if not row.get("timecompleted"):
-        when = site.now() if timecompleted is None else int(timecompleted)
-        site.db["course_completions"].update(row, timecompleted=when, reaggregate=0)
-        if not row.get("timestarted"):
-            row["timestarted"] = when
-    return row
-
-
-def mark_criterion(site: FakeSite, userid: int, criterion: Row) -> Row:
-    row = criterion_completion(site, userid, criterion)
-    if row is None:
-        row = site.db["course_completion_crit_compl"].insert({
-            "userid": userid, "course": criterion["course"], "criteriaid": criterion["id"],
-            "gradefinal": None, "unenroled": None, "timecompleted": site.now()})
-    return row
-
-
-def aggregate(site: FakeSite, userid: int, courseid: int) -> bool:
-    """Aggregates a user's criteria into course completion; True when the course is complete."""
-    rows = criteria(site, courseid)
-    if not rows:
-        return False
-    done = [criterion_completion(site, userid, row) is not None for row in rows]
-    complete = all(done) if aggregation_method(site, courseid) == AGGREGATION_ALL else any(done)
-    if complete:
-        mark_course_complete(site, userid, courseid)
-    return complete
-
-
-def update_state(site: FakeSite, cm: Row, userid: int, newstate: int, *,
-                 overrideby: int | None = None) -> Row | None:
-    """``completion_info::update_state``: write the activity state, then review the course criteria."""
-    current = cm_completion(site, cm["id"], userid)
-    state = int(current["completionstate"]) if current is not None else COMPLETION_INCOMPLETE
-    if state == newstate:
-        return current
-    now = site.now()
-    table = site.db["course_modules_completion"]
-    if current is None:
-        current = table.insert({"coursemoduleid": cm["id"], "userid": userid, "completionstate": newstate,
-                                "overrideby": overrideby, "viewed": 0, "timemodified": now})
-    else:
-        table.update(current, completionstate=newstate, overrideby=overrideby, timemodified=now)
-    if newstate != COMPLETION_INCOMPLETE and is_tracked_user(site, userid, cm["course"]):
-        reviewed = False
-        for criterion in criteria(site, cm["course"]):
-            if (int(criterion["criteriatype"]) == CRITERIA_ACTIVITY
-                    and int(criterion["moduleinstance"]) == cm["id"]):
-                mark_criterion(site, userid, criterion)
-                reviewed = True
-        if reviewed:
-            aggregate(site, userid, cm["course"])
-    return current
-
-
-def course_activities(site: FakeSite, courseid: int) -> list[Row]:
-    """Course modules with completion tracking, in course order."""
-    rows = [cm for cm in site.db["course_modules"].select(course=courseid)
-            if int(cm.get("completion") or 0) != TRACKING_NONE and not cm.get("deletioninprogress")]
-    return sorted(rows, key=lambda cm: (_section_order(cm), cm["id"]))
-
-
-def _section_order(cm: Row) -> int:
-    try:
-        return int(cm.get("section") or 0)
-    except (TypeError, ValueError):
-        return 0
-
-
-def instance_of(site: FakeSite, cm: Row) -> Row:
-    return site.db[str(cm["modname"])].get(cm["instance"]) or {}
-
-
 # --- web-service functions ----------------------------------------------------------------------
 
 @function("core_completion_get_course_completion_status")
@@ -270,10 +65,10 @@ def get_course_completion_status(call: Call, params: dict[str, Any]) -> dict[str
     site = call.site
     course = get_course(site, int(params["courseid"]))
     user = get_user(site, int(params["userid"]))
-    require_course_access(call, course["id"])
+    require_course_login(site, call.userid, course)
     if not completion_enabled(course) or (
             user["id"] != call.userid
-            and not has_course_capability(call, "report/completion:view", course["id"])):
+            and not course_has_capability(site, call.userid, "report/completion:view", course["id"])):
         raise moodle_exception("cannotviewreport", "You cannot view this report")
     if not is_tracked_user(site, user["id"], course["id"]):
         if user["id"] == call.userid:
@@ -303,7 +98,7 @@ def _criterion_status(site: FakeSite, userid: int, criterion: Row) -> dict[str, 
     else:
         cm = site.db["course_modules"].get(criterion["moduleinstance"]) or {}
         instance = instance_of(site, cm) if cm else {}
-        name = html.escape(str(instance.get("name", "")), quote=False)
+        name = escape(instance.get("name", ""))
         url = f"{site.siteurl}/mod/{criterion['module']}/view.php?id={criterion['moduleinstance']}"
         link = f'<a href="{url}">{name}</a>'
         title = "Activity completion"
@@ -335,9 +130,9 @@ def get_activities_completion_status(call: Call, params: dict[str, Any]) -> dict
     site = call.site
     course = get_course(site, int(params["courseid"]))
     user = get_user(site, int(params["userid"]))
-    require_course_access(call, course["id"])
+    require_course_login(site, call.userid, course)
     if user["id"] != call.userid:
-        require_course_capability(call, "report/progress:view", course["id"])
+        require_course_capability(site, call.userid, "report/progress:view", course["id"])
     tracked = is_tracked_user(site, user["id"], course["id"])
     statuses = []
     for cm in course_activities(site, course["id"]):
@@ -377,8 +172,8 @@ def _activity_status(site: FakeSite, cm: Row, userid: int, tracked: bool) -> dic
 def update_activity_completion_status_manually(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     site = call.site
     cm = get_cm(site, int(params["cmid"]))
-    require_course_access(call, cm["course"])
     course = get_course(site, cm["course"])
+    require_course_login(site, call.userid, course)
     if not completion_enabled(course):
         raise moodle_exception("completionnotenabled", "Completion is not enabled")
     if int(cm.get("completion") or 0) != TRACKING_MANUAL:
@@ -393,8 +188,8 @@ def update_activity_completion_status_manually(call: Call, params: dict[str, Any
 def override_activity_completion_status(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     site = call.site
     cm = get_cm(site, int(params["cmid"]))
-    require_course_access(call, cm["course"])
-    require_course_capability(call, "moodle/course:overridecompletion", cm["course"])
+    require_course_login(site, call.userid, get_course(site, cm["course"]))
+    require_course_capability(site, call.userid, "moodle/course:overridecompletion", cm["course"])
     user = get_user(site, int(params["userid"]))
     newstate = int(params["newstate"])
     if newstate not in (COMPLETION_INCOMPLETE, COMPLETION_COMPLETE):
@@ -414,7 +209,7 @@ def override_activity_completion_status(call: Call, params: dict[str, Any]) -> d
 def mark_course_self_completed(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     site = call.site
     course = get_course(site, int(params["courseid"]))
-    require_course_access(call, course["id"])
+    require_course_login(site, call.userid, course)
     if not completion_enabled(course):
         raise moodle_exception("completionnotenabled", "Completion is not enabled")
     if not is_tracked_user(site, call.userid, course["id"]):

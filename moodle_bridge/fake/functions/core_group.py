@@ -8,30 +8,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..db import Row
+from ..access import (
+    is_enrolled_any,
+    require_course_capability,
+    validate_course,
+)
+from ..records import must_exist
 from ..registry import function
 from ..site import Call, FakeSite
-from ..wserror import WSError, invalid_parameter, moodle_exception
-from .core_course import format_string, format_text, missing
-from .core_role import course_context, course_context_error, course_has_capability, require, validate_context
-from .enrol import is_enrolled_any
+from ..text import format_string, format_text
+from ..wserror import invalid_parameter, missing_record, moodle_exception
 
 
 def _course_access(site: FakeSite, call: Call, courseid: int) -> None:
-    ctx = course_context(site, courseid) if site.db["course"].get(courseid) is not None else None
-    try:
-        validate_context(site, call.userid, ctx)
-    except WSError as exc:
-        raise course_context_error(courseid, exc) from None
-    require(course_has_capability(site, call.userid, "moodle/course:managegroups", courseid),
-            "moodle/course:managegroups")
-
-
-def _get_group(site: FakeSite, groupid: int) -> Row:
-    group = site.db["groups"].get(groupid)
-    if group is None:
-        raise missing(site, "groups", groupid)
-    return group
+    validate_course(site, call.userid, courseid)
+    require_course_capability(site, call.userid, "moodle/course:managegroups", courseid)
 
 
 @function("core_group_create_groups", items="groups")
@@ -81,11 +72,16 @@ def get_course_groups(call: Call, params: dict[str, Any]) -> list[dict[str, Any]
     courseid = int(params["courseid"])
     _course_access(site, call, courseid)
     groups = sorted(site.db["groups"].select(courseid=courseid), key=lambda g: (str(g["name"]), g["id"]))
-    return [{"id": g["id"], "courseid": g["courseid"], "name": format_string(g["name"]),
-             "description": format_text(g.get("description"), int(g.get("descriptionformat") or 1)),
-             "descriptionformat": int(g.get("descriptionformat") or 1), "enrolmentkey": g.get("enrolmentkey"),
-             "idnumber": g.get("idnumber", ""), "visibility": int(g.get("visibility") or 0),
-             "participation": bool(g.get("participation", True))} for g in groups]
+    answer = []
+    for group in groups:
+        description, descriptionformat = format_text(group.get("description"),
+                                                     int(group.get("descriptionformat") or 1))
+        answer.append({"id": group["id"], "courseid": group["courseid"], "name": format_string(group["name"]),
+                       "description": description, "descriptionformat": descriptionformat,
+                       "enrolmentkey": group.get("enrolmentkey"), "idnumber": group.get("idnumber", ""),
+                       "visibility": int(group.get("visibility") or 0),
+                       "participation": bool(group.get("participation", True))})
+    return answer
 
 
 @function("core_group_add_group_members", items="members")
@@ -94,11 +90,11 @@ def add_group_members(call: Call, params: dict[str, Any]) -> None:
     site = call.site
     todo: list[tuple[int, int]] = []
     for member in params["members"]:
-        group = _get_group(site, int(member["groupid"]))
+        group = must_exist(site, "groups", int(member["groupid"]))
         userid = int(member["userid"])
         user = site.db["user"].get(userid)
         if user is None or user.get("deleted"):
-            raise missing(site, "user", userid)
+            raise missing_record("user", userid)
         courseid = int(group["courseid"])
         _course_access(site, call, courseid)
         if not is_enrolled_any(site, userid, courseid):
@@ -117,7 +113,7 @@ def get_group_members(call: Call, params: dict[str, Any]) -> list[dict[str, Any]
     site = call.site
     result = []
     for groupid in params["groupids"]:
-        group = _get_group(site, int(groupid))
+        group = must_exist(site, "groups", int(groupid))
         _course_access(site, call, int(group["courseid"]))
         members = site.db["groups_members"].select(groupid=group["id"])
         users = [site.db["user"].get(m["userid"]) for m in members]

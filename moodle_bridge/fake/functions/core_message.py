@@ -12,42 +12,28 @@ Recorded behaviour kept: a call mixing delivered and refused messages fails as a
 
 from __future__ import annotations
 
-import html
-import json
-import re
 from typing import Any
 
+from ..access import shares_course
 from ..db import Row
+from ..params import optional_int
+from ..php import php_json
 from ..records import fullname, profile_image_urls
 from ..registry import function
 from ..site import Call, FakeSite
+from ..text import FORMAT_HTML, FORMAT_MOODLE, FORMAT_PLAIN, escape, html_to_text
 from ..wserror import invalid_parameter, missing_record, moodle_exception, no_permissions
-from .mod_forum import enrolled_course_ids, int_param
 
 MESSAGE_MAX_LENGTH = 4096
 PRIVACY_ONLYCONTACTS, PRIVACY_COURSEMEMBER, PRIVACY_SITE = 0, 1, 2
 CONVERSATION_INDIVIDUAL, CONVERSATION_SELF = 1, 3
-FORMAT_MOODLE, FORMAT_HTML, FORMAT_PLAIN = 0, 1, 2
-
-
-def php_json(value: Any) -> str:
-    """``json_encode`` as PHP writes it: ASCII-escaped unicode, escaped slashes, no spaces."""
-    return json.dumps(value, separators=(",", ":")).replace("/", "\\/")
-
-
-def html_to_text(text: str) -> str:
-    """A small ``html_to_text``: paragraphs and breaks become new lines, tags go, entities decode."""
-    text = re.sub(r"(?i)<br\s*/?>", "\n", text)
-    text = re.sub(r"(?i)</p>", "\n", text)
-    text = re.sub(r"<[^>]*>", "", text)
-    return html.unescape(text)
 
 
 def format_message_text(text: str, fmt: int) -> str:
     """``message_format_message_text`` of a message's small text."""
     if fmt == FORMAT_HTML:
         return text
-    body = html.escape(text, quote=False) if fmt == FORMAT_PLAIN else text
+    body = escape(text) if fmt == FORMAT_PLAIN else text
     return "<p>" + body.replace("\r\n", "\n").replace("\n", "<br />") + "</p>"
 
 
@@ -56,10 +42,6 @@ def can_send_at_all(site: FakeSite, userid: int) -> bool:
     user = site.db["user"].get(userid)
     return site.has_capability(userid, "moodle/site:sendmessage") or (
         user is not None and userid != 1 and not user.get("deleted") and not user.get("suspended"))
-
-
-def _shares_course(site: FakeSite, first: int, second: int) -> bool:
-    return bool(set(enrolled_course_ids(site, first)) & set(enrolled_course_ids(site, second)))
 
 
 def _is_contact(site: FakeSite, userid: int, other: int) -> bool:
@@ -87,7 +69,7 @@ def can_send_message(site: FakeSite, recipientid: int, senderid: int) -> bool:
     if privacy == PRIVACY_SITE and site.config.get("messagingallusers"):
         return True
     if privacy in (PRIVACY_SITE, PRIVACY_COURSEMEMBER):
-        return _shares_course(site, recipientid, senderid)
+        return shares_course(site, recipientid, senderid)
     return False
 
 
@@ -127,7 +109,7 @@ def deliver(site: FakeSite, sender: Row, recipient: Row, text: str, fmt: int) ->
 def send_instant_messages(call: Call, params: dict[str, Any]) -> list[dict[str, Any]]:
     site = call.site
     if not can_send_at_all(site, call.userid):
-        raise no_permissions("moodle/site:sendmessage", "Send messages to any user")
+        raise no_permissions("moodle/site:sendmessage")
     candelete = call.has_capability("moodle/site:deleteanymessage")
     sender = call.user
     results: list[dict[str, Any]] = []
@@ -136,7 +118,7 @@ def send_instant_messages(call: Call, params: dict[str, Any]) -> list[dict[str, 
     for message in params["messages"]:
         touserid = int(message["touserid"])
         text = str(message["text"])
-        fmt = int_param(message, "textformat", FORMAT_MOODLE)
+        fmt = optional_int(message, "textformat", FORMAT_MOODLE)
         recipient = site.db["user"].get(touserid)
         if recipient is not None and recipient.get("deleted"):
             recipient = None
@@ -197,7 +179,7 @@ def get_messages(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     useridto = int(params["useridto"])
     useridfrom = int(params.get("useridfrom") or 0)
     kind = str(params.get("type") or "both")
-    read = int_param(params, "read", 1)
+    read = optional_int(params, "read", 1)
     newestfirst = params.get("newestfirst") is not False
     limitfrom = int(params.get("limitfrom") or 0)
     limitnum = int(params.get("limitnum") or 0)

@@ -1,4 +1,5 @@
-"""core_user: create, update, find and delete accounts, as ``user/externallib.php`` does.
+"""core_user accounts: creating, updating and deleting them, as ``user/externallib.php`` does (the lookups
+are ``core_user_lookup``'s).
 
 What the recordings showed and this module keeps:
 
@@ -7,38 +8,30 @@ What the recordings showed and this module keeps:
   they took are not given back, as a database sequence does not give them back either).
 - A user's ``idnumber`` is not unique: a second account with the same idnumber is accepted.
 - ``core_user_update_users`` reports each failed user as a warning and goes on with the others.
-- ``core_user_get_users_by_field`` / ``core_user_get_users`` only return users whose details the caller
-  may see, and only when the searched field is among what the caller may see: without
-  ``moodle/user:viewdetails`` (or ``moodle/user:viewalldetails`` for usernames and idnumbers) the answer
-  is silently empty.
-- ``core_user_get_users`` with a criteria key it does not know ignores the key (so it may return every
-  user) and adds a warning.
 """
 
 from __future__ import annotations
 
 import hashlib
-import html
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
+from ..access import GUEST_USERID, is_siteadmin
 from ..db import Row
-from ..records import CONTEXT_USER, new_user, profile_image_urls
+from ..records import CONTEXT_USER, new_user
 from ..registry import function, site_action
-from ..site import CAPABILITY_NAMES as SITE_CAPABILITY_NAMES
 from ..site import Call, FakeSite
-from ..wserror import WSError, coding_error, invalid_parameter, moodle_exception, no_permissions
+from ..text import strip_tags
+from ..wserror import (
+    WSError,
+    invalid_parameter,
+    invalid_type,
+    missing_record_where,
+    moodle_exception,
+)
 
-SITE_ADMINS = frozenset({2})
-GUEST_ID = 1
 MNET_LOCALHOST = 1
-
-CAPABILITY_NAMES = {
-    "moodle/user:create": "Create users",
-    "moodle/user:update": "Update user profiles",
-    "moodle/user:delete": "Delete users",
-}
 
 AUTH_PLUGINS = frozenset({"cas", "db", "email", "ldap", "lti", "manual", "mnet", "nologin", "none",
                           "oauth2", "shibboleth", "webservice"})
@@ -60,104 +53,25 @@ ERROR_STRINGS = {
 EMAIL_KEY = "_emaillower"  # an indexed lower-case copy of ``email``, kept by this module
 _EMAIL = re.compile(r"^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
                     r"(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$")
-_TAG = re.compile(r"<[^\s>][^>]*(?:>|$)")  # PHP's strip_tags: "<" not followed by a space opens a tag
-_ENTITY_AMP = re.compile(r"&(?![a-zA-Z0-9#]{1,8};)")
 
 
-# --- Moodle's PARAM cleaning, text formatting and errors, shared with core_cohort -------------------
+# --- Moodle's PARAM cleaning ----------------------------------------------------------------------
 
 def clean_username(value: str) -> str:
     """``PARAM_USERNAME`` without extended characters: lower case, only ``a-z 0-9 - . @ _``."""
     return re.sub(r"[^-.@_a-z0-9]", "", value.strip().lower().replace(" ", ""))
 
 
-def strip_tags(value: str) -> str:
-    return _TAG.sub("", value)
-
-
-def format_string(text: str | None) -> str:
-    """``format_string`` as web services apply it: tags stripped, ``&``, ``<``, ``>`` escaped."""
-    if not text:
-        return ""
-    escaped = _ENTITY_AMP.sub("&amp;", text)
-    return strip_tags(escaped).replace("<", "&lt;").replace(">", "&gt;")
-
-
-def format_text(text: str | None, fmt: int) -> tuple[str, int]:
-    """``util::format_text``: the text as HTML, and FORMAT_HTML (1) as its format."""
-    if not text:
-        return "", 1
-    if fmt == 2:  # FORMAT_PLAIN
-        return html.escape(text, quote=False).replace("\n", "<br />\n"), 1
-    if fmt == 0:  # FORMAT_MOODLE
-        body = _ENTITY_AMP.sub("&amp;", text).replace("\n", "<br />\n")
-        return f'<div class="text_to_html">{body}</div>', 1
-    return _ENTITY_AMP.sub("&amp;", text), 1
-
-
 def error_string(code: str, module: str = "error") -> str:
     return ERROR_STRINGS.get(code, f"{module}/{code}")
-
-
-def missing_record(site: FakeSite, table: str, sql: str, values: Iterable[Any]) -> WSError:
-    """``dml_missing_record_exception``: 5.1 names the table only when the site debugs."""
-    listed = "".join(f"  {i} => {_php_export(v)},\n" for i, v in enumerate(values))
-    debuginfo = f"{sql}\n[array (\n{listed})]"
-    if site.debug:
-        return WSError("dml_missing_record_exception", "invalidrecord",
-                       f"Can't find data record in database table {table}.", debuginfo)
-    return WSError("dml_missing_record_exception", "invalidrecordunknown",
-                   "Can't find data record in database.", debuginfo)
-
-
-def _php_export(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def type_error(path: list[str], value: Any, ptype: str) -> WSError:
-    """The invalidparameter Moodle raises for a value its PARAM type cleans differently."""
-    debuginfo = (f'Invalid external api parameter: the value is "{value}", '
-                 f'the server was expecting "{ptype}" type')
-    for key in reversed(path):
-        debuginfo = f"{key} => Invalid parameter value detected: {debuginfo}"
-    return invalid_parameter(debuginfo)
-
-
-def require(call: Call, capability: str, names: dict[str, str] | None = None) -> None:
-    if not call.has_capability(capability):
-        name = (names or CAPABILITY_NAMES).get(capability) or SITE_CAPABILITY_NAMES.get(capability)
-        raise no_permissions(capability, name or capability)
-
-
-def like(pattern: str) -> re.Pattern[str]:
-    """SQL ``LIKE`` (``%``, ``_``, ``\\`` escapes) as a case-insensitive regular expression."""
-    out: list[str] = []
-    chars = iter(pattern)
-    for char in chars:
-        if char == "\\":
-            out.append(re.escape(next(chars, "\\")))
-        elif char == "%":
-            out.append(".*")
-        elif char == "_":
-            out.append(".")
-        else:
-            out.append(re.escape(char))
-    return re.compile("".join(out), re.IGNORECASE | re.DOTALL)
 
 
 # --- users ---------------------------------------------------------------------------------------
 
 def fullname(user: Row) -> str:
-    """Moodle's ``fullname()`` for the recorded sites: first name, a space, last name (untrimmed)."""
+    """``fullname()`` as core_user functions of the recorded site answered it: first name, a space, last
+    name, untrimmed (the guest user, whose last name is a space, is "Guest user  ")."""
     return f"{user.get('firstname') or ''} {user.get('lastname') or ''}"
-
-
-def is_siteadmin(userid: int) -> bool:
-    return userid in SITE_ADMINS
 
 
 def validate_email(address: str | None) -> bool:
@@ -208,7 +122,7 @@ def _check_types(users: list[dict[str, Any]]) -> None:
                 continue
             ptype, clean = check
             if clean(value) != value:
-                raise type_error(["users", key], value, ptype)
+                raise invalid_type(value, ptype, ["users", key])
 
 
 def _custom_fields(site: FakeSite) -> dict[str, Row]:
@@ -244,7 +158,7 @@ CREATE_FIELDS = ("username", "auth", "firstname", "lastname", "email", "maildisp
 
 @function("core_user_create_users", items="users")
 def create_users(call: Call, params: dict[str, Any]) -> list[dict[str, Any]]:
-    require(call, "moodle/user:create")
+    call.require_capability("moodle/user:create")
     users: list[dict[str, Any]] = params["users"]
     _check_types(users)
     site = call.site
@@ -348,7 +262,7 @@ class _Skip(Exception):
 
 @function("core_user_update_users", items="users")
 def update_users(call: Call, params: dict[str, Any]) -> dict[str, Any]:
-    require(call, "moodle/user:update")
+    call.require_capability("moodle/user:update")
     users: list[dict[str, Any]] = params["users"]
     _check_types(users)
     site = call.site
@@ -367,7 +281,7 @@ def update_users(call: Call, params: dict[str, Any]) -> dict[str, Any]:
                 raise _Skip("usernotupdateddeleted", error_string("usernotupdateddeleted"))
             if existing.get("mnethostid", MNET_LOCALHOST) != MNET_LOCALHOST:
                 raise _Skip("usernotupdatedremote", error_string("usernotupdatedremote"))
-            if existing["id"] == GUEST_ID:
+            if existing["id"] == GUEST_USERID:
                 raise _Skip("usernotupdatedguest", error_string("usernotupdatedguest"))
             email = user.get("email")
             if email is not None and email != existing.get("email"):
@@ -420,7 +334,7 @@ def update_users(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 
 @function("core_user_delete_users", items="userids")
 def delete_users(call: Call, params: dict[str, Any]) -> None:
-    require(call, "moodle/user:delete")
+    call.require_capability("moodle/user:delete")
     site = call.site
     table = site.db["user"]
     doomed: list[Row] = []
@@ -428,8 +342,8 @@ def delete_users(call: Call, params: dict[str, Any]) -> None:
     for userid in params["userids"]:
         user = table.get(userid)
         if user is None or user.get("deleted") or int(userid) in seen:
-            raise missing_record(site, "user", "SELECT * FROM {user} WHERE id = ? AND deleted = ?",
-                                 [int(userid), 0])
+            raise missing_record_where("user", "SELECT * FROM {user} WHERE id = ? AND deleted = ?",
+                                       [int(userid), 0])
         if is_siteadmin(user["id"]):
             raise moodle_exception("useradminodelete", error_string("useradminodelete"))
         if user["id"] == call.userid:
@@ -443,7 +357,7 @@ def delete_users(call: Call, params: dict[str, Any]) -> None:
 
 def delete_user(site: FakeSite, user: Row) -> None:
     """``delete_user()``: the account stays as a deleted row, its identity fields scrambled."""
-    if user["id"] == GUEST_ID or is_siteadmin(user["id"]):
+    if user["id"] == GUEST_USERID or is_siteadmin(user["id"]):
         return
     now = site.now()
     delname = clean_username(f"{user.get('email') or ''}.{now}")
@@ -458,211 +372,6 @@ def delete_user(site: FakeSite, user: Row) -> None:
             del site.tokens[token]
     _set_email(site, user, hashlib.md5(user["username"].encode("utf-8")).hexdigest())
     site.db["user"].update(user, deleted=1, username=delname, idnumber="", timemodified=now)
-
-
-# --- reading users ---------------------------------------------------------------------------------
-
-def _shared_course(site: FakeSite, a: int, b: int) -> bool:
-    def courses(userid: int) -> set[int]:
-        found = set()
-        for ue in site.db["user_enrolments"].select(userid=userid):
-            if ue.get("status", 0) == 0:
-                instance = site.db["enrol"].get(ue["enrolid"])
-                if instance is not None and instance.get("status", 0) == 0:
-                    found.add(instance["courseid"])
-        return found
-    return bool(courses(a) & courses(b))
-
-
-def _is_course_contact(site: FakeSite, userid: int) -> bool:
-    return any(row["roleid"] == 3 for row in site.db["role_assignments"].select(userid=userid))
-
-
-def _preferences(site: FakeSite, user: Row) -> list[dict[str, Any]]:
-    """The caller's own preferences, as Moodle's cache holds them (``_lastloaded`` last)."""
-    prefs: dict[str, Any] = user.setdefault("preferences", {})
-    now = site.now()
-    if user.get("auth") == "manual" and "auth_manual_passwordupdatetime" not in prefs:
-        prefs["auth_manual_passwordupdatetime"] = str(user.get("timecreated") or now)
-    # A web-service request logs the token's user in, which syncs enrolments at most once a minute.
-    synced = prefs.get("last_time_enrolments_synced")
-    if synced is None or now - int(synced) >= 60:
-        prefs["last_time_enrolments_synced"] = str(now)
-    listed: list[dict[str, Any]] = [{"name": k, "value": v} for k, v in prefs.items()]
-    listed.append({"name": "_lastloaded", "value": now})
-    return listed
-
-
-def user_details(call: Call, user: Row) -> dict[str, Any] | None:
-    """``user_get_user_details_courses``: what the caller may see of ``user``, or None."""
-    site = call.site
-    current = user["id"] == call.userid
-    admin = is_siteadmin(call.userid)
-    viewdetails = call.has_capability("moodle/user:viewdetails")
-    if not (current or viewdetails or _is_course_contact(site, user["id"])):
-        if not _shared_course(site, call.userid, user["id"]):
-            return None
-        return _details(call, user, current=False, admin=admin, course=True)
-    return _details(call, user, current=current, admin=admin, course=False)
-
-
-def _details(call: Call, user: Row, *, current: bool, admin: bool, course: bool) -> dict[str, Any]:
-    site = call.site
-    viewall = call.has_capability("moodle/user:viewalldetails")
-    identity = call.has_capability("moodle/site:viewuseridentity")
-    details: dict[str, Any] = {"id": user["id"], "fullname": fullname(user),
-                               "firstname": user.get("firstname") or "",
-                               "lastname": user.get("lastname") or ""}
-    if current or viewall:
-        details["username"] = user["username"]
-    custom = _custom_details(site, user, current or viewall)
-    if custom:
-        details["customfields"] = custom
-    details.update(profile_image_urls(site, user))
-    if user.get("address"):
-        details["address"] = user["address"]
-    for phone in ("phone1", "phone2"):
-        if user.get(phone) and admin:
-            details[phone] = user[phone]
-    if user.get("description"):
-        details["description"], details["descriptionformat"] = format_text(
-            user["description"], int(user.get("descriptionformat", 1)))
-    for key in ("country", "city", "timezone"):
-        if user.get(key):
-            details[key] = user[key]
-    details["suspended"] = bool(user.get("suspended"))
-    details["firstaccess"] = user.get("firstaccess") or 0
-    details["lastaccess"] = user.get("lastaccess") or 0
-    maildisplay = int(user.get("maildisplay", 2))
-    if current or maildisplay == 1 or identity or (
-            maildisplay == 2 and (course or _shared_course(site, user["id"], call.userid))):
-        details["email"] = user.get("email") or ""
-    if user.get("interests"):
-        details["interests"] = user["interests"]
-    if current or viewall:
-        for key in ("idnumber", "institution"):
-            if user.get(key):
-                details[key] = user[key]
-        if user.get("department") is not None:
-            details["department"] = user["department"]
-    if current and not course:
-        details["preferences"] = _preferences(site, user)
-    if current or viewall:
-        for key in ("auth", "confirmed", "lang", "theme", "mailformat", "trackforums"):
-            if user.get(key) is not None:
-                details[key] = user[key]
-    return details
-
-
-def _custom_details(site: FakeSite, user: Row, privileged: bool) -> list[dict[str, Any]]:
-    data = user.get("customfields") or {}
-    shown = []
-    for field in site.db["user_info_field"]:
-        value = data.get(field["shortname"], "")
-        visible = int(field.get("visible", 2))
-        if value in ("", None) or (visible == 0 and not privileged) or (visible == 1 and not privileged):
-            continue
-        shown.append({"name": format_string(field["name"]), "value": value,
-                      "displayvalue": format_string(value), "type": field.get("datatype", "text"),
-                      "shortname": field["shortname"]})
-    return shown
-
-
-BY_FIELD = {"id": "int", "idnumber": "raw", "username": "username", "email": "raw_trimmed"}
-
-
-@function("core_user_get_users_by_field", items="values")
-def get_users_by_field(call: Call, params: dict[str, Any]) -> list[dict[str, Any]]:
-    field = params["field"]
-    if field not in BY_FIELD:
-        raise coding_error("invalid field parameter",
-                           f"The search field '{field}' is not supported, look at the web service "
-                           "documentation")
-    cleaned: list[Any] = []
-    for value in params["values"]:
-        text = "" if value is None else str(value)
-        clean: Any
-        if field == "id":
-            match = re.match(r"^\s*-?\d+", text)
-            clean = int(match.group(0)) if match else 0
-            same = text.strip() == str(clean) or _numeric_equal(text, clean)
-        elif field == "username":
-            clean = clean_username(text)
-            same = clean == text
-        elif field == "email":
-            clean = text.strip()
-            same = clean == text
-        else:
-            clean = text
-            same = True
-        if not same:
-            raise invalid_parameter(f"The field '{field}' value is invalid: {text}(cleaned value: "
-                                    f"{clean})")
-        cleaned.append(clean)
-    table = call.site.db["user"]
-    found: dict[int, Row] = {}
-    for value in cleaned:
-        for row in table.select(**{field: value}):
-            found[row["id"]] = row
-    answer = []
-    for userid in sorted(found):
-        details = user_details(call, found[userid])
-        if details and details.get(field):
-            answer.append(details)
-    return answer
-
-
-def _numeric_equal(text: str, number: int) -> bool:
-    try:
-        return float(text) == number
-    except ValueError:
-        return False
-
-
-CRITERIA = ("id", "idnumber", "username", "email", "auth", "lastname", "firstname")
-
-
-@function("core_user_get_users", items="criteria")
-def get_users(call: Call, params: dict[str, Any]) -> dict[str, Any]:
-    warnings: list[dict[str, Any]] = []
-    used: set[str] = set()
-    tests: list[Callable[[Row], bool]] = []
-    valid_keys: list[str] = []
-    for criterion in params["criteria"]:
-        key = criterion["key"]
-        if key in used:
-            raise moodle_exception("keyalreadyset", error_string("keyalreadyset"),
-                                   f"The key {key} can only be sent once")
-        used.add(key)
-        if key not in CRITERIA:
-            warnings.append({"item": key, "warningcode": "invalidfieldparameter",
-                             "message": f"The search key '{key}' is not supported, look at the web "
-                                        "service documentation"})
-            continue
-        valid_keys.append(key)
-        tests.append(_criterion(key, "" if criterion["value"] is None else str(criterion["value"])))
-    users = []
-    for row in call.site.db["user"].select(deleted=0):
-        if not all(test(row) for test in tests):
-            continue
-        details = user_details(call, row)
-        if details and all(details.get(key) for key in valid_keys):
-            users.append(details)
-    return {"users": users, "warnings": warnings}
-
-
-def _criterion(key: str, value: str) -> Callable[[Row], bool]:
-    if key == "id":
-        match = re.match(r"^\s*-?\d+", value)
-        wanted = int(match.group(0)) if match else 0
-        return lambda row: row["id"] == wanted
-    if key in ("idnumber", "auth"):
-        return lambda row: row.get(key) == value
-    if key == "username":
-        cleaned = clean_username(value)
-        return lambda row: row.get("username") == cleaned
-    pattern = like(strip_tags(value) if key in ("firstname", "lastname") else value.strip())
-    return lambda row: bool(pattern.fullmatch(str(row.get(key) or "")))
 
 
 # --- what admins do ------------------------------------------------------------------------------

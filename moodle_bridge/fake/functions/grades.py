@@ -14,22 +14,22 @@ assignment's grade changed since, as Moodle pushes them with ``grade_update``.
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
+from ..access import (
+    course_has_capability,
+    require_course_capability,
+    require_course_login,
+    students,
+    unsuspended_users,
+)
+from ..courses import get_cm, get_course
 from ..db import Row
-from ..records import enrolled_userids, fullname, students
+from ..records import fullname, get_user
 from ..registry import function
 from ..site import Call, FakeSite
+from ..text import escape
 from ..wserror import moodle_exception, no_permissions
-from .core_completion import (
-    get_cm,
-    get_course,
-    get_user,
-    has_course_capability,
-    require_course_access,
-    require_course_capability,
-)
 
 GRADE_UPDATE_OK = 0
 GRADE_UPDATE_FAILED = 1
@@ -182,18 +182,24 @@ def _range(item: Row) -> str:
 
 # --- gradereport_user ---------------------------------------------------------------------------
 
+def _report_people(call: Call, params: dict[str, Any]) -> tuple[Row, list[Row]]:
+    """The course of a user report and the people it shows, once the caller may see their grades."""
+    course, user = _check_report_access(call, params)
+    return course, _report_users(call.site, course, user, int(params.get("groupid") or 0))
+
+
 def _check_report_access(call: Call, params: dict[str, Any]) -> tuple[Row, Row | None]:
     site = call.site
     course = get_course(site, int(params["courseid"]))
-    require_course_access(call, course["id"])
-    require_course_capability(call, "gradereport/user:view", course["id"])
+    require_course_login(site, call.userid, course)
+    require_course_capability(site, call.userid, "gradereport/user:view", course["id"])
     userid = int(params.get("userid") or 0)
     user = None
     if userid == 0:
-        require_course_capability(call, "moodle/grade:viewall", course["id"])
+        require_course_capability(site, call.userid, "moodle/grade:viewall", course["id"])
     else:
         user = get_user(site, userid)
-    if has_course_capability(call, "moodle/grade:viewall", course["id"]):
+    if course_has_capability(site, call.userid, "moodle/grade:viewall", course["id"]):
         return course, user
     if userid == call.userid and int(course.get("showgrades", 1) or 0):
         return course, user
@@ -215,10 +221,10 @@ def _report_users(site: FakeSite, course: Row, user: Row | None, groupid: int) -
 @function("gradereport_user_get_grade_items")
 def get_grade_items(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     site = call.site
-    course, user = _check_report_access(call, params)
+    course, people = _report_people(call, params)
     _category, course_item, items = grade_items(site, course["id"])
     usergrades = []
-    for person in _report_users(site, course, user, int(params.get("groupid") or 0)):
+    for person in people:
         usergrades.append({
             "courseid": course["id"],
             "courseidnumber": course.get("idnumber") or "",
@@ -297,10 +303,10 @@ def _ordered(entry: dict[str, Any]) -> dict[str, Any]:
 @function("gradereport_user_get_grades_table")
 def get_grades_table(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     site = call.site
-    course, user = _check_report_access(call, params)
+    course, people = _report_people(call, params)
     category, course_item, items = grade_items(site, course["id"])
     tables = []
-    for person in _report_users(site, course, user, int(params.get("groupid") or 0)):
+    for person in people:
         tables.append({"courseid": course["id"], "userid": person["id"],
                        "userfullname": fullname(person), "maxdepth": 2,
                        "tabledata": _table_rows(site, course, category, course_item, items, person["id"])})
@@ -315,7 +321,7 @@ def _table_rows(site: FakeSite, course: Row, category: Row, course_item: Row, it
                 userid: int) -> list[dict[str, Any]]:
     catid = category["id"]
     cat = f"cat_{catid}_{userid}"
-    name = html.escape(str(course.get("fullname") or ""), quote=False)
+    name = escape(course.get("fullname") or "")
     rows: list[dict[str, Any]] = [
         {"itemname": {"class": "level1 d1 b1b b1t category column-itemname", "colspan": 8,
                       "content": f'<div class="d-flex category-content">\n    <span>{name}</span>\n</div>',
@@ -328,7 +334,7 @@ def _table_rows(site: FakeSite, course: Row, category: Row, course_item: Row, it
     for item, entry in zip(items, entries, strict=False):
         row = f"row_{item['id']}_{userid}"
         level = "level2 item b1b"
-        itemname = html.escape(str(item["itemname"] or ""), quote=False)
+        itemname = escape(item["itemname"] or "")
         grade = entry["gradeformatted"]
         if entry["graderaw"] is not None:
             grade = (f'<div class="d-flex align-items-center"><div>{grade}</div>'
@@ -391,10 +397,10 @@ def get_course_grades(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     userid = int(params.get("userid") or 0) or call.userid
     user = get_user(site, userid)
     if userid != call.userid and not call.has_capability("moodle/grade:viewall"):
-        raise no_permissions("moodle/grade:viewall", "View grades of other users")
+        raise no_permissions("moodle/grade:viewall")
     grades = []
     for course in site.db["course"]:
-        if course["id"] == 1 or user["id"] not in enrolled_userids(site, course["id"]):
+        if course["id"] == 1 or user["id"] not in unsuspended_users(site, course["id"]):
             continue
         _category, _course_item, items = grade_items(site, course["id"])
         total, _graded = course_total(site, user["id"], items)
@@ -409,7 +415,7 @@ def get_course_grades(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 def get_gradeitems(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     site = call.site
     course = get_course(site, int(params["courseid"]))
-    require_course_access(call, course["id"])
+    require_course_login(site, call.userid, course)
     _category, _course_item, items = grade_items(site, course["id"])
     return {"gradeItems": [{"id": str(item["id"]), "itemname": item["itemname"],
                             "category": course.get("fullname") or ""} for item in items],
@@ -426,13 +432,13 @@ def update_grades(call: Call, params: dict[str, Any]) -> int:
         raise moodle_exception("invalidcoursemodule", "Invalid course module ID")
     course = get_course(site, int(params["courseid"]))
     try:
-        require_course_access(call, course["id"])
+        require_course_login(site, call.userid, course)
     except Exception:  # noqa: BLE001 - Moodle re-raises any context failure as this one
         raise moodle_exception("errorcoursecontextnotvalid",
                                "Cannot execute the function in the course context "
                                f"(course id:{course['id']})") from None
     grades = params.get("grades") or []
-    if grades and not has_course_capability(call, "moodle/grade:edit", course["id"]):
+    if grades and not course_has_capability(site, call.userid, "moodle/grade:edit", course["id"]):
         raise moodle_exception("nopermissiontoviewgrades", "Cannot view grades.")
     get_cm(site, cm["id"])
     _category, _course_item, items = grade_items(site, course["id"])

@@ -11,25 +11,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import records
-from ..db import Row
-from ..records import fullname
-from ..registry import function, site_action
-from ..site import Call, FakeSite
-from ..wserror import invalid_parameter, missing_record, moodle_exception, no_permissions
-from .core_message import php_json
-from .mod_forum import (
-    CAPABILITY_NAMES,
+from ..access import (
+    course_context,
     course_has_capability,
-    course_module,
-    enrolled_course_ids,
-    format_string,
     is_active_enrolled,
-    set_activity_complete,
-    validate_courses,
-    validate_module_context,
+    requested_courses,
+    validate_module,
     visible_modules,
 )
+from ..completion import set_activity_complete
+from ..courses import get_activity
+from ..db import Row
+from ..php import php_json
+from ..records import fullname, new_module
+from ..registry import function, site_action
+from ..site import Call, FakeSite
+from ..text import format_string
+from ..wserror import invalid_parameter, moodle_exception, no_permissions
 
 ANONYMOUS_YES, ANONYMOUS_NO = 1, 2
 DEFAULT_PAGE_COUNT = 20
@@ -59,13 +57,8 @@ def setting(feedback: Row, name: str) -> Any:
 
 
 def _validate_feedback(site: FakeSite, userid: int, feedbackid: int) -> tuple[Row, Row, Row]:
-    feedback = site.db["feedback"].get(feedbackid)
-    if feedback is None:
-        raise missing_record("feedback", feedbackid)
-    cm = course_module(site, "feedback", feedback["id"])
-    if cm is None:
-        raise missing_record("course_modules", feedbackid, field="instance")
-    course = validate_module_context(site, userid, cm)
+    feedback, cm = get_activity(site, "feedback", feedbackid)
+    course = validate_module(site, userid, cm)
     return feedback, cm, course
 
 
@@ -163,10 +156,10 @@ def _analysed(site: FakeSite, feedback: Row, item: Row) -> list[str]:
 
 
 def _can_view_analysis(site: FakeSite, userid: int, feedback: Row, courseid: int) -> bool:
-    if course_has_capability(site, userid, courseid, "mod/feedback:viewreports"):
+    if course_has_capability(site, userid, "mod/feedback:viewreports", courseid):
         return True
     if int(setting(feedback, "publish_stats") or 0) != 1 or not course_has_capability(
-            site, userid, courseid, "mod/feedback:viewanalysepage"):
+            site, userid, "mod/feedback:viewanalysepage", courseid):
         return False
     return site.db["feedback_completed"].first(feedback=feedback["id"], userid=userid) is not None
 
@@ -177,9 +170,8 @@ def _who_can_complete(site: FakeSite, courseid: int) -> list[Row]:
     for row in site.db["role_assignments"].select(contextid=1):
         if site.has_capability(int(row["userid"]), "mod/feedback:complete"):
             userids.add(int(row["userid"]))
-    course_context = records.context(site, records.CONTEXT_COURSE, courseid)
-    for row in site.db["role_assignments"].select(contextid=course_context["id"]):
-        if course_has_capability(site, int(row["userid"]), courseid, "mod/feedback:complete"):
+    for row in site.db["role_assignments"].select(contextid=course_context(site, courseid)["id"]):
+        if course_has_capability(site, int(row["userid"]), "mod/feedback:complete", courseid):
             userids.add(int(row["userid"]))
     users = [site.db["user"].get(u) for u in sorted(userids)]
     return [u for u in users if u is not None and not u.get("deleted")]
@@ -193,10 +185,7 @@ def _who_can_complete(site: FakeSite, courseid: int) -> list[Row]:
 @function("mod_feedback_get_feedbacks_by_courses", items="courseids")
 def get_feedbacks_by_courses(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     site = call.site
-    courseids = [int(c) for c in params.get("courseids") or []]
-    if not courseids:
-        courseids = enrolled_course_ids(site, call.userid)
-    courses, warnings = validate_courses(site, call.userid, courseids)
+    courses, warnings = requested_courses(site, call.userid, [int(c) for c in params.get("courseids") or []])
     feedbacks = []
     for course in courses:
         for cm in visible_modules(site, call.userid, course, "feedback"):
@@ -211,7 +200,7 @@ def get_feedbacks_by_courses(call: Call, params: dict[str, Any]) -> dict[str, An
             for key in ("email_notification", "multiple_submit", "autonumbering", "publish_stats",
                         "completionsubmit"):
                 data[key] = bool(data[key])
-            if not course_has_capability(site, call.userid, course["id"], "mod/feedback:edititems"):
+            if not course_has_capability(site, call.userid, "mod/feedback:edititems", course["id"]):
                 for key in _EDITOR_ONLY:
                     data.pop(key, None)
             feedbacks.append(data)
@@ -231,8 +220,7 @@ def get_analysis(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     site = call.site
     feedback, _cm, course = _validate_feedback(site, call.userid, int(params["feedbackid"]))
     if not _can_view_analysis(site, call.userid, feedback, course["id"]):
-        raise no_permissions("mod/feedback:viewanalysepage",
-                             CAPABILITY_NAMES["mod/feedback:viewanalysepage"])
+        raise no_permissions("mod/feedback:viewanalysepage")
     numbers = dict((item["id"], number) for item, number in _numbered(_items(site, feedback["id"])))
     valued = _items(site, feedback["id"], hasvalue_only=True)
     return {
@@ -266,8 +254,8 @@ def _page(rows: list[Any], page: int, perpage: int) -> list[Any]:
 def get_responses_analysis(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     site = call.site
     feedback, _cm, course = _validate_feedback(site, call.userid, int(params["feedbackid"]))
-    if not course_has_capability(site, call.userid, course["id"], "mod/feedback:viewreports"):
-        raise no_permissions("mod/feedback:viewreports", CAPABILITY_NAMES["mod/feedback:viewreports"])
+    if not course_has_capability(site, call.userid, "mod/feedback:viewreports", course["id"]):
+        raise no_permissions("mod/feedback:viewreports")
     page = int(params.get("page") or 0)
     perpage = int(params.get("perpage") or 0)
     items = _items(site, feedback["id"], hasvalue_only=True)
@@ -295,8 +283,8 @@ def get_non_respondents(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     feedback, _cm, course = _validate_feedback(site, call.userid, int(params["feedbackid"]))
     if int(setting(feedback, "anonymous")) != ANONYMOUS_NO or course["id"] == 1:
         raise moodle_exception("anonymous", "This feedback is anonymous")
-    if not course_has_capability(site, call.userid, course["id"], "mod/feedback:viewreports"):
-        raise no_permissions("mod/feedback:viewreports", CAPABILITY_NAMES["mod/feedback:viewreports"])
+    if not course_has_capability(site, call.userid, "mod/feedback:viewreports", course["id"]):
+        raise no_permissions("mod/feedback:viewreports")
     sort = str(params.get("sort") or "lastaccess")
     if sort not in ("firstname", "lastname", "lastaccess"):
         raise invalid_parameter("Invalid sort param, must be firstname, lastname or lastaccess.")
@@ -332,7 +320,7 @@ def create_feedback(site: FakeSite, args: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(f"no course {courseid}")
     settings = {key: args[key] for key in _FEEDBACK_DEFAULTS if key in args}
     settings.setdefault("anonymous", ANONYMOUS_NO)
-    cm, feedback = records.new_module(
+    cm, feedback = new_module(
         site, courseid, "feedback", str(args["name"]), section=int(args.get("section", 0)),
         completion=int(args.get("completion", 0)),
         **{**{k: v for k, v in _FEEDBACK_DEFAULTS.items() if v is not None}, **settings})
@@ -362,7 +350,7 @@ def feedback_respond(site: FakeSite, args: dict[str, Any]) -> dict[str, Any]:
     assert feedback is not None
     courseid = int(cm["course"])
     if not is_active_enrolled(site, userid, courseid) or not course_has_capability(
-            site, userid, courseid, "mod/feedback:complete"):
+            site, userid, "mod/feedback:complete", courseid):
         raise ValueError(f"user {userid} cannot complete feedback {feedback['id']}")
     now = site.now()
     opens, closes = int(setting(feedback, "timeopen") or 0), int(setting(feedback, "timeclose") or 0)

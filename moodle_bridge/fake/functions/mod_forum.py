@@ -1,10 +1,5 @@
 """mod_forum: forums, discussions and posts; the ``forum_reply`` site action (a learner replies).
 
-Also holds the course/module access helpers the other activity modules of the fake share
-(``mod_assign``, ``mod_feedback``, ``core_message`` import them): what ``validate_context`` and
-``has_capability`` in a course or module context mean for a fake site whose learners hold only
-``webservice/rest:use`` at system level and get their rights from their course roles, as in Moodle.
-
 Tables: ``forum`` (instances, made by ``records.new_module``; every setting is read with a default, so
 instances made by any helper work), ``forum_discussions`` (course, forum, name, firstpost, userid,
 groupid, timemodified, usermodified, timestart, timeend, pinned, timelocked) and ``forum_posts``
@@ -17,268 +12,34 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from .. import records
+from ..access import (
+    course_has_capability,
+    module_context,
+    requested_courses,
+    validate_module,
+    visible_modules,
+)
+from ..activities import FORUM_DEFAULTS, forum_setting, news_forum_fields
+from ..completion import set_activity_complete
+from ..courses import module_of
 from ..db import Row
-from ..records import CONTEXT_MODULE, fullname
+from ..params import optional_int, param_bool
+from ..records import fullname, new_module
 from ..registry import function, site_action
 from ..site import Call, FakeSite
-from ..wserror import (
-    WSError,
-    invalid_parameter,
-    missing_record,
-    moodle_exception,
-    no_permissions,
-    require_login,
-)
-
-# ---------------------------------------------------------------------------------------------------
-# Access helpers shared by the activity modules.
-# ---------------------------------------------------------------------------------------------------
-
-_STUDENT = frozenset({
-    "mod/forum:viewdiscussion", "mod/forum:startdiscussion", "mod/forum:replypost",
-    "mod/forum:createattachment", "mod/forum:deleteownpost", "mod/forum:cantogglefavourite",
-    "mod/forum:viewqandawithoutposting", "mod/assign:view", "mod/assign:submit",
-    "mod/assign:viewownsubmissionsummary", "mod/feedback:view", "mod/feedback:complete",
-    "mod/feedback:viewanalysepage",
-})
-_TEACHER = frozenset({
-    "mod/forum:viewdiscussion", "mod/forum:startdiscussion", "mod/forum:replypost",
-    "mod/forum:addnews", "mod/forum:replynews", "mod/forum:createattachment",
-    "mod/forum:deleteownpost", "mod/forum:deleteanypost", "mod/forum:editanypost",
-    "mod/forum:splitdiscussions", "mod/forum:canoverridediscussionlock", "mod/forum:postprivatereply",
-    "mod/forum:readprivatereplies", "mod/forum:cantogglefavourite", "mod/forum:viewqandawithoutposting",
-    "mod/assign:view", "mod/assign:grade", "mod/assign:viewgrades", "mod/assign:showhiddengrader",
-    "mod/feedback:view", "mod/feedback:viewreports", "mod/feedback:viewanalysepage",
-    "moodle/site:accessallgroups", "moodle/course:viewparticipants",
-})
-_EDITINGTEACHER = _TEACHER | {
-    "moodle/course:manageactivities", "mod/forum:pindiscussions", "mod/assign:editothersubmission",
-    "mod/assign:revealidentities", "mod/feedback:edititems", "mod/feedback:deletesubmissions",
-}
-ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
-    "manager": frozenset({"*"}),
-    "editingteacher": frozenset(_EDITINGTEACHER),
-    "teacher": _TEACHER,
-    "student": _STUDENT,
-}
-
-CAPABILITY_NAMES = {
-    "mod/assign:grade": "Grade assignment",
-    "mod/assign:viewgrades": "View grades",
-    "mod/assign:view": "View assignment",
-    "mod/feedback:viewreports": "View reports",
-    "mod/feedback:viewanalysepage": "View the analysis page after submit",
-    "mod/feedback:complete": "Complete a feedback",
-    "mod/forum:viewdiscussion": "View discussions",
-    "moodle/course:manageactivities": "Manage activities",
-}
-
-
-def course_roleids(site: FakeSite, userid: int, courseid: int) -> list[int]:
-    """Role ids the user holds in the course context (looked up through the user, which is quick)."""
-    ctx = records.context(site, records.CONTEXT_COURSE, courseid)
-    return sorted(int(row["roleid"]) for row in site.db["role_assignments"].select(userid=userid)
-                  if row.get("contextid") == ctx["id"])
-
-
-def is_active_enrolled(site: FakeSite, userid: int, courseid: int) -> bool:
-    """An active enrolment in an enabled instance of the course, within its dates."""
-    now = site.now()
-    for row in site.db["user_enrolments"].select(userid=userid):
-        instance = site.db["enrol"].get(row["enrolid"])
-        if instance is None or int(instance["courseid"]) != courseid:
-            continue
-        if row.get("status", 0) or instance.get("status", 0):
-            continue
-        if (row.get("timestart") or 0) > now or ((row.get("timeend") or 0) and row["timeend"] < now):
-            continue
-        return True
-    return False
-
-
-def course_has_capability(site: FakeSite, userid: int, courseid: int, capability: str) -> bool:
-    """``has_capability`` in a course (or one of its modules): a system grant or a course role."""
-    if site.has_capability(userid, capability):
-        return True
-    for roleid in course_roleids(site, userid, courseid):
-        role = site.db["role"].get(roleid)
-        if role is None:
-            continue
-        caps = ROLE_CAPABILITIES.get(str(role.get("archetype") or role.get("shortname")), frozenset())
-        if "*" in caps or capability in caps:
-            return True
-    return False
-
-
-def require_course_capability(site: FakeSite, userid: int, courseid: int, capability: str) -> None:
-    if not course_has_capability(site, userid, courseid, capability):
-        raise no_permissions(capability, CAPABILITY_NAMES.get(capability, capability))
-
-
-def can_access_course(site: FakeSite, userid: int, course: Row) -> bool:
-    """What ``require_login`` lets through: the front page, enrolled users, and ``moodle/course:view``."""
-    if course["id"] == 1:
-        return True
-    if not course.get("visible", 1) and not course_has_capability(
-            site, userid, course["id"], "moodle/course:viewhiddencourses"):
-        return False
-    return (site.has_capability(userid, "moodle/course:view")
-            or is_active_enrolled(site, userid, int(course["id"])))
-
-
-def validate_course_context(site: FakeSite, userid: int, course: Row) -> None:
-    """``external_api::validate_context`` on a course context."""
-    if not can_access_course(site, userid, course):
-        raise require_login("Not enrolled")
-
-
-def validate_module_context(site: FakeSite, userid: int, cm: Row) -> Row:
-    """``validate_context`` on a module context; returns the module's course."""
-    course = site.db["course"].get(cm["course"])
-    if course is None:
-        raise missing_record("course", cm["course"])
-    validate_course_context(site, userid, course)
-    if not cm.get("visible", 1) and not course_has_capability(
-            site, userid, course["id"], "moodle/course:viewhiddenactivities"):
-        raise require_login("Activity is hidden")
-    return course
-
-
-def int_param(params: dict[str, Any], key: str, default: int) -> int:
-    """An integer parameter that may be null or absent (validated ones are ints already)."""
-    value = params.get(key)
-    return default if value is None else int(value)
-
-
-def course_module(site: FakeSite, modname: str, instanceid: int) -> Row | None:
-    return site.db["course_modules"].first(modname=modname, instance=int(instanceid))
-
-
-def module_context_id(site: FakeSite, cm: Row) -> int:
-    return int(records.context(site, CONTEXT_MODULE, cm["id"])["id"])
-
-
-def enrolled_course_ids(site: FakeSite, userid: int) -> list[int]:
-    """Courses the user holds an active enrolment in (``enrol_get_my_courses``)."""
-    courseids: set[int] = set()
-    for row in site.db["user_enrolments"].select(userid=userid):
-        instance = site.db["enrol"].get(row["enrolid"])
-        if instance is not None and is_active_enrolled(site, userid, int(instance["courseid"])):
-            courseids.add(int(instance["courseid"]))
-    return sorted(courseids)
-
-
-def validate_courses(site: FakeSite, userid: int, courseids: list[int]
-                     ) -> tuple[list[Row], list[dict[str, Any]]]:
-    """``external_util::validate_courses``: the courses the user can use, a warning for the others."""
-    courses: list[Row] = []
-    warnings: list[dict[str, Any]] = []
-    seen: set[int] = set()
-    for courseid in courseids:
-        if courseid in seen:
-            continue
-        seen.add(courseid)
-        course = site.db["course"].get(courseid)
-        if course is None or not can_access_course(site, userid, course):
-            warnings.append({"item": "course", "itemid": courseid, "warningcode": "1",
-                             "message": "No access rights in course context"})
-            continue
-        courses.append(course)
-    return courses, warnings
-
-
-def visible_modules(site: FakeSite, userid: int, course: Row, modname: str) -> list[Row]:
-    """The course's modules of one kind the user can see, in course order."""
-    cms = [cm for cm in site.db["course_modules"].select(course=course["id"], modname=modname)
-           if not cm.get("deletioninprogress")]
-    if not course_has_capability(site, userid, course["id"], "moodle/course:viewhiddenactivities"):
-        cms = [cm for cm in cms if cm.get("visible", 1)]
-    return cms
-
-
-def userdate(timestamp: int) -> str:
-    """Moodle's ``strftimedaydatetime`` in English, UTC: ``Friday, 27 November 2026, 8:23 PM``."""
-    moment = datetime.fromtimestamp(timestamp, UTC)
-    hour = moment.hour % 12 or 12
-    return (f"{_DAYS[moment.weekday()]}, {moment.day} {_MONTHS[moment.month - 1]} {moment.year}, "
-            f"{hour}:{moment.minute:02d} {'AM' if moment.hour < 12 else 'PM'}")
-
-
-_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-           "October", "November", "December")
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
-_TAGS = re.compile(r"<[^>]*>")
-
-
-_LOOSE_AMPERSAND = re.compile(r"&(?![a-zA-Z][a-zA-Z0-9]*;|#[0-9]+;|#x[0-9a-fA-F]+;)")
-
-
-def format_string(text: Any) -> str:
-    """Moodle's ``format_string`` of a name: tags stripped, a bare ``&`` becomes ``&amp;``."""
-    plain = _TAGS.sub("", str(text or "")).replace("<", "&lt;").replace(">", "&gt;")
-    return _LOOSE_AMPERSAND.sub("&amp;", plain)
-
-
-def count_words(text: str) -> int:
-    """Moodle's ``count_words``: tags removed, each CJK character counts as a word."""
-    plain = _TAGS.sub(" ", text)
-    cjk = len(_CJK.findall(plain))
-    rest = _CJK.sub(" ", plain)
-    return cjk + len([word for word in re.split(r"[\s\u3000]+", rest) if word.strip()])
-
-
-def count_letters(text: str) -> int:
-    """Moodle's ``count_letters``: characters (not bytes) without tags and white space."""
-    return len(re.sub(r"\s", "", _TAGS.sub("", text)))
-
-
-def set_activity_complete(site: FakeSite, cm: Row, userid: int) -> None:
-    """Marks an automatically tracked activity complete for a user (``completion_info::update_state``)."""
-    course = site.db["course"].get(cm["course"])
-    if course is None or not course.get("enablecompletion") or int(cm.get("completion", 0)) != 2:
-        return
-    table = site.db["course_modules_completion"]
-    row = table.first(coursemoduleid=cm["id"], userid=userid)
-    if row is None:
-        table.insert({"coursemoduleid": cm["id"], "userid": userid, "completionstate": 1,
-                      "overrideby": None, "timemodified": site.now()})
-    elif not row.get("completionstate"):
-        table.update(row, completionstate=1, timemodified=site.now())
-
-
-# ---------------------------------------------------------------------------------------------------
-# Forum data.
-# ---------------------------------------------------------------------------------------------------
+from ..text import count_letters, count_words, format_string, userdate
+from ..wserror import WSError, invalid_param, invalid_parameter, missing_record, moodle_exception, php_error
 
 SORT_LASTPOST_DESC, SORT_LASTPOST_ASC = 1, 2
 SORT_CREATED_DESC, SORT_CREATED_ASC = 3, 4
 SORT_REPLIES_DESC, SORT_REPLIES_ASC = 5, 6
 MAX_EDITING_TIME = 1800
 
-_FORUM_DEFAULTS: dict[str, Any] = {
-    "type": "general", "intro": "", "introformat": 1, "lang": "", "duedate": 0, "cutoffdate": 0,
-    "assessed": 0, "assesstimestart": 0, "assesstimefinish": 0, "scale": 0, "grade_forum": 0,
-    "grade_forum_notify": 0, "maxbytes": 0, "maxattachments": 1, "forcesubscribe": 0,
-    "trackingtype": 1, "rsstype": 0, "rssarticles": 0, "warnafter": 0, "blockafter": 0,
-    "blockperiod": 0, "completiondiscussions": 0, "completionreplies": 0, "completionposts": 0,
-    "lockdiscussionafter": 0, "displaywordcount": 0,
-}
-
-
-def forum_setting(forum: Row, name: str) -> Any:
-    value = forum.get(name)
-    return _FORUM_DEFAULTS.get(name) if value is None else value
-
-
 def ensure_news_forum(site: FakeSite, courseid: int) -> None:
     """The course's Announcements forum, made when first needed as ``forum_get_course_forum`` does."""
     if courseid == 1 or site.db["forum"].first(course=courseid, type="news") is not None:
         return
-    records.new_module(site, courseid, "forum", "Announcements", section=0, type="news",
-                       intro="General news and announcements", maxbytes=512000, forcesubscribe=1,
-                       trackingtype=1)
+    new_module(site, courseid, "forum", "Announcements", section=0, **news_forum_fields())
 
 
 def _course_forums(site: FakeSite, userid: int, course: Row) -> list[tuple[Row, Row]]:
@@ -296,10 +57,21 @@ def _forum_and_cm(site: FakeSite, forumid: int) -> tuple[Row, Row] | None:
     forum = site.db["forum"].get(forumid)
     if forum is None:
         return None
-    cm = course_module(site, "forum", forum["id"])
+    cm = module_of(site, "forum", forum["id"])
     if cm is None:
         return None
     return forum, cm
+
+
+def _thread(site: FakeSite, postid: int, missing_post: WSError) -> tuple[Row, Row, tuple[Row, Row] | None]:
+    """A post, its discussion and the discussion's forum and module (None when the forum is gone)."""
+    post = site.db["forum_posts"].get(postid)
+    if post is None or post.get("deleted"):
+        raise missing_post
+    discussion = site.db["forum_discussions"].get(post["discussion"])
+    if discussion is None:
+        raise moodle_exception("notpartofdiscussion", "This post is not part of a discussion!")
+    return post, discussion, _forum_and_cm(site, int(discussion["forum"]))
 
 
 def _posts(site: FakeSite, discussionid: int) -> list[Row]:
@@ -317,21 +89,21 @@ def _is_locked(site: FakeSite, forum: Row, discussion: Row) -> bool:
 def _can_start_discussion(site: FakeSite, userid: int, forum: Row, courseid: int) -> bool:
     kind = forum_setting(forum, "type")
     if kind == "news":
-        return course_has_capability(site, userid, courseid, "mod/forum:addnews")
+        return course_has_capability(site, userid, "mod/forum:addnews", courseid)
     if kind == "single":
         return False
     if kind == "eachuser" and site.db["forum_discussions"].first(forum=forum["id"], userid=userid):
         return False
-    return course_has_capability(site, userid, courseid, "mod/forum:startdiscussion")
+    return course_has_capability(site, userid, "mod/forum:startdiscussion", courseid)
 
 
 def _can_post_in_discussion(site: FakeSite, userid: int, forum: Row, discussion: Row) -> bool:
     courseid = int(forum["course"])
     capability = "mod/forum:replynews" if forum_setting(forum, "type") == "news" else "mod/forum:replypost"
-    if not course_has_capability(site, userid, courseid, capability):
+    if not course_has_capability(site, userid, capability, courseid):
         return False
     return not _is_locked(site, forum, discussion) or course_has_capability(
-        site, userid, courseid, "mod/forum:canoverridediscussionlock")
+        site, userid, "mod/forum:canoverridediscussionlock", courseid)
 
 
 def _post_record(site: FakeSite, discussionid: int, parent: int, userid: int, subject: str,
@@ -405,14 +177,14 @@ def export_post(site: FakeSite, viewerid: int, forum: Row, discussion: Row, post
     own = post["userid"] == viewerid
     recent = site.now() - int(post["created"]) < MAX_EDITING_TIME
     can_reply = _can_post_in_discussion(site, viewerid, forum, discussion)
-    can_edit = (own and recent) or course_has_capability(site, viewerid, courseid,
-                                                        "mod/forum:editanypost")
+    can_edit = (own and recent) or course_has_capability(site, viewerid, "mod/forum:editanypost",
+                                                        courseid)
     can_delete = (own and recent and course_has_capability(
-        site, viewerid, courseid, "mod/forum:deleteownpost")) or course_has_capability(
-        site, viewerid, courseid, "mod/forum:deleteanypost")
+        site, viewerid, "mod/forum:deleteownpost", courseid)) or course_has_capability(
+        site, viewerid, "mod/forum:deleteanypost", courseid)
     can_split = bool(post["parent"]) and course_has_capability(
-        site, viewerid, courseid, "mod/forum:splitdiscussions")
-    private = course_has_capability(site, viewerid, courseid, "mod/forum:postprivatereply")
+        site, viewerid, "mod/forum:splitdiscussions", courseid)
+    private = course_has_capability(site, viewerid, "mod/forum:postprivatereply", courseid)
     name = fullname(author)
     profile = f"{base}/user/view.php?id={author['id']}&course={courseid}"
     moment = datetime.fromtimestamp(int(post["created"]), UTC).isoformat()
@@ -469,7 +241,7 @@ _POST_ADDED_MESSAGES = [
 
 
 def _forum_details(site: FakeSite, userid: int, course: Row, cm: Row, forum: Row) -> dict[str, Any]:
-    details = {key: forum_setting(forum, key) for key in _FORUM_DEFAULTS}
+    details = {key: forum_setting(forum, key) for key in FORUM_DEFAULTS}
     details.update({
         "id": forum["id"], "course": forum["course"], "name": format_string(forum.get("name")),
         "introfiles": [], "timemodified": forum.get("timemodified", 0), "cmid": cm["id"],
@@ -488,14 +260,11 @@ def _forum_details(site: FakeSite, userid: int, course: Row, cm: Row, forum: Row
 @function("mod_forum_get_forums_by_courses", items="courseids")
 def get_forums_by_courses(call: Call, params: dict[str, Any]) -> list[dict[str, Any]]:
     site = call.site
-    courseids = [int(c) for c in params.get("courseids") or []]
-    if not courseids:
-        courseids = enrolled_course_ids(site, call.userid)
-    courses, _warnings = validate_courses(site, call.userid, courseids)
+    courses, _warnings = requested_courses(site, call.userid, [int(c) for c in params.get("courseids") or []])
     result = []
     for course in courses:
         for cm, forum in _course_forums(site, call.userid, course):
-            if not course_has_capability(site, call.userid, course["id"], "mod/forum:viewdiscussion"):
+            if not course_has_capability(site, call.userid, "mod/forum:viewdiscussion", course["id"]):
                 continue
             result.append(_forum_details(site, call.userid, course, cm, forum))
     return result
@@ -507,9 +276,9 @@ def _options(raw: list[dict[str, Any]], allowed: dict[str, str]) -> dict[str, An
         name = str(option["name"]).strip()
         kind = allowed.get(name)
         if kind is None:
-            raise moodle_exception("errorinvalidparam", f'The param "{name}" is invalid.')
+            raise invalid_param(name)
         value = str(option["value"]).strip()
-        options[name] = (value.lower() in ("1", "true", "yes", "on")) if kind == "bool" else \
+        options[name] = param_bool(value) if kind == "bool" else \
             int(value) if re.fullmatch(r"-?\d+", value) else 0
     return options
 
@@ -522,14 +291,14 @@ def add_discussion(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     if found is None:
         raise missing_record("forum", forumid)
     forum, cm = found
-    course = validate_module_context(site, call.userid, cm)
+    course = validate_module(site, call.userid, cm)
     options = _options(params.get("options") or [], {
         "discussionsubscribe": "bool", "discussionpinned": "bool", "inlineattachmentsid": "int",
         "attachmentsid": "int"})
     if not _can_start_discussion(site, call.userid, forum, course["id"]):
         raise moodle_exception("cannotcreatediscussion", "Could not create new discussion")
     pinned = bool(options.get("discussionpinned")) and course_has_capability(
-        site, call.userid, course["id"], "mod/forum:pindiscussions")
+        site, call.userid, "mod/forum:pindiscussions", course["id"])
     discussion = _add_discussion(site, forum, call.userid, str(params["subject"]),
                                  str(params["message"]), pinned)
     _update_completion(site, forum, cm, call.userid)
@@ -540,17 +309,12 @@ def reply_to_post(site: FakeSite, userid: int, parentid: int, subject: str, mess
                   messageformat: int = 1, options: list[dict[str, Any]] | None = None
                   ) -> dict[str, Any]:
     """What ``mod_forum_add_discussion_post`` does once the caller is known (also the site action)."""
-    parent = site.db["forum_posts"].get(parentid)
-    if parent is None or parent.get("deleted"):
-        raise moodle_exception("invalidparentpostid", "Incorrect parent post ID")
-    discussion = site.db["forum_discussions"].get(parent["discussion"])
-    if discussion is None:
-        raise moodle_exception("notpartofdiscussion", "This post is not part of a discussion!")
-    found = _forum_and_cm(site, int(discussion["forum"]))
+    parent, discussion, found = _thread(site, parentid, moodle_exception("invalidparentpostid",
+                                                                         "Incorrect parent post ID"))
     if found is None:
         raise missing_record("forum", discussion["forum"])
     forum, cm = found
-    validate_module_context(site, userid, cm)
+    validate_module(site, userid, cm)
     _options(options or [], {"discussionsubscribe": "bool", "private": "bool",
                              "inlineattachmentsid": "int", "attachmentsid": "int",
                              "topreferredformat": "bool"})
@@ -589,8 +353,8 @@ def _discussion_sort_key(order: int) -> Any:
 def get_forum_discussions(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     site = call.site
     forumid = int(params["forumid"])
-    sortorder = int_param(params, "sortorder", -1)
-    page = int_param(params, "page", -1)
+    sortorder = optional_int(params, "sortorder", -1)
+    page = optional_int(params, "page", -1)
     perpage = int(params.get("perpage") or 0)
     if sortorder == -1:
         sortorder = SORT_LASTPOST_DESC
@@ -602,8 +366,8 @@ def get_forum_discussions(call: Call, params: dict[str, Any]) -> dict[str, Any]:
         raise moodle_exception(f"Unable to find forum with id {forumid}",
                                f"error/Unable to find forum with id {forumid}")
     forum, cm = found
-    course = validate_module_context(site, call.userid, cm)
-    if not course_has_capability(site, call.userid, course["id"], "mod/forum:viewdiscussion"):
+    course = validate_module(site, call.userid, cm)
+    if not course_has_capability(site, call.userid, "mod/forum:viewdiscussion", course["id"]):
         raise moodle_exception("noviewdiscussionspermission",
                                "You do not have the permission to view discussions in this forum")
     items = []
@@ -617,7 +381,7 @@ def get_forum_discussions(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     if perpage > 0:
         start = max(page, 0) * perpage
         items = items[start:start + perpage]
-    canlock = course_has_capability(site, call.userid, course["id"], "moodle/course:manageactivities")
+    canlock = course_has_capability(site, call.userid, "moodle/course:manageactivities", course["id"])
     discussions = []
     for discussion, first, replies in items:
         starter = site.db["user"].get(first["userid"]) or {"firstname": "", "lastname": ""}
@@ -646,7 +410,7 @@ def get_forum_discussions(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 def _discussion_forum(site: FakeSite, discussionid: int) -> tuple[Row, Row, Row]:
     discussion = site.db["forum_discussions"].get(discussionid)
     if discussion is None:
-        raise WSError("Error", None, "Call to a member function get_forum_id() on null")
+        raise php_error("Call to a member function get_forum_id() on null")
     found = _forum_and_cm(site, int(discussion["forum"]))
     if found is None:
         raise missing_record("forum", discussion["forum"])
@@ -657,7 +421,7 @@ def _discussion_forum(site: FakeSite, discussionid: int) -> tuple[Row, Row, Row]
 def get_discussion_posts(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     site = call.site
     discussion, forum, cm = _discussion_forum(site, int(params["discussionid"]))
-    validate_module_context(site, call.userid, cm)
+    validate_module(site, call.userid, cm)
     sortby = str(params.get("sortby") if params.get("sortby") is not None else "created")
     direction = str(params.get("sortdirection") if params.get("sortdirection") is not None else "DESC")
     if sortby.lower() not in ("id", "created", "modified"):
@@ -675,7 +439,7 @@ def get_discussion_posts(call: Call, params: dict[str, Any]) -> dict[str, Any]:
         "posts": [export_post(site, call.userid, forum, discussion, post) for post in posts],
         "forumid": forum["id"],
         "courseid": forum["course"],
-        "ratinginfo": {"contextid": module_context_id(site, cm), "component": "mod_forum",
+        "ratinginfo": {"contextid": module_context(site, cm["id"])["id"], "component": "mod_forum",
                        "ratingarea": "post", "canviewall": None, "canviewany": None,
                        "scales": [], "ratings": []},
         "warnings": [],
@@ -685,18 +449,13 @@ def get_discussion_posts(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 @function("mod_forum_get_discussion_post")
 def get_discussion_post(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     site = call.site
-    post = site.db["forum_posts"].get(int(params["postid"]))
-    if post is None or post.get("deleted"):
-        raise moodle_exception("invalidpostid", "Invalid post ID - ")
-    discussion = site.db["forum_discussions"].get(post["discussion"])
-    if discussion is None:
-        raise moodle_exception("notpartofdiscussion", "This post is not part of a discussion!")
-    found = _forum_and_cm(site, int(discussion["forum"]))
+    post, discussion, found = _thread(site, int(params["postid"]),
+                                      moodle_exception("invalidpostid", "Invalid post ID - "))
     if found is None:
         raise moodle_exception("invalidforumid", "Forum ID was incorrect")
     forum, cm = found
-    course = validate_module_context(site, call.userid, cm)
-    if not course_has_capability(site, call.userid, course["id"], "mod/forum:viewdiscussion"):
+    course = validate_module(site, call.userid, cm)
+    if not course_has_capability(site, call.userid, "mod/forum:viewdiscussion", course["id"]):
         raise moodle_exception("noviewdiscussionspermission",
                                "You do not have the permission to view discussions in this forum")
     return {"post": export_post(site, call.userid, forum, discussion, post), "warnings": []}
@@ -708,18 +467,17 @@ def set_lock_state(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     site = call.site
     found = _forum_and_cm(site, int(params["forumid"]))
     if found is None:
-        raise WSError("TypeError", None,
-                      "mod_forum\\local\\factories\\manager::get_capability_manager(): Argument #1 "
-                      "($forum) must be of type mod_forum\\local\\entities\\forum, null given")
+        raise php_error("mod_forum\\local\\factories\\manager::get_capability_manager(): Argument #1 "
+                        "($forum) must be of type mod_forum\\local\\entities\\forum, null given", "TypeError")
     forum, cm = found
-    if not course_has_capability(site, call.userid, int(forum["course"]),
-                                 "moodle/course:manageactivities"):
+    if not course_has_capability(site, call.userid, "moodle/course:manageactivities",
+                                 int(forum["course"])):
         raise moodle_exception("errorcannotlock", "You do not have the permission to lock discussions.")
     locked = 0 if int(params["targetstate"]) else site.now()
-    validate_module_context(site, call.userid, cm)
+    validate_module(site, call.userid, cm)
     discussion = site.db["forum_discussions"].get(int(params["discussionid"]))
     if discussion is None:
-        raise WSError("Error", None, "Call to a member function toggle_locked_state() on null")
+        raise php_error("Call to a member function toggle_locked_state() on null")
     site.db["forum_discussions"].update(discussion, timelocked=locked)
     return {"id": discussion["id"], "locked": _is_locked(site, forum, discussion),
             "times": {"locked": locked}}
@@ -750,7 +508,7 @@ def forum_add_discussion(site: FakeSite, args: dict[str, Any]) -> dict[str, Any]
     if found is None:
         raise ValueError(f"no forum {args['forumid']}")
     forum, cm = found
-    course = validate_module_context(site, userid, cm)
+    course = validate_module(site, userid, cm)
     if not _can_start_discussion(site, userid, forum, course["id"]):
         raise ValueError(f"user {userid} may not start a discussion in forum {forum['id']}")
     discussion = _add_discussion(site, forum, userid, str(args["subject"]), str(args["message"]), False)

@@ -1,31 +1,20 @@
-"""The ``cadre`` command: what an admin runs from a shell or cron."""
+"""``cadre doctor``: is the Moodle site ready?"""
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 
 import click
 
-from .config import ConfigError, load_settings
-from .moodle import client_from_settings
-from .rendering import render
-from .services.doctor import DoctorReport, diagnose
-
-EXIT_PROBLEMS = 2
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="cadre-companion")
-@click.option("-v", "--verbose", count=True, help="Log more (-v: progress, -vv: every Moodle call).")
-def main(verbose: int) -> None:
-    """Cadre Companion: runs the cadre training year on a self-hosted Moodle."""
-    level = {0: logging.ERROR, 1: logging.INFO}.get(verbose, logging.DEBUG)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+from ..config import ConfigError, load_settings
+from ..moodle import client_from_settings
+from ..rendering import render
+from ..services.doctor import DoctorReport, diagnose
+from .common import EXIT_PROBLEMS
 
 
-@main.command()
+@click.command()
 @click.option("--moodle-url", envvar="CADRE_MOODLE_URL", help="Base URL of the Moodle site.")
 @click.option("--token", envvar="CADRE_MOODLE_TOKEN", help="Web-service token (better: CADRE_MOODLE_TOKEN).")
 @click.option("--timeout", type=float, default=None, help="Seconds to wait for each answer.")
@@ -88,6 +77,3 @@ def print_report(report: DoctorReport) -> None:
     else:
         click.secho("\nAll set: every function Cadre Companion needs is available.", fg="green")
 
-
-if __name__ == "__main__":
-    main()

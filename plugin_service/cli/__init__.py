@@ -1,0 +1,25 @@
+"""The ``cadre`` command: what an admin runs from a shell or cron."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from .doctor import doctor
+from .plan import explain, plan, roster
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="cadre-companion")
+@click.option("-v", "--verbose", count=True, help="Log more (-v: progress, -vv: every Moodle call).")
+def main(verbose: int) -> None:
+    """Cadre Companion: runs the cadre training year on a self-hosted Moodle."""
+    level = {0: logging.ERROR, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+
+
+main.add_command(doctor)
+main.add_command(roster)
+main.add_command(plan)
+main.add_command(explain)

@@ -1,0 +1,44 @@
+"""Celery tasks: thin, idempotent wrappers around services. They take ids, never objects."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from celery import shared_task
+from flask import current_app
+
+from .config import Settings
+from .moodle import client_from_settings
+from .services.provision import apply
+from .services.stored import due_plans, inputs_from_store
+
+
+def _settings() -> Settings:
+    settings: Settings = current_app.config["CADRE_SETTINGS"]
+    return settings
+
+
+@shared_task(bind=True, name="cadre.apply_plan")
+def apply_plan(self: Any, plan_id: int, roster_id: int, actor: str = "task") -> dict[str, Any]:
+    """Applies a stored plan with a stored roster; re-running it on unchanged input writes nothing."""
+    settings = _settings()
+    inputs = inputs_from_store(settings, plan_id, roster_id)
+
+    def progress(done: int, total: int, kind: str) -> None:
+        self.update_state(state="PROGRESS", meta={"done": done, "total": total, "kind": kind})
+
+    with client_from_settings(settings) as client:
+        result = apply(client, inputs, settings, actor=actor, progress=progress)
+    return {"run_id": result.run_id, "counts": result.counts, "calls": result.calls,
+            "seconds": round(result.seconds, 2)}
+
+
+@shared_task(name="cadre.apply_due_plans")
+def apply_due_plans() -> list[int]:
+    """The beat job: queues the apply of every plan whose period is under way."""
+    queued = []
+    for plan_id, roster_id in due_plans(_settings(), dt.date.today()):
+        apply_plan.delay(plan_id, roster_id, actor="schedule")
+        queued.append(plan_id)
+    return queued

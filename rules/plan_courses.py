@@ -1,0 +1,159 @@
+"""The plan's courses and its calendar: discussions, reminders and announcements.
+
+These are where a plan's references cross: courses name tiers, discussions name a course and tiers
+that must be enrolled in it, reminders name courses and recipients, and every date must fall within
+the plan period, since nothing in Moodle happens for the year outside it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+from rules.plan_model import Announcement, Course, Discussion, Points, Reflection, Reminder
+from rules.plan_reader import Reader
+from rules.plan_schema import Context, conditions, key_node, recipients
+from rules.vocabulary import did_you_mean
+from rules.yamltree import YMap, YNode
+
+COURSE_FIELDS = ("key", "name", "hours", "template", "required", "elective", "reflection")
+NO_TEMPLATE = ("has no template course: it is created empty and cannot complete until someone configures "
+               "completion in Moodle")
+
+
+def courses(ctx: Context, node: YNode | None) -> tuple[tuple[Course, ...], dict[str, YMap | None]]:
+    """The courses, and their YAML by key for the references checked later."""
+    r = ctx.r
+    found: list[Course] = []
+    by_key: dict[str, YMap | None] = {}
+    keyed: list[tuple[str | None, YNode]] = []
+    for item in r.sequence(node, "courses"):
+        m = r.mapping(item, COURSE_FIELDS, ("key", "name", "hours"))
+        key = r.key(m)
+        keyed.append((key, key_node(item)))
+        hours = r.number(m, "hours")
+        if hours is None:
+            ctx.complete = False
+        required = ctx.tier_refs(r.words_or_all(m, "required"))
+        elective_words = r.words_or_all(m, "elective")
+        elective = ctx.tier_refs(elective_words)
+        for tier in sorted(required & elective):
+            assert isinstance(elective_words, list)  # "all" would be every tier: both, then, are lists
+            place = next(w for w in elective_words if w.raw == tier)
+            r.at(place, f'tier "{tier}" is both required and elective')
+        if m is not None and "required" not in m.entries and "elective" not in m.entries:
+            r.at(item, f'course "{key}" is neither required nor elective for any tier: nobody is enrolled',
+                 "warning")
+        template = r.text(m, "template")
+        if m is not None and template is None and key:
+            r.at(item, f'course "{key}" {NO_TEMPLATE}', "warning")
+        course = Course(key or "", r.text(m, "name") or "", hours or 0.0, template, required, elective,
+                        reflection(ctx, m.get("reflection") if m is not None else None), item.line)
+        found.append(course)
+        if key:
+            by_key.setdefault(key, m)
+    r.unique(keyed, "course")
+    return tuple(found), by_key
+
+
+def reflection(ctx: Context, node: YNode | None) -> Reflection | None:
+    r = ctx.r
+    m = r.mapping(node, ("title", "due", "min_chars"), ("title", "due", "min_chars"))
+    if m is None:
+        return None
+    due = r.date(m, "due")
+    ctx.in_period(m, "due", due, "due")
+    min_chars = r.integer(m, "min_chars", positive=True)
+    return Reflection(r.text(m, "title") or "", due or dt.date.min, min_chars or 1)
+
+
+def discussions(ctx: Context, node: YNode | None, by_course: dict[str, Course]) -> tuple[Discussion, ...]:
+    r = ctx.r
+    found: list[Discussion] = []
+    keyed: list[tuple[str | None, YNode]] = []
+    fields = ("key", "course", "title", "opens", "closes", "points", "tiers")
+    for item in r.sequence(node, "discussions"):
+        m = r.mapping(item, fields, ("key", "course", "title", "opens", "closes"))
+        key = r.key(m)
+        keyed.append((key, key_node(item)))
+        course_key = r.text(m, "course")
+        course = by_course.get(course_key or "")
+        if course_key is not None and course is None:
+            hint = did_you_mean(course_key, list(by_course))
+            r.at(_child(m, "course"), f'unknown course "{course_key}"{hint}')
+        opens, closes = r.date(m, "opens"), r.date(m, "closes")
+        if opens is not None and closes is not None and closes < opens:
+            r.at(_child(m, "closes"), f"the discussion closes ({closes}) before it opens ({opens})")
+        ctx.in_period(m, "opens", opens, "opens")
+        ctx.in_period(m, "closes", closes, "closes")
+        words = r.words(m, "tiers")
+        tiers = ctx.tier_refs(words)
+        if course is not None and words is not None:
+            for word in words:
+                if word.raw in tiers and word.raw not in course.tiers():
+                    r.at(word, f'tier "{word.raw}" is not enrolled in course "{course.key}"')
+        if words is None and course is not None:
+            tiers = course.tiers()
+        found.append(Discussion(key or "", course_key or "", r.text(m, "title") or "", opens or dt.date.min,
+                                closes or dt.date.min, points(r, m.get("points") if m else None), tiers,
+                                item.line))
+    r.unique(keyed, "discussion")
+    return tuple(found)
+
+
+def points(r: Reader, node: YNode | None) -> Points | None:
+    m = r.mapping(node, ("per_post", "max"), ("per_post", "max"))
+    if m is None:
+        return None
+    per_post, most = r.number(m, "per_post", positive=True), r.number(m, "max", positive=True)
+    if per_post is not None and most is not None and most < per_post:
+        r.at(_child(m, "max"), f"max ({most:g}) is less than one post's points ({per_post:g})")
+    return Points(per_post or 0.0, most or 0.0)
+
+
+def reminders(ctx: Context, node: YNode | None, course_nodes: dict[str, YMap | None]) -> tuple[Reminder, ...]:
+    r = ctx.r
+    found: list[Reminder] = []
+    keyed: list[tuple[str | None, YNode]] = []
+    for item in r.sequence(node, "reminders"):
+        m = r.mapping(item, ("key", "on", "when", "to", "tiers"), ("key", "on", "when", "to"))
+        key = r.key(m)
+        keyed.append((key, key_node(item)))
+        on = r.date(m, "on")
+        ctx.in_period(m, "on", on, "the reminder's date")
+        words = r.words_or_all(m, "tiers")
+        tiers = ctx.tier_refs(words) if words is not None else frozenset(ctx.tiers)
+        found.append(Reminder(key or "", on or dt.date.min,
+                              conditions(ctx, m.get("when") if m else None, course_nodes),
+                              recipients(ctx, m), tiers, item.line))
+    r.unique(keyed, "reminder")
+    return tuple(found)
+
+
+def announcements(ctx: Context, node: YNode | None) -> tuple[Announcement, ...]:
+    r = ctx.r
+    found: list[Announcement] = []
+    keyed: list[tuple[str | None, YNode]] = []
+    per_day: Counter[dt.date] = Counter()
+    for item in r.sequence(node, "announcements"):
+        m = r.mapping(item, ("key", "on", "to", "subject", "body"), ("on", "to", "subject", "body"))
+        on = r.date(m, "on")
+        ctx.in_period(m, "on", on, "the announcement's date")
+        key = r.key(m) if m is not None and "key" in m.entries else None
+        if key is None and on is not None:
+            per_day[on] += 1
+            key = f"{on}-{per_day[on]}"
+        keyed.append((key, key_node(item)))
+        to = ctx.tier_refs(r.words_or_all(m, "to"))
+        found.append(Announcement(key or "", on or dt.date.min, to, r.text(m, "subject") or "",
+                                  r.text(m, "body") or "", item.line))
+    r.unique(keyed, "announcement")
+    return tuple(found)
+
+
+def _child(m: YMap | None, key: str) -> YNode:
+    assert m is not None
+    node = m.get(key)
+    assert node is not None
+    return node
+

@@ -1,0 +1,96 @@
+"""Checks of a plan that only the year's roster can answer.
+
+A plan is written before HR's export arrives and is reused across rosters, so these are separate from
+load_plan: the fallback reviewer must be a cadre in post, every cadre of a tier must land in one of its
+classes, and a tier or class that matches nobody is probably a typo in a match value.
+"""
+
+from __future__ import annotations
+
+from rules.desired import username
+from rules.plan_model import Match, Plan
+from rules.problems import Problem
+from rules.roster import Roster
+from rules.tiers import Placement, placements
+from rules.vocabulary import LEADER_RANK, OPEN_FACTS
+
+_SHOWN = 10  # cadres named in one message before "and N more"
+
+
+def check_plan_against_roster(plan: Plan, roster: Roster) -> list[Problem]:
+    problems = _fallback(plan, roster) + _named_values(plan, roster)
+    placed = placements(plan, roster)
+    for index, tier in enumerate(plan.tiers):
+        members = [p for p in placed.values() if p.tier == tier.key]
+        if not members:
+            problems.append(Problem(plan.filename, tier.line, f"tiers[{index}]",
+                                    f'tier "{tier.key}" matches nobody in {roster.filename}', "warning"))
+            continue
+        classless = [p for p in members if p.klass is None]
+        if classless and plan.classes_of(tier.key):
+            problems.append(Problem(
+                plan.filename, tier.line, f"tiers[{index}]", f"{len(classless)} cadre(s) of tier "
+                f'"{tier.key}" match none of its classes: {_names(classless, roster)}'))
+    for index, klass in enumerate(plan.classes):
+        if plan.tier(klass.tier) is not None and not any(p.klass == klass.key for p in placed.values()):
+            problems.append(Problem(plan.filename, klass.line, f"classes[{index}]",
+                                    f'class "{klass.key}" has nobody from {roster.filename}', "warning"))
+    for cadre in roster:
+        placement = placed[cadre.employee_no]
+        if not placement.excluded and placement.tier is None:
+            problems.append(Problem(
+                roster.filename, cadre.line, "", f"{cadre.employee_no} {cadre.name} "
+                f"({cadre.department_type}, {cadre.rank}) matches no tier of {plan.filename}: "
+                "not enrolled this year", "warning"))
+    return problems
+
+
+def _fallback(plan: Plan, roster: Roster) -> list[Problem]:
+    if plan.reviewers is None or not plan.reviewers.fallback:
+        return []
+    number = plan.reviewers.fallback
+    where, line = "reviewers.fallback", plan.reviewers.line or None
+    leader = roster.get(number)
+    if leader is None:
+        return [Problem(plan.filename, line, where,
+                        f'fallback reviewer "{number}" is not in {roster.filename}')]
+    who = f'fallback reviewer "{number}" ({leader.name})'
+    if leader.departed:
+        return [Problem(plan.filename, line, where, f"{who} has departed ({leader.status})")]
+    if leader.on_leave:
+        return [Problem(plan.filename, line, where, f"{who} is on leave ({leader.status})", "warning")]
+    if not leader.is_leader:
+        return [Problem(plan.filename, line, where, f"{who} is {leader.rank}, not a {LEADER_RANK} leader",
+                        "warning")]
+    return []
+
+
+def _named_values(plan: Plan, roster: Roster) -> list[Problem]:
+    """Open facts (employee numbers, departments, positions) are free text in a match: a value nobody in
+    the roster has is most likely misspelt."""
+    problems: list[Problem] = []
+    rules: list[tuple[str, int | None, Match]] = [(f"tiers[{i}].match", t.line, t.match)
+                                                  for i, t in enumerate(plan.tiers)]
+    rules += [(f"classes[{i}].match", k.line, k.match) for i, k in enumerate(plan.classes)]
+    rules += [("excluded.match", None, plan.excluded)]
+    for where, line, match in rules:
+        for test in match.tests:
+            if test.fact not in OPEN_FACTS:
+                continue
+            if test.fact == "employee_no":
+                present = {username(c.employee_no) for c in roster}
+                missing = [v for v in test.values if username(v) not in present]
+            else:
+                present = {c.fact(test.fact) for c in roster}
+                missing = [v for v in test.values if v not in present]
+            problems += [Problem(plan.filename, line, f"{where}.{test.fact}",
+                                 f'{test.fact} "{value}" is nobody\'s in {roster.filename}', "warning")
+                         for value in missing]
+    return problems
+
+
+def _names(members: list[Placement], roster: Roster) -> str:
+    shown = [f"{p.employee_no} {roster[p.employee_no].name} (line {roster[p.employee_no].line})"
+             for p in sorted(members, key=lambda p: p.employee_no)[:_SHOWN]]
+    more = len(members) - _SHOWN
+    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")

@@ -1,0 +1,295 @@
+"""The shape of a plan: which fields each part has, which are required, and what each refers to.
+
+Sections are read in the order they depend on each other (tiers, then classes and courses that name
+tiers, then discussions and reminders that name courses), so that a reference is checked where it is
+written. Where a value is bad a neutral one stands in, so the rest of the plan is still checked; the
+Plan is only returned when nothing was wrong (see rules.plan).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from dataclasses import dataclass, field
+from typing import Literal
+
+from rules.plan_model import (
+    CERTIFICATE_REQUIREMENTS,
+    RECIPIENTS,
+    REVIEWER_RULES,
+    WHEN_CONDITIONS,
+    Certificate,
+    Commendation,
+    Condition,
+    FactTest,
+    Hours,
+    Klass,
+    Match,
+    MoodleSettings,
+    Period,
+    Reviewers,
+    Tier,
+    hours_text,
+)
+from rules.plan_reader import Reader
+from rules.vocabulary import CLOSED_FACTS, MATCH_FACTS, did_you_mean
+from rules.yamltree import YMap, YNode, YScalar, child_path
+
+TOP_FIELDS = ("year", "title", "organisation", "period", "moodle", "hours", "tiers", "excluded",
+              "classes", "courses", "reviewers", "discussions", "reminders", "announcements", "commendation",
+              "certificate")
+TOP_REQUIRED = ("year", "title", "period", "moodle", "hours", "tiers", "classes", "courses")
+HOURS_FIELDS = ("target", "required_min", "elective_max")
+
+
+@dataclass
+class Context:
+    """What later sections are checked against."""
+
+    r: Reader
+    year: int | None = None
+    period: Period | None = None
+    tiers: list[str] = field(default_factory=list)
+    complete: bool = True  # False when a value that hour sums depend on could not be read
+
+    def tier_refs(self, items: list[YScalar] | Literal["all"] | None) -> frozenset[str]:
+        """Tier keys named in a list ("all": every tier), each unknown one reported where written."""
+        if items is None:
+            return frozenset()
+        if items == "all":
+            return frozenset(self.tiers)
+        found: set[str] = set()
+        for item in items:
+            if item.raw in self.tiers:
+                found.add(item.raw)
+            else:
+                self.r.at(item, f'unknown tier "{item.raw}"{did_you_mean(item.raw, self.tiers)}')
+                self.complete = False  # hour sums per tier would be wrong: do not report on them
+        return frozenset(found)
+
+    def in_period(self, node: YMap | None, key: str, day: dt.date | None, what: str) -> None:
+        if day is None or self.period is None or day in self.period or node is None:
+            return
+        place = node.get(key)
+        assert place is not None
+        self.r.at(place, f"{what} {day} is outside the plan period {self.period.start} – {self.period.end}")
+
+
+def period(ctx: Context, node: YNode | None) -> Period | None:
+    r = ctx.r
+    m = r.mapping(node, ("start", "end"), ("start", "end"))
+    start, end = r.date(m, "start"), r.date(m, "end")
+    if m is None or start is None or end is None:
+        return None
+    if end <= start:
+        end_node = m.get("end")
+        assert end_node is not None
+        r.at(end_node, f"the period must end after it starts: it starts {start} and ends {end}")
+        return None
+    if ctx.year is not None and start.year != ctx.year:
+        start_node = m.get("start")
+        assert start_node is not None
+        r.at(start_node, f"the period starts in {start.year}, not in the plan's year {ctx.year}")
+    return Period(start, end)
+
+
+def moodle(ctx: Context, node: YNode | None) -> MoodleSettings:
+    r = ctx.r
+    fields = ("category", "learner_role", "reviewer_role", "parent_category", "auth", "timezone")
+    m = r.mapping(node, fields, ("category", "learner_role", "reviewer_role"))
+    timezone = r.text(m, "timezone", "Asia/Shanghai") or "Asia/Shanghai"
+    try:
+        zoneinfo.ZoneInfo(timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        place = m.get("timezone") if m is not None else None
+        assert place is not None
+        r.at(place, f'unknown time zone "{timezone}" (like "Asia/Shanghai")')
+        timezone = "Asia/Shanghai"
+    return MoodleSettings(
+        category=r.text(m, "category") or "", learner_role=r.text(m, "learner_role") or "",
+        reviewer_role=r.text(m, "reviewer_role") or "", parent_category=r.text(m, "parent_category"),
+        auth=r.text(m, "auth", "manual") or "manual", timezone=timezone)
+
+
+def year_hours(ctx: Context, node: YNode | None) -> Hours:
+    r = ctx.r
+    m = r.mapping(node, HOURS_FIELDS, ("target", "required_min"))
+    target, required_min = r.number(m, "target"), r.number(m, "required_min")
+    if target is None or required_min is None:
+        ctx.complete = False
+    elif m is not None and required_min > target:
+        r.at(_scalar(m, "required_min"), f"required_min ({hours_text(required_min)}) is more than the target "
+                                         f"({hours_text(target)})")
+    elective_max = r.number(m, "elective_max")
+    if m is not None and target is not None and elective_max is not None and elective_max > target:
+        r.at(_scalar(m, "elective_max"), f"elective_max ({hours_text(elective_max)}) is more than the target "
+                                         f"({hours_text(target)}): it caps nothing", "warning")
+    return Hours(target or 0.0, required_min or 0.0, elective_max)
+
+
+def match(ctx: Context, node: YNode | None) -> Match:
+    """A ``match`` tests roster facts; values of closed facts (rank, status...) must be known words."""
+    r = ctx.r
+    if node is None:
+        return Match()
+    m = r.mapping(node, MATCH_FACTS, what="roster fact", listed=True)
+    if m is None:
+        return Match()
+    tests: list[FactTest] = []
+    for fact in m.entries:
+        if fact not in MATCH_FACTS:
+            continue
+        values: list[str] = []
+        for item in r.words(m, fact) or []:
+            word = item.raw.strip()
+            vocabulary = CLOSED_FACTS.get(fact)
+            canonical = vocabulary.canonical(word) if vocabulary is not None else word
+            if canonical is None:
+                assert vocabulary is not None
+                r.at(item, vocabulary.unknown(word))
+            elif canonical not in values:
+                values.append(canonical)
+        tests.append(FactTest(fact, tuple(values)))
+    return Match(tuple(tests))
+
+
+def tiers(ctx: Context, node: YNode | None, year: Hours) -> tuple[Tier, ...]:
+    r = ctx.r
+    found: list[Tier] = []
+    items = r.sequence(node, "tiers")
+    keyed: list[tuple[str | None, YNode]] = []
+    for item in items:
+        m = r.mapping(item, ("key", "name", "match", "hours"), ("key", "name"))
+        key = r.key(m)
+        keyed.append((key, key_node(item)))
+        if key == "all":
+            r.at(key_node(item), '"all" cannot be a tier key: in a plan it means every tier')
+        own = r.mapping(m.get("hours") if m is not None else None, HOURS_FIELDS)
+        values = {name: r.number(own, name) for name in (own.entries if own is not None else ())
+                  if name in HOURS_FIELDS}
+        if any(v is None for v in values.values()):
+            ctx.complete = False
+        target = values.get("target", year.target)
+        required_min = values.get("required_min", year.required_min)
+        hours = Hours(target or 0.0, required_min or 0.0, values.get("elective_max", year.elective_max))
+        overridden = {"target", "required_min"} & set(values)
+        if own is not None and overridden and hours.required_min > hours.target:
+            r.at(own, f"required_min ({hours_text(hours.required_min)}) is more than the target "
+                      f"({hours_text(hours.target)})")
+        tier_match = match(ctx, m.get("match") if m else None)
+        name = r.text(m, "name") or ""
+        found.append(Tier(key or "", name, tier_match, hours, frozenset(values), item.line))
+    if node is not None and not items:
+        r.at(node, "a plan needs at least one tier")
+    r.unique(keyed, "tier")
+    ctx.tiers = [t.key for t in found if t.key]
+    return tuple(found)
+
+
+def excluded(ctx: Context, node: YNode | None) -> Match:
+    m = ctx.r.mapping(node, ("match",), ("match",))
+    return match(ctx, m.get("match") if m is not None else None)
+
+
+def classes(ctx: Context, node: YNode | None) -> tuple[Klass, ...]:
+    r = ctx.r
+    found: list[Klass] = []
+    keyed: list[tuple[str | None, YNode]] = []
+    for item in r.sequence(node, "classes"):
+        m = r.mapping(item, ("key", "tier", "name", "match"), ("key", "tier", "name"))
+        key = r.key(m)
+        keyed.append((key, key_node(item)))
+        tier = r.text(m, "tier")
+        if tier is not None and m is not None:
+            ctx.tier_refs([_scalar(m, "tier")])
+        found.append(Klass(key or "", tier or "", r.text(m, "name") or "",
+                           match(ctx, m.get("match") if m else None), item.line))
+    r.unique(keyed, "class")
+    return tuple(found)
+
+
+def reviewers(ctx: Context, node: YNode | None) -> Reviewers | None:
+    r = ctx.r
+    m = r.mapping(node, ("by", "fallback"), ("by",))
+    if m is None:
+        return None
+    by, fallback = r.text(m, "by"), r.text(m, "fallback")
+    if by is not None and by not in REVIEWER_RULES:
+        r.at(_scalar(m, "by"), f'unknown reviewer rule "{by}"{did_you_mean(by, REVIEWER_RULES)} '
+                               f"(allowed: {', '.join(REVIEWER_RULES)})")
+    if fallback is None:
+        r.problem(m.line, child_path(m.path, "fallback"),
+                  "required field is missing: school leaders, and cadres without a supervising leader, "
+                  "need a fallback reviewer")
+    line = m.entries["fallback"].line if fallback is not None else m.line
+    return Reviewers(by or "supervising_leader", fallback, line)
+
+
+def conditions(ctx: Context, node: YNode | None, courses: dict[str, YMap | None]) -> tuple[Condition, ...]:
+    r = ctx.r
+    m = r.mapping(node, list(WHEN_CONDITIONS), what="condition", listed=True)
+    if m is None:
+        return ()
+    found: list[Condition] = []
+    for kind in m.entries:
+        if kind not in WHEN_CONDITIONS:
+            continue
+        elif WHEN_CONDITIONS[kind] == "hours":
+            found.append(Condition(kind, r.number(m, kind) or 0.0))
+        else:
+            course = r.text(m, kind) or ""
+            found.append(Condition(kind, course))
+            known = [key for key in courses if key]
+            if course and course not in courses:
+                r.at(_scalar(m, kind), f'unknown course "{course}"{did_you_mean(course, known)}')
+            elif course and kind == "reflection_missing" and not _has_reflection(courses[course]):
+                r.at(_scalar(m, kind), f'course "{course}" asks for no reflection')
+    if not m.entries:
+        r.at(m, f"a reminder needs a condition ({', '.join(WHEN_CONDITIONS)})")
+    return tuple(found)
+
+
+def recipients(ctx: Context, m: YMap | None) -> tuple[str, ...]:
+    found: list[str] = []
+    for item in ctx.r.words(m, "to") or []:
+        if item.raw in RECIPIENTS:
+            found.append(item.raw)
+        else:
+            ctx.r.at(item, f'unknown recipient "{item.raw}"{did_you_mean(item.raw, RECIPIENTS)} '
+                           f"(recipients: {', '.join(RECIPIENTS)})")
+    return tuple(found)
+
+
+def commendation(ctx: Context, node: YNode | None) -> Commendation | None:
+    m = ctx.r.mapping(node, ("top_per_tier", "min_hours"), ("top_per_tier",))
+    if m is None:
+        return None
+    top = ctx.r.integer(m, "top_per_tier", positive=True)
+    return Commendation(top or 0, ctx.r.number(m, "min_hours") or 0.0)
+
+
+def certificate(ctx: Context, node: YNode | None) -> Certificate | None:
+    r = ctx.r
+    m = r.mapping(node, ("title", "issuer", "requires"), ("title", "issuer"))
+    if m is None:
+        return None
+    requires = r.mapping(m.get("requires"), CERTIFICATE_REQUIREMENTS)
+    met = frozenset(name for name in CERTIFICATE_REQUIREMENTS
+                    if requires is not None and r.flag(requires, name))
+    return Certificate(r.text(m, "title") or "", r.text(m, "issuer") or "", met)
+
+
+def _has_reflection(course: YMap | None) -> bool:
+    return course is not None and course.get("reflection") is not None
+
+
+def _scalar(m: YMap, key: str) -> YScalar:
+    node = m.get(key)
+    assert isinstance(node, YScalar)
+    return node
+
+
+def key_node(item: YNode) -> YNode:
+    """Where a duplicate key is reported: on the ``key`` field itself when there is one."""
+    key = item.get("key") if isinstance(item, YMap) else None
+    return key if key is not None else item
