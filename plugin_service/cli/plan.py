@@ -75,6 +75,16 @@ def _inputs(plan_file: Path, roster_file: Path) -> Inputs:
     return check_inputs(text, plan_file.name, read_file(roster_file), roster_file.name)
 
 
+def _checked_inputs(plan_file: Path, roster_file: Path) -> Inputs:
+    """Both files checked together; every problem printed, and a stop on any error."""
+    try:
+        inputs = _inputs(plan_file, roster_file)
+    except InputError as exc:
+        report_input_error(exc)
+    print_problems(inputs.warnings)
+    return inputs
+
+
 def print_changes(changes: ChangeSet, *, limit: int | None) -> None:
     if changes.empty:
         click.secho("No changes: Moodle already matches the plan.", fg="green")
@@ -100,11 +110,7 @@ def print_changes(changes: ChangeSet, *, limit: int | None) -> None:
 def plan_diff(plan_file: Path, roster_file: Path, limit: int, show_all: bool) -> None:
     """Shows what applying the plan would change in Moodle; changes nothing."""
     settings = settings_or_fail()
-    try:
-        inputs = _inputs(plan_file, roster_file)
-    except InputError as exc:
-        report_input_error(exc)
-    print_problems(inputs.warnings)
+    inputs = _checked_inputs(plan_file, roster_file)
     ready_database(settings)
     with moodle(settings) as client:
         try:
@@ -120,11 +126,7 @@ def plan_diff(plan_file: Path, roster_file: Path, limit: int, show_all: bool) ->
 def plan_apply(plan_file: Path, roster_file: Path) -> None:
     """Makes Moodle match the plan: batched, journaled, resumable, audited."""
     settings = settings_or_fail()
-    try:
-        inputs = _inputs(plan_file, roster_file)
-    except InputError as exc:
-        report_input_error(exc)
-    print_problems(inputs.warnings)
+    inputs = _checked_inputs(plan_file, roster_file)
     ready_database(settings)
     with moodle(settings) as client, click.progressbar(length=1, label="Applying",
                                                         show_pos=True) as bar:
@@ -155,10 +157,7 @@ def plan_apply(plan_file: Path, roster_file: Path) -> None:
 @click.option("--roster", "roster_file", type=FILE, required=True)
 def explain(employee_no: str, plan_file: Path, roster_file: Path) -> None:
     """Says why a cadre is in a tier and class, or excluded."""
-    try:
-        inputs = _inputs(plan_file, roster_file)
-    except InputError as exc:
-        report_input_error(exc)
+    inputs = _checked_inputs(plan_file, roster_file)
     try:
         explanation = explain_cadre(inputs.plan, inputs.roster, employee_no)
     except KeyError:
