@@ -18,15 +18,18 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
 import pytest
 import redis
 from celery import Celery
 from celery.result import AsyncResult
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from sqlalchemy import select
 
 from moodle_bridge.fake import RunningFake, fixed, serve, stock_site
@@ -34,7 +37,7 @@ from moodle_bridge.fake.seed import seed_course_library
 from plugin_service import create_app
 from plugin_service.config import Settings
 from plugin_service.db import session_scope, upgrade
-from plugin_service.models import ProvisionRun
+from plugin_service.models import AuditLog, ProvisionRun
 from plugin_service.services.provision import check_inputs, store_inputs
 from plugin_service.tasks import apply_due_plans, apply_plan
 
@@ -45,7 +48,8 @@ from .processes import child_env, started, wait_until
 
 pytestmark = pytest.mark.integration
 
-REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
+REDIS_URL = urlsplit(os.environ.get("CADRE_TEST_REDIS", "redis://127.0.0.1:6379"))
+REDIS_HOST, REDIS_PORT = REDIS_URL.hostname or "127.0.0.1", REDIS_URL.port or 6379
 CLAIM_KEY = "cadre-test:claimed-by"
 CELERY = str(Path(sys.executable).parent / "celery")
 QUEUE = "celery"  # where ``delay`` sends every task, the beat job's own too; the claimed database is ours
@@ -53,10 +57,12 @@ TASK_TIMEOUT = 120.0
 
 
 def _redis(db: int = 0) -> redis.Redis:
-    return redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=db, socket_timeout=5, socket_connect_timeout=2)
+    """A client that says at once when Redis is not there (redis-py retries with backoff by default)."""
+    return redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=db, socket_timeout=5, socket_connect_timeout=2,
+                       retry=Retry(NoBackoff(), 0))
 
 
-def _unavailable(reason: str) -> None:
+def _unavailable(reason: str) -> NoReturn:
     if os.environ.get("CI"):
         pytest.fail(f"{reason} (CI is set: the worker test must run there)")
     pytest.skip(reason)
@@ -115,12 +121,13 @@ class Worker:
         return self.log.read_text("utf-8", errors="replace")[-4000:]
 
     def wait(self, result: AsyncResult, *, timeout: float = TASK_TIMEOUT,
-             on_state: Any = None) -> Any:
+             on_state: Callable[[str, Any], None] | None = None) -> Any:
         """The task's return value; fails with the worker's log if the worker dies or the task fails."""
         deadline = time.monotonic() + timeout
         while not result.ready():
             if on_state is not None:
-                on_state(result.state, result.info)
+                meta = result.backend.get_task_meta(result.id)  # state and info read together
+                on_state(meta["status"], meta["result"])
             assert self.process.poll() is None, f"the worker died:\n{self.log_tail()}"
             assert time.monotonic() < deadline, f"task {result.id} still {result.state}:\n{self.log_tail()}"
             time.sleep(0.01)
@@ -196,7 +203,6 @@ def test_the_worker_applies_a_stored_plan_reporting_progress_then_writes_nothing
             seen.append((state, info))
 
     value = worker.wait(result, on_state=note)
-    print(seen)
 
     want = expected(2026)
     assert value["counts"] == {
@@ -239,7 +245,7 @@ def test_the_beat_job_queues_the_plans_whose_period_is_under_way(worker: Worker)
     queued = worker.wait(worker.celery.tasks[apply_due_plans.name].delay())
     assert queued == [due_id]
 
-    # The queued apply runs on the same worker, for the plan due, with the newest roster.
+    # The queued apply runs on the same worker, for the plan due, with the newest roster, as "schedule".
     def finished_run() -> ProvisionRun | None:
         assert worker.process.poll() is None, f"the worker died:\n{worker.log_tail()}"
         with session_scope(worker.settings.database_url) as session:
@@ -247,5 +253,8 @@ def test_the_beat_job_queues_the_plans_whose_period_is_under_way(worker: Worker)
                                                              ProvisionRun.status != "running"))
 
     run = wait_until(finished_run, timeout=TASK_TIMEOUT, what="the queued apply", every=0.05)
+    assert run is not None
     assert (run.status, run.roster_id, run.year) == ("done", roster_id, today.year), worker.log_tail()
-    assert "cadre.apply_plan" in worker.log_tail()
+    with session_scope(worker.settings.database_url) as session:
+        actors = session.scalars(select(AuditLog.actor).where(AuditLog.run_id == run.id)).all()
+    assert actors and set(actors) == {"schedule"}, actors
