@@ -108,10 +108,11 @@ class Applier:
     # -- journal and audit ------------------------------------------------------------------
 
     def _journal(self, ops: Sequence[Op]) -> None:
-        rows = [{"run_id": self.run_id, "seq": index, "kind": op.kind, "target": op.target[:255],
-                 "detail": op.data, "status": "planned"} for index, op in enumerate(ops)]
-        for start in range(0, len(rows), 5000):
-            self.session.execute(insert(JournalEntry), rows[start:start + 5000])
+        for start in range(0, len(ops), 5000):  # rows built per insert: 100,000 at once weigh ~100 MB
+            rows = [{"run_id": self.run_id, "seq": index, "kind": op.kind, "target": op.target[:255],
+                     "detail": op.data, "status": "planned"}
+                    for index, op in enumerate(ops[start:start + 5000], start)]
+            self.session.execute(insert(JournalEntry), rows)
         self.session.flush()
         for entry_id, seq in self.session.query(JournalEntry.id, JournalEntry.seq).filter_by(
                 run_id=self.run_id):
@@ -122,8 +123,11 @@ class Applier:
               commit: bool = True) -> None:
         ids = [self._entry_ids[index] for index, _ in batch]
         for start in range(0, len(ids), 5000):
+            # No journal entry is loaded in the session, so there is nothing to synchronise: without
+            # this SQLAlchemy would scan every object of the session (the year's cadres) per update.
             self.session.execute(update(JournalEntry).where(JournalEntry.id.in_(ids[start:start + 5000]))
-                                 .values(status=status, error=error))
+                                 .values(status=status, error=error)
+                                 .execution_options(synchronize_session=False))
         if commit:
             self.session.commit()
 
@@ -256,11 +260,14 @@ class Applier:
             self._audit(wsfunction, targets, "ok", {"warnings": warnings} if warnings else {}, commit=False)
         if after is not None and calls.answered:
             after(chunk, calls.answered)
-        if calls.failed is not None or crash is not None:
-            wsfunction, error = calls.failed or (calls.pending or "?", crash)
+        if calls.failed is not None:
+            wsfunction, error = calls.failed
             self._mark(chunk, "failed", str(error), commit=False)
-            self._audit(wsfunction, targets, "failed" if calls.failed else "unknown",
-                        {"error": str(error)}, commit=False)
+            self._audit(wsfunction, targets, "failed", {"error": str(error)}, commit=False)
+        elif crash is not None:
+            self._mark(chunk, "failed", repr(crash), commit=False)
+            if calls.pending is not None:  # it broke off a Moodle write: its outcome is unknown
+                self._audit(calls.pending, targets, "unknown", {"error": repr(crash)}, commit=False)
         else:
             self._mark(chunk, "done", commit=False)
             self.done += len(chunk)

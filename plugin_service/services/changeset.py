@@ -8,8 +8,11 @@ account is suspended.
 
 from __future__ import annotations
 
+import gc
 import html
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +30,7 @@ SIGNS = {"create_category": "+", "create_user": "+", "create_class": "+", "copy_
          "update_class": "~", "update_course": "~", "remove_member": "-", "suspend_enrolment": "-"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a first apply holds 100,000 of them
 class Op:
     kind: str
     target: str  # the stable key of what changes (employee number, idnumber)
@@ -60,6 +63,24 @@ class ChangeSet:
 
 
 def diff(desired: DesiredState, actual: ActualState, *, hours_field: str | None) -> ChangeSet:
+    with _collector_paused():
+        return _diff(desired, actual, hours_field=hours_field)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Creating 100,000 operations makes Python's cycle collector walk the whole heap over and over
+    (half the time of a diff at 10,000 cadres); nothing made here forms a cycle."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _diff(desired: DesiredState, actual: ActualState, *, hours_field: str | None) -> ChangeSet:
     ops: list[Op] = []
     year = desired.year
     if actual.category is None:

@@ -21,9 +21,9 @@ class MoodleStateError(Exception):
     """Moodle holds something the companion cannot safely decide about (e.g. duplicate idnumbers)."""
 
 
-@dataclass
+@dataclass(slots=True)  # one per enrolment read: 100,000 at 10,000 cadres
 class Enrolled:
-    roles: set[str]
+    roles: frozenset[str]
     active: bool
 
 
@@ -125,11 +125,14 @@ def _read_enrolments(client: MoodleClient, state: ActualState) -> None:
     courses = list({course.id: course for course in
                     [*state.courses.values(), *state.courses_by_shortname.values()]}.values())
 
+    shared: dict[frozenset[str], frozenset[str]] = {}  # nearly everyone holds the same one or two roles
+
     def read(course: Course) -> tuple[int, dict[int, Enrolled]]:
         enrolled: dict[int, Enrolled] = {}
         for user in client.core_enrol.iter_enrolled_users(course.id, page_size=5000,
                                                            userfields=["roles"]):
-            enrolled[user.id] = Enrolled(set(user.role_shortnames), active=True)
+            roles = user.role_shortnames
+            enrolled[user.id] = Enrolled(shared.setdefault(roles, roles), active=True)
         # Suspended is the complement of active (Moodle's onlysuspended / onlyactive options), and
         # there are few of them: reading those rather than every active user halves the work.
         for user in client.core_enrol.iter_enrolled_users(course.id, page_size=5000,

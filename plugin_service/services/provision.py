@@ -209,12 +209,20 @@ def store_inputs(session: Session, inputs: Inputs) -> tuple[StoredPlan, StoredRo
         roster_row = StoredRoster(filename=inputs.roster_name, sha256=digest, content=inputs.roster_bytes,
                                   cadres=len(inputs.roster.cadres))
         session.add(roster_row)
+    # What session.merge did per cadre, with one query per 500 cadres instead of one per cadre.
+    stored = _cadres(session, [cadre.employee_no for cadre in inputs.roster.cadres])
     for cadre in inputs.roster.cadres:
-        session.merge(Cadre(employee_no=cadre.employee_no, name=cadre.name, gender=cadre.gender,
-                            department=cadre.department, department_type=cadre.department_type,
-                            position=cadre.position, rank=cadre.rank, email=cadre.email,
-                            mobile=cadre.mobile, status=cadre.status,
-                            supervising_leader=cadre.supervising_leader or ""))
+        values = {"name": cadre.name, "gender": cadre.gender, "department": cadre.department,
+                  "department_type": cadre.department_type, "position": cadre.position,
+                  "rank": cadre.rank, "email": cadre.email, "mobile": cadre.mobile,
+                  "status": cadre.status, "supervising_leader": cadre.supervising_leader or ""}
+        row = stored.get(cadre.employee_no)
+        if row is None:
+            session.add(Cadre(employee_no=cadre.employee_no, **values))
+            continue
+        for key, value in values.items():
+            if getattr(row, key) != value:
+                setattr(row, key, value)
     _store_year(session, inputs)
     session.flush()
     return plan_row, roster_row
@@ -242,11 +250,22 @@ def _store_year(session: Session, inputs: Inputs) -> None:
                                class_key=placement.klass, excluded=reason))
 
 
+def _cadres(session: Session, employee_nos: list[str]) -> dict[str, Cadre]:
+    """The stored cadres among ``employee_nos``, by employee number."""
+    found: dict[str, Cadre] = {}
+    for start in range(0, len(employee_nos), 500):
+        chunk = employee_nos[start:start + 500]
+        found.update((row.employee_no, row) for row in session.scalars(
+            select(Cadre).where(Cadre.employee_no.in_(chunk))))
+    return found
+
+
 def remember_ids(session: Session, desired: DesiredState, ids: Ids, namespace: str) -> None:
     """Keeps the Moodle ids of the year's objects for the harvest and the console."""
-    for employee_no, userid in ids.users.items():
-        session.execute(update(Cadre).where(Cadre.employee_no == strip(namespace, employee_no))
-                        .values(moodle_userid=userid))
+    userids = {strip(namespace, employee_no): userid for employee_no, userid in ids.users.items()}
+    for employee_no, cadre in _cadres(session, list(userids)).items():
+        if cadre.moodle_userid != userids[employee_no]:
+            cadre.moodle_userid = userids[employee_no]
     for idnumber, cohortid in ids.classes.items():
         session.execute(update(YearClass).where(YearClass.year == desired.year,
                                                 YearClass.idnumber == strip(namespace, idnumber))
