@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -58,6 +59,11 @@ class Inputs:
     roster_bytes: bytes
     roster_name: str
     warnings: tuple[Problem, ...] = ()
+
+    @cached_property
+    def desired(self) -> DesiredState:
+        """The year's desired state, computed once for the preview and for storing the year."""
+        return desired_state(self.plan, self.roster)
 
 
 @dataclass(frozen=True)
@@ -108,7 +114,7 @@ def preview(client: MoodleClient, inputs: Inputs, settings: Settings) -> Preview
     if missing:
         raise ProvisionError("the token's service lacks " + ", ".join(missing)
                              + ": run `cadre doctor` for what to enable")
-    desired = namespaced(desired_state(inputs.plan, inputs.roster), settings.moodle_namespace)
+    desired = namespaced(inputs.desired, settings.moodle_namespace)
     with session_scope(settings.database_url) as session:
         known = {settings.moodle_namespace + no for no in session.scalars(select(Cadre.employee_no))}
     actual = read_state(client, desired, known)
@@ -230,7 +236,7 @@ def store_inputs(session: Session, inputs: Inputs) -> tuple[StoredPlan, StoredRo
 
 def _store_year(session: Session, inputs: Inputs) -> None:
     plan, year = inputs.plan, inputs.plan.year
-    desired = desired_state(plan, inputs.roster)
+    desired = inputs.desired
     for model in (YearTier, YearClass, YearCourse, Membership):
         session.query(model).filter_by(year=year).delete()
     for tier in plan.tiers:
