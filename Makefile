@@ -18,3 +18,4 @@ test: lint
 benchmark: bootstrap
 	.venv/bin/python benchmarks/bridge.py --json
 	.venv/bin/python benchmarks/provision.py --json
+	.venv/bin/python benchmarks/harvest.py --json

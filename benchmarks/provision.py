@@ -465,12 +465,17 @@ def main(argv: list[str] | None = None) -> int:
             results.update(profiled(args, workdir, writes))
         else:
             results["moodle_profile_ratio"] = None
-    if args.json:
+    emit(results, as_json=args.json)
+    return 0
+
+
+def emit(results: dict[str, Any], *, as_json: bool) -> None:
+    """One JSON object (``--json``), or a line a key."""
+    if as_json:
         print(json.dumps(results, ensure_ascii=False))
     else:
         for key, value in results.items():
             print(f"{key:26} {json.dumps(value, ensure_ascii=False)}")
-    return 0
 
 
 if __name__ == "__main__":

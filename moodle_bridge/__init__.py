@@ -3,6 +3,7 @@
 from .client import MoodleClient
 from .errors import (
     AccessDeniedError,
+    DatabaseReadError,
     DuplicateError,
     FunctionNotInServiceError,
     InvalidParameterError,
@@ -11,12 +12,14 @@ from .errors import (
     NotFoundError,
     ProtocolError,
     TransientError,
+    TruncatedAnswerError,
 )
 from .preflight import Preflight
 from .retry import Retry
 
 __all__ = [
     "AccessDeniedError",
+    "DatabaseReadError",
     "DuplicateError",
     "FunctionNotInServiceError",
     "InvalidParameterError",
@@ -28,4 +31,5 @@ __all__ = [
     "ProtocolError",
     "Retry",
     "TransientError",
+    "TruncatedAnswerError",
 ]

@@ -84,7 +84,17 @@ class ProtocolError(MoodleError):
     """The answer is not what a Moodle web service sends: HTML, XML, truncated JSON or a wrong shape."""
 
 
+class TruncatedAnswerError(TransientError, ProtocolError):
+    """The JSON answer broke off (connection cut, worker killed): a read may be tried again; a write
+    may have been committed."""
+
+
+class DatabaseReadError(TransientError):
+    """``dml_read_exception``: Moodle's database failed a read (a timeout, a deadlock); passes on retry."""
+
+
 ERRORCODE_CLASSES: dict[str, type[MoodleError]] = {
+    "dmlreadexception": DatabaseReadError,
     "invalidtoken": InvalidTokenError,
     "accessexception": FunctionNotInServiceError,
     "nopermissions": AccessDeniedError,

@@ -89,13 +89,18 @@ class Transport:
 def judge(wsfunction: str, status: int, content_type: str, content: bytes) -> Any:
     """Turns an HTTP answer into the function's result or the matching ``MoodleError``."""
     try:
-        body = json.loads(content.decode("utf-8")) if content.strip() else None
+        # Decoded from the bytes as they are: answers of tens of megabytes (a course's grades) are not
+        # copied into a str first.
+        body = json.loads(content) if content and not content.isspace() else None
     except (UnicodeDecodeError, ValueError):
         body = _NOT_JSON
     if isinstance(body, dict) and ("exception" in body or "errorcode" in body):
         raise errors.from_response(wsfunction, body)
     if status >= 500:
         raise errors.TransientError(f"HTTP {status} from the server", wsfunction=wsfunction)
+    if body is _NOT_JSON and content.lstrip()[:1] in (b"{", b"["):
+        raise errors.TruncatedAnswerError(_describe_non_json(status, content_type, content),
+                                          wsfunction=wsfunction)
     if body is _NOT_JSON:
         raise errors.ProtocolError(_describe_non_json(status, content_type, content),
                                    wsfunction=wsfunction)

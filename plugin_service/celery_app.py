@@ -15,6 +15,9 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     # A stored plan is applied on the first day of its period (and re-applied daily until its
     # period ends, which writes nothing when Moodle already matches).
     "apply-due-plans": {"task": "cadre.apply_due_plans", "schedule": crontab(hour=2, minute=15)},
+    # Every night, after provisioning: what changed since the last harvest. On Sundays everything is
+    # read again, which also catches what no learner activity signals (an admin's override in Moodle).
+    "harvest-nightly": {"task": "cadre.harvest_due_years", "schedule": crontab(hour=3, minute=0)},
 }
 
 

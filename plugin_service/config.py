@@ -31,6 +31,9 @@ class Settings:
     database_url: str = "sqlite:///instance/cadre.sqlite3"
     broker_url: str = "redis://127.0.0.1:6379/0"
     public_base_url: str = "http://127.0.0.1:5000"
+    moodle_timezone: str = ""  # the site's timezone, where the service user has the server's ("99")
+    harvest_report: str = ""  # name or id of the completion report; "" finds it by its columns
+    harvest_activity_calls: int = 300  # at most this many per-cadre activity reads a harvest
 
     SECRETS = ("moodle_token", "secret_key")
 

@@ -1,5 +1,6 @@
 """What the companion keeps: cadres, stored plans and rosters, the year's structure, the provisioning
-journal and the audit log."""
+journal and the audit log, and what harvests read from Moodle (progress, reflections, discussions) with
+the learning records computed from it."""
 
 from __future__ import annotations
 
@@ -180,3 +181,158 @@ class JobLock(Base):
     owner: Mapped[str] = mapped_column(String(255))
     acquired_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
+
+
+class HarvestRun(Base):
+    """One harvest of a plan year: how it read Moodle, how far it got, what it read, changed and cost.
+
+    A run that was killed or failed is continued by the next harvest of the year: its finished steps
+    (``HarvestStep``) are skipped, so nothing is read twice and nothing is lost.
+    """
+
+    __tablename__ = "harvest_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(index=True)
+    mode: Mapped[str] = mapped_column(String(16))  # full incremental
+    path: Mapped[str] = mapped_column(String(16), default="")  # report per_user
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running done failed interrupted
+    attempts: Mapped[int] = mapped_column(default=1)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    today: Mapped[str] = mapped_column(String(10), default="")  # the day statuses were computed for
+    moodle_calls: Mapped[int] = mapped_column(default=0)
+    rows_read: Mapped[int] = mapped_column(default=0)
+    changes: Mapped[int] = mapped_column(default=0)
+    seconds: Mapped[float] = mapped_column(default=0.0)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    marks: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # high-water marks for the next run
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class HarvestStep(Base):
+    """A finished checkpoint of a run: one step for one course (or discussion), with its cost."""
+
+    __tablename__ = "harvest_step"
+    __table_args__ = (UniqueConstraint("run_id", "step", "item"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("harvest_run.id"), index=True)
+    step: Mapped[str] = mapped_column(String(32))
+    item: Mapped[str] = mapped_column(String(64), default="")
+    moodle_calls: Mapped[int] = mapped_column(default=0)
+    rows_read: Mapped[int] = mapped_column(default=0)
+    changes: Mapped[int] = mapped_column(default=0)
+    seconds: Mapped[float] = mapped_column(default=0.0)
+    finished_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CourseProgress(Base):
+    """A cadre's progress in one course of a year, as harvested.
+
+    ``first_completed_at`` is the first completion ever seen and is what earns the hours: a completion
+    reset in Moodle or completed again later does not move it (``completed_at`` is what Moodle shows
+    now, ``reset_seen_at`` when a harvest found the completion gone).
+    """
+
+    __tablename__ = "course_progress"
+    __table_args__ = (UniqueConstraint("year", "employee_no", "course_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(index=True)
+    employee_no: Mapped[str] = mapped_column(String(32), index=True)
+    course_key: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_access_at: Mapped[datetime | None] = mapped_column(default=None)
+    first_completed_at: Mapped[datetime | None] = mapped_column(default=None)
+    completed_at: Mapped[datetime | None] = mapped_column(default=None)
+    reset_seen_at: Mapped[datetime | None] = mapped_column(default=None)
+    activities_done: Mapped[int | None] = mapped_column(default=None)
+    activities_total: Mapped[int | None] = mapped_column(default=None)
+    activities_stale: Mapped[bool] = mapped_column(default=False)
+    grade: Mapped[float | None] = mapped_column(default=None)
+    grade_max: Mapped[float | None] = mapped_column(default=None)
+    fingerprint: Mapped[str] = mapped_column(String(64), default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    run_id: Mapped[int | None] = mapped_column(default=None)
+
+
+class ReflectionRecord(Base):
+    """A cadre's reflection (学习心得) in one course: submission, its length, and the latest grade."""
+
+    __tablename__ = "reflection"
+    __table_args__ = (UniqueConstraint("year", "employee_no", "course_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(index=True)
+    employee_no: Mapped[str] = mapped_column(String(32), index=True)
+    course_key: Mapped[str] = mapped_column(String(64))
+    assignment_id: Mapped[int]
+    status: Mapped[str] = mapped_column(String(16), default="new")  # Moodle's: new draft submitted reopened
+    attempt: Mapped[int] = mapped_column(default=0)
+    submitted_at: Mapped[datetime | None] = mapped_column(default=None)
+    chars: Mapped[int] = mapped_column(default=0)
+    grade: Mapped[float | None] = mapped_column(default=None)
+    grader_userid: Mapped[int | None] = mapped_column(default=None)
+    grader: Mapped[str] = mapped_column(String(128), default="")
+    graded_at: Mapped[datetime | None] = mapped_column(default=None)
+    grade_changes: Mapped[int] = mapped_column(default=0)  # regrades seen after the first grade
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DiscussionRecord(Base):
+    """A cadre's posts in one discussion topic: inside its open window (what earns points) and in all."""
+
+    __tablename__ = "discussion_participation"
+    __table_args__ = (UniqueConstraint("year", "employee_no", "discussion_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(index=True)
+    employee_no: Mapped[str] = mapped_column(String(32), index=True)
+    discussion_key: Mapped[str] = mapped_column(String(64))
+    posts_in_window: Mapped[int] = mapped_column(default=0)
+    posts_total: Mapped[int] = mapped_column(default=0)
+    first_post_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_post_at: Mapped[datetime | None] = mapped_column(default=None)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LearningRecordRow(Base):
+    """A cadre's learning record of a year (hours, what is missing, status) as last computed."""
+
+    __tablename__ = "learning_record"
+    __table_args__ = (UniqueConstraint("year", "employee_no"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(index=True)
+    employee_no: Mapped[str] = mapped_column(String(32), index=True)
+    tier_key: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    status_since: Mapped[str] = mapped_column(String(10))  # the day the status was first seen
+    required_hours: Mapped[float] = mapped_column(default=0.0)
+    elective_hours: Mapped[float] = mapped_column(default=0.0)
+    total_hours: Mapped[float] = mapped_column(default=0.0)
+    target_hours: Mapped[float] = mapped_column(default=0.0)
+    discussion_points: Mapped[float] = mapped_column(default=0.0)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    computed_for: Mapped[str] = mapped_column(String(10), default="")  # the day the pace was judged for
+    run_id: Mapped[int | None] = mapped_column(default=None)
+
+
+class StatusChange(Base):
+    """When a cadre's status (or tier) changed: the history shows when they reached the target."""
+
+    __tablename__ = "status_change"
+    __table_args__ = (Index("ix_status_change_year_cadre", "year", "employee_no"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int]
+    employee_no: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    previous: Mapped[str | None] = mapped_column(String(16), default=None)
+    tier_key: Mapped[str | None] = mapped_column(String(64), default=None)
+    on: Mapped[str] = mapped_column(String(10))  # the day (plan timezone) the change was seen
+    total_hours: Mapped[float] = mapped_column(default=0.0)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    run_id: Mapped[int | None] = mapped_column(default=None)

@@ -10,8 +10,9 @@ from flask import current_app
 
 from .config import Settings
 from .moodle import client_from_settings
+from .services.harvest import harvest
 from .services.provision import apply
-from .services.stored import due_plans, inputs_from_store
+from .services.stored import due_plans, due_years, inputs_from_store
 
 
 def _settings() -> Settings:
@@ -42,3 +43,30 @@ def apply_due_plans() -> list[int]:
         apply_plan.delay(plan_id, roster_id, actor="schedule")
         queued.append(plan_id)
     return queued
+
+
+@shared_task(bind=True, name="cadre.harvest_year")
+def harvest_year(self: Any, year: int, full: bool = False) -> dict[str, Any]:
+    """Harvests a plan year; a killed or failed run is continued by the next one, and two harvests of
+    one year never overlap (the second fails at once with the lock's holder)."""
+    settings = _settings()
+
+    def progress(step: str, done: int, total: int) -> None:
+        self.update_state(state="PROGRESS", meta={"step": step, "done": done, "total": total})
+
+    with client_from_settings(settings) as client:
+        result = harvest(client, settings, year=year, full=full, progress=progress)
+    return {"run_id": result.run_id, "year": result.year, "mode": result.mode, "path": result.path,
+            "resumed": result.resumed, "calls": result.moodle_calls, "rows": result.rows_read,
+            "changes": result.changes, "seconds": round(result.seconds, 2)}
+
+
+@shared_task(name="cadre.harvest_due_years")
+def harvest_due_years() -> list[int]:
+    """The nightly beat job: queues a harvest of every year whose plan period is under way (full on
+    Sundays, incremental otherwise)."""
+    today = dt.date.today()
+    years = due_years(_settings(), today)
+    for year in years:
+        harvest_year.delay(year, full=today.weekday() == 6)
+    return years

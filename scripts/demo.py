@@ -1,5 +1,7 @@
 """The demo: a fake Moodle on loopback seeded like a college's site, checked, then provisioned with the
-2026 sample plan and roster (diff, apply, and a second apply that writes nothing)."""
+2026 sample plan and roster (diff, apply, and a second apply that writes nothing); the cadres then study
+in the fake Moodle (a realistic spread of progress, reflections, reviews and discussion posts), and the
+year is harvested into learning records, summarised per tier, with one cadre's record shown."""
 
 from __future__ import annotations
 
@@ -12,6 +14,9 @@ import time
 from pathlib import Path
 
 import requests
+
+from moodle_bridge.fake.control import FakeControl
+from rules.plan import load_plan
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -36,6 +41,46 @@ def wait_until_up(url: str, process: subprocess.Popen[str], seconds: float = 30)
         except requests.ConnectionError:
             time.sleep(0.1)
     raise SystemExit(f"the fake Moodle did not answer at {url} within {seconds:g} s")
+
+
+def run_steps(steps: list[tuple[str, list[str]]], env: dict[str, str]) -> int:
+    """Runs each ``cadre`` command with its title; the exit code of the first that fails, else 0."""
+    for title, args in steps:
+        print(f"\n== {title}\n", flush=True)
+        result = subprocess.run([str(BIN / "cadre"), *args], env=env, check=False)
+        if result.returncode != 0:
+            print(f"\n== {args[0]} exited with {result.returncode}")
+            return result.returncode
+    return 0
+
+
+def simulate_year(url: str, database: Path, plan_file: Path) -> str:
+    """The fake's learners do a year's work in the plan's courses, the discussion topics included."""
+    from sqlalchemy import select
+
+    from plugin_service.db import session_scope
+    from plugin_service.models import YearCourse
+    from rules.desired import category_idnumber
+
+    plan = load_plan(plan_file.read_text("utf-8"), plan_file.name)
+    with session_scope(f"sqlite:///{database}") as session:
+        courseids = dict(session.execute(select(YearCourse.key, YearCourse.moodle_courseid)
+                                         .where(YearCourse.year == plan.year)).all())
+
+    def midnight(day: object) -> int:
+        return int(time.mktime(time.strptime(str(day), "%Y-%m-%d")))
+
+    topics = [{"courseid": courseids[d.course], "subject": d.title, "opens": midnight(d.opens),
+               "closes": midnight(d.closes) + 86399} for d in plan.discussions if courseids.get(d.course)]
+    answer = FakeControl(url, timeout=600).site_action("simulate_progress", {
+        "category_idnumber": category_idnumber(plan.year), "seed": plan.year,
+        "start": midnight(plan.period.start), "end": int(time.time()) - 86400, "discussions": topics,
+        "rates": {"not_started": 0.05, "started": 0.12, "completed": 0.83}, "ground_truth": False})
+    counts = answer["counts"]
+    return (f"{counts['learners']} cadre-course enrolments: {counts['completed']} completed, "
+            f"{counts['started']} started, {counts['not_started']} not started; "
+            f"{counts['submitted']} reflections submitted ({counts['graded']} reviewed, "
+            f"{counts['regraded']} reviewed twice); {counts['posts']} discussion posts")
 
 
 def main() -> int:
@@ -71,14 +116,19 @@ def main() -> int:
             ("cadre plan diff again: nothing left to do", ["plan", "diff", plan, "--roster", roster]),
             ("cadre plan apply again: writes nothing", ["plan", "apply", plan, "--roster", roster]),
         ]
-        for title, args in steps:
-            print(f"\n== {title}\n", flush=True)
-            result = subprocess.run([str(BIN / "cadre"), *args], env=env, check=False)
-            if result.returncode != 0:
-                print(f"\n== {args[0]} exited with {result.returncode}")
-                return result.returncode
+        if run_steps(steps, env):
+            return 1
+        print("\n== The cadres study in Moodle: progress, reflections, reviews and posts since March\n")
+        print(simulate_year(url, database, Path(plan)), flush=True)
+        harvest_steps = [
+            ("cadre harvest: read the year from Moodle into learning records", ["harvest", "--full"]),
+            ("cadre record: one cadre's learning record", ["record", "T20408"]),
+            ("cadre harvest again: only what changed is read, nothing is written", ["harvest"]),
+        ]
+        if run_steps(harvest_steps, env):
+            return 1
         print(f"\n== Done. The doctor's report for the Moodle admin: {report}")
-        print(f"== The companion's database (plans, journal, audit log): {database}")
+        print(f"== The companion's database (plans, journal, audit log, learning records): {database}")
         return 0
     finally:
         fake.terminate()

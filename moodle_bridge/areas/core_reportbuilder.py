@@ -13,6 +13,7 @@ value, which filters nothing; ``set_filters`` values are saved for the calling u
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
@@ -135,6 +136,18 @@ class ReportPage:
 
 
 @dataclass(frozen=True)
+class ReportTable:
+    """One page of ``retrieve_report`` as plain cells: ``rows`` are tuples in ``headers`` order.
+
+    For reading hundreds of thousands of rows, where an object per row would cost more than the call.
+    """
+
+    headers: tuple[str, ...]
+    rows: list[tuple[str | None, ...]]
+    totalrowcount: int
+
+
+@dataclass(frozen=True)
 class SortIcon:
     key: str = ""
     component: str = ""
@@ -244,6 +257,30 @@ class CoreReportbuilder(Area):
         return ReportPage(answer.details, headers, tuple(rows), answer.data.totalrowcount,
                           warnings_of(data, fn))
 
+    def retrieve_table(self, reportid: int, page: int, perpage: int) -> ReportTable:
+        """Calls core_reportbuilder_retrieve_report (read).
+
+        Keeps the cells only (no details, no object per row); every row must have a cell for each
+        header, and cells are text or null.
+        """
+        fn = "core_reportbuilder_retrieve_report"
+        data = self._read(fn, {"reportid": reportid, "page": page, "perpage": perpage})
+        table = data.get("data") if isinstance(data, dict) else None
+        headers = table.get("headers") if isinstance(table, dict) else None
+        rows = table.get("rows") if isinstance(table, dict) else None
+        if not isinstance(headers, list) or not isinstance(rows, list) or not all(
+                isinstance(h, str) for h in headers):
+            raise ProtocolError("the answer has no data with headers and rows", wsfunction=fn)
+        width = len(headers)
+        cells: list[tuple[str | None, ...]] = []
+        for index, row in enumerate(rows):
+            columns = row.get("columns") if isinstance(row, dict) else None
+            if not isinstance(columns, list) or len(columns) != width:
+                raise ProtocolError(f"row {index} does not have {width} columns", wsfunction=fn)
+            cells.append(tuple(None if c is None else c if isinstance(c, str) else str(c) for c in columns))
+        total = table.get("totalrowcount") if isinstance(table, dict) else None
+        return ReportTable(tuple(headers), cells, total if isinstance(total, int) else 0)
+
     def iter_report_pages(self, reportid: int, perpage: int = DEFAULT_PAGE_SIZE) -> Iterator[ReportPage]:
         """Pages through a report until a short page; never stops early on ``totalrowcount``.
 
@@ -342,6 +379,47 @@ def parse_report_datetime(value: str | None, tz: tzinfo = UTC) -> datetime | Non
         except ValueError:
             continue
     raise ValueError(f"not a Moodle date: {value!r}")
+
+
+_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+           "October", "November", "December")
+
+
+def format_report_datetime(moment: datetime) -> str:
+    """What Moodle's English ``userdate`` with ``strftimedaydatetime`` shows for ``moment`` (in its own
+    timezone): ``Friday, 27 November 2026, 8:22 PM``, without leading zeros on day and hour."""
+    hour = moment.hour % 12 or 12
+    return (f"{_DAYS[moment.weekday()]}, {moment.day} {_MONTHS[moment.month - 1]} {moment.year}, "
+            f"{hour}:{moment.minute:02d} {'AM' if moment.hour < 12 else 'PM'}")
+
+
+def read_report_datetime(value: str | None, tz: tzinfo = UTC) -> datetime | None:
+    """A date cell read only where it is certain: it must be Moodle's English day-and-time format AND
+    print back to exactly the same text (so a customised date format, another language, or a weekday
+    that does not match the date gives None, and the caller asks Moodle for the exact time instead).
+    Empty cells give None too. Hundreds of thousands of cells a harvest: no ``strptime`` here."""
+    if value is None:
+        return None
+    text = " ".join(value.split())
+    match = _DAY_DATETIME.fullmatch(text)
+    if match is None:
+        return None
+    _weekday, day, month, year, hour, minute, half = match.groups()
+    number = _MONTH_NUMBERS.get(month)
+    hour12 = int(hour)
+    if number is None or not 1 <= hour12 <= 12:
+        return None
+    try:
+        moment = datetime(int(year), number, int(day), hour12 % 12 + (12 if half == "PM" else 0),
+                          int(minute), tzinfo=tz)
+    except ValueError:
+        return None
+    return moment if format_report_datetime(moment) == text else None
+
+
+_DAY_DATETIME = re.compile(r"([A-Z][a-z]+), (\d{1,2}) ([A-Z][a-z]+) (\d{4}), (\d{1,2}):(\d{2}) (AM|PM)")
+_MONTH_NUMBERS = {name: index + 1 for index, name in enumerate(_MONTHS)}
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import html
 import re
 from dataclasses import dataclass
 
+from ..errors import ProtocolError
 from ..results import parse
 from ._base import Area, MoodleWarning, warnings_of
 
@@ -135,6 +136,25 @@ class GradesTables:
     warnings: tuple[MoodleWarning, ...] = ()
 
 
+@dataclass(frozen=True)
+class CourseTotal:
+    """One user's course total: ``graderaw`` None until something is graded."""
+
+    userid: int
+    graderaw: float | None
+    grademax: float | None
+    gradedategraded: int | None = None
+
+
+@dataclass(frozen=True)
+class CourseTotals:
+    """The course totals by user id, and the course's other grade items as ``itemtype/module/instance``
+    (``mod/assign/12``, ``manual//``): what a course total can change with."""
+
+    by_user: dict[int, CourseTotal]
+    items: frozenset[str]
+
+
 class GradereportUser(Area):
     def get_grade_items(self, courseid: int, userid: int | None = None,
                         groupid: int | None = None) -> GradeItemsReport:
@@ -147,6 +167,38 @@ class GradereportUser(Area):
         data = self._read(fn, {"courseid": courseid, "userid": userid, "groupid": groupid})
         return GradeItemsReport(parse(_ItemsAnswer, data, fn).usergrades, warnings_of(data, fn))
 
+    def course_totals(self, courseid: int, userid: int = 0) -> CourseTotals:
+        """Calls gradereport_user_get_grade_items (read).
+
+        Keeps each user's course total only, and which other grade items the course has. For every student of a big course (``userid`` 0) typing each grade item costs more than the
+        call itself; this reads the course row of each user and checks just its fields.
+        """
+        fn = "gradereport_user_get_grade_items"
+        data = self._read(fn, {"courseid": courseid, "userid": userid})
+        users = data.get("usergrades") if isinstance(data, dict) else None
+        if not isinstance(users, list):
+            raise ProtocolError("the answer has no usergrades list", wsfunction=fn)
+        totals: dict[int, CourseTotal] = {}
+        kinds: set[str] = set()
+        for user in users:
+            items = user.get("gradeitems") if isinstance(user, dict) else None
+            if not isinstance(items, list) or not isinstance(user.get("userid"), int):
+                raise ProtocolError("a usergrades entry lacks userid or gradeitems", wsfunction=fn)
+            item = None
+            for entry in items:
+                if not isinstance(entry, dict):
+                    continue
+                if entry.get("itemtype") == "course":
+                    item = entry
+                else:
+                    kinds.add(f"{entry.get('itemtype') or ''}/{entry.get('itemmodule') or ''}/"
+                              f"{entry.get('iteminstance') or ''}")
+            graded = item.get("gradedategraded") if item is not None else None
+            totals[user["userid"]] = CourseTotal(user["userid"], _number(item, "graderaw", fn),
+                                                 _number(item, "grademax", fn),
+                                                 graded if isinstance(graded, int) else None)
+        return CourseTotals(totals, frozenset(kinds))
+
     def get_grades_table(self, courseid: int, userid: int | None = None,
                          groupid: int | None = None) -> GradesTables:
         """Calls gradereport_user_get_grades_table (read).
@@ -158,6 +210,15 @@ class GradereportUser(Area):
         if isinstance(data, dict):
             data = {**data, "tables": [_rename_class(table) for table in data.get("tables") or []]}
         return GradesTables(parse(_TablesAnswer, data, fn).tables, warnings_of(data, fn))
+
+
+def _number(item: dict[str, object] | None, key: str, fn: str) -> float | None:
+    value = item.get(key) if item is not None else None
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ProtocolError(f"the course total's {key} is {value!r}, not a number", wsfunction=fn)
+    return float(value)
 
 
 def _rename_class(table: object) -> object:

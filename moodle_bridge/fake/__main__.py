@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import signal
 import sys
 import threading
@@ -51,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.seed is not None:
         summary = seed_site(site, args.seed)
         print(f"seeded: {summary}", flush=True)
+        gc.freeze()  # the seeded site lives as long as the server: full collections need not walk it
     latency = PROFILES[args.profile]
     if args.latency_ms is not None:
         latency = replace(latency, per_call_ms=args.latency_ms, per_call_ms_by_function={})

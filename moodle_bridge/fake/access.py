@@ -193,8 +193,9 @@ def role_unassign_all(site: FakeSite, userid: int, contextids: list[int]) -> Non
 
 # --- enrolment state ------------------------------------------------------------------------------------
 
-def is_active(site: FakeSite, ue: Row, instance: Row) -> bool:
-    now = site.now()
+def is_active(site: FakeSite, ue: Row, instance: Row, now: int | None = None) -> bool:
+    """Whether an enrolment is active (at ``now``, the site's current time unless given)."""
+    now = site.now() if now is None else now
     return (int(ue.get("status") or 0) == ENROL_USER_ACTIVE and int(instance.get("status") or 0) == 0
             and int(ue.get("timestart") or 0) < now
             and (int(ue.get("timeend") or 0) == 0 or int(ue["timeend"]) > now))
@@ -223,13 +224,15 @@ def enrolled_users(site: FakeSite, courseid: int, *, onlyactive: bool = False,
                    onlysuspended: bool = False) -> list[int]:
     """User ids enrolled in a course (``get_enrolled_sql``), in id order."""
     states: dict[int, bool] = {}
+    now = site.now()
+    users = site.db["user"]
     for instance in site.db["enrol"].select(courseid=int(courseid)):
         for ue in site.db["user_enrolments"].select(enrolid=instance["id"]):
             userid = int(ue["userid"])
-            user = site.db["user"].get(userid)
+            user = users.get(userid)
             if user is None or user.get("deleted"):
                 continue
-            states[userid] = states.get(userid, False) or is_active(site, ue, instance)
+            states[userid] = states.get(userid, False) or is_active(site, ue, instance, now)
     if onlyactive:
         return sorted(userid for userid, active in states.items() if active)
     if onlysuspended:
@@ -247,8 +250,10 @@ def unsuspended_users(site: FakeSite, courseid: int) -> list[int]:
 
 def students(site: FakeSite, courseid: int) -> list[int]:
     """Unsuspended users holding the student role (what grade reports list)."""
-    return [userid for userid in unsuspended_users(site, courseid)
-            if 5 in course_roles(site, userid, courseid)]
+    ctx = course_context(site, courseid)
+    holders = {row["userid"] for row in site.db["role_assignments"].select(contextid=ctx["id"])
+               if row["roleid"] == 5}
+    return [userid for userid in unsuspended_users(site, courseid) if userid in holders]
 
 
 def enrolled_course_ids(site: FakeSite, userid: int) -> list[int]:
@@ -265,11 +270,13 @@ def users_courses(site: FakeSite, userid: int) -> list[Row]:
     """``enrol_get_users_courses($userid, true)``: courses with an active enrolment, visible first,
     in course sort order; hidden courses only for users who may see them."""
     courses: dict[int, Row] = {}
+    now = site.now()
+    instances, all_courses = site.db["enrol"], site.db["course"]
     for ue in site.db["user_enrolments"].select(userid=int(userid)):
-        instance = site.db["enrol"].get(ue["enrolid"])
-        if instance is None or not is_active(site, ue, instance):
+        instance = instances.get(ue["enrolid"])
+        if instance is None or not is_active(site, ue, instance, now):
             continue
-        course = site.db["course"].get(instance["courseid"])
+        course = all_courses.get(instance["courseid"])
         if course is None or int(course["id"]) == 1:
             continue
         if not course.get("visible", 1) and not course_has_capability(

@@ -11,6 +11,7 @@ The web-service functions and the grading and submitting site actions work throu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .access import course_has_capability, unsuspended_users
@@ -75,15 +76,44 @@ def grading_status(site: FakeSite, assign: Row, userid: int) -> str:
     return "graded" if has_grade(user_grade(site, assign, userid, -1, create=False)) else "notgraded"
 
 
+def grading_statuses(site: FakeSite, assign: Row) -> Callable[[int], str]:
+    """``grading_status`` of any user of the assignment, its submissions and grades read once (for
+    listings of every submission)."""
+    if setting(assign, "markingworkflow"):
+        return lambda userid: grading_status(site, assign, userid)
+    attempts: dict[Any, list[Row]] = {}
+    for row in site.db["assign_submission"].select(assignment=assign["id"]):
+        attempts.setdefault(row["userid"], []).append(row)
+    grades: dict[Any, list[Row]] = {}
+    for row in site.db["assign_grades"].select(assignment=assign["id"]):
+        grades.setdefault(row["userid"], []).append(row)
+
+    def status(userid: int) -> str:
+        rows = attempts.get(userid)
+        attempt = 0
+        if rows:
+            latest = [row for row in rows if row.get("latest", 1)]
+            submission = max(latest or rows, key=lambda row: (int(row.get("attemptnumber", 0)), row["id"]))
+            attempt = int(submission.get("attemptnumber", 0))
+        for row in reversed(grades.get(userid, [])):
+            if int(row.get("attemptnumber", 0)) == attempt:
+                return "graded" if has_grade(row) else "notgraded"
+        return "notgraded"
+    return status
+
+
 def feedback_comment(site: FakeSite, grade: Row | None) -> Row | None:
     if grade is None:
         return None
     return site.db["assignfeedback_comments"].first(grade=grade["id"])
 
 
-def submission_plugins(assign: Row, submission: Row) -> list[dict[str, Any]]:
+def submission_plugins(assign: Row, submission: Row,
+                       enabled: tuple[bool, bool, bool] | None = None) -> list[dict[str, Any]]:
+    """The submission as its plugins show it; ``enabled`` is ``enabled_plugins(assign)`` when known."""
+    onlinetext, files, comments = enabled or enabled_plugins(assign)
     plugins: list[dict[str, Any]] = []
-    if plugin_enabled(assign, "onlinetext"):
+    if onlinetext:
         text = str(submission.get("onlinetext") or "")
         plugins.append({
             "type": "onlinetext", "name": "Online text",
@@ -91,12 +121,18 @@ def submission_plugins(assign: Row, submission: Row) -> list[dict[str, Any]]:
             "editorfields": [{"name": "onlinetext", "description": "Online text submissions",
                               "text": text, "format": int(submission.get("onlineformat", 1)) if text else 0}],
         })
-    if plugin_enabled(assign, "file"):
+    if files:
         plugins.append({"type": "file", "name": "File submissions",
                         "fileareas": [{"area": "submission_files", "files": []}]})
-    if plugin_enabled(assign, "comments"):
+    if comments:
         plugins.append({"type": "comments", "name": "Submission comments"})
     return plugins
+
+
+def enabled_plugins(assign: Row) -> tuple[bool, bool, bool]:
+    """Whether online text, file and comment submissions are on."""
+    return (plugin_enabled(assign, "onlinetext"), plugin_enabled(assign, "file"),
+            plugin_enabled(assign, "comments"))
 
 
 def feedback_plugins(site: FakeSite, grade: Row) -> list[dict[str, Any]]:

@@ -116,15 +116,22 @@ def update_state(site: FakeSite, cm: Row, userid: int, newstate: int, *,
     else:
         table.update(current, completionstate=newstate, overrideby=overrideby, timemodified=now)
     if newstate != COMPLETION_INCOMPLETE and is_tracked_user(site, userid, cm["course"]):
-        reviewed = False
-        for criterion in criteria(site, cm["course"]):
-            if (int(criterion["criteriatype"]) == CRITERIA_ACTIVITY
-                    and int(criterion["moduleinstance"]) == cm["id"]):
-                mark_criterion(site, userid, criterion)
-                reviewed = True
-        if reviewed:
-            aggregate(site, userid, cm["course"])
+        review_activity_criteria(site, cm, userid)
     return current
+
+
+def review_activity_criteria(site: FakeSite, cm: Row, userid: int) -> bool:
+    """The course criteria on this activity are met: marks them (now, unless already marked) and
+    aggregates course completion; True when the activity is a criterion of its course."""
+    reviewed = False
+    for criterion in criteria(site, cm["course"]):
+        if (int(criterion["criteriatype"]) == CRITERIA_ACTIVITY
+                and int(criterion["moduleinstance"]) == cm["id"]):
+            mark_criterion(site, userid, criterion)
+            reviewed = True
+    if reviewed:
+        aggregate(site, userid, cm["course"])
+    return reviewed
 
 
 def course_activities(site: FakeSite, courseid: int) -> list[Row]:

@@ -93,6 +93,24 @@ def get_activity(site: FakeSite, modname: str, instanceid: int) -> tuple[Row, Ro
     return instance, cm
 
 
+def log_course_access(site: FakeSite, userid: int, courseid: int) -> None:
+    """``user_accesstime_log``: a user opens a course now; their last access to it (``user_lastaccess``,
+    what ``lastcourseaccess`` and the report builder's course access show) and to the site move on."""
+    now = site.now()
+    accesses = site.db["user_lastaccess"]
+    row = accesses.first(userid=int(userid), courseid=int(courseid))
+    if row is None:
+        accesses.insert({"userid": int(userid), "courseid": int(courseid), "timeaccess": now})
+    elif int(row.get("timeaccess") or 0) < now:
+        accesses.update(row, timeaccess=now)
+    user = site.db["user"].get(userid)
+    if user is not None:
+        changes = {"lastaccess": max(now, int(user.get("lastaccess") or 0))}
+        if not user.get("firstaccess") or int(user["firstaccess"]) > now:
+            changes["firstaccess"] = now
+        site.db["user"].update(user, **changes)
+
+
 def enrol_methods(site: FakeSite, courseid: int) -> list[str]:
     rows = sorted(site.db["enrol"].select(courseid=int(courseid)),
                   key=lambda row: (int(row.get("sortorder") or 0), int(row["id"])))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -167,6 +168,118 @@ def clean_returns(description: Signature | None, value: Any, path: str = "") -> 
             raise InvalidResponse(f"{path or 'answer'}: expected a list, got {value!r}")
         return [clean_returns(description["of"], item, f"{path}[{i}]") for i, item in enumerate(value)]
     raise ValueError(f"unknown description kind {kind!r}")
+
+
+Cleaner = Callable[[Any], Any]
+_MISSING = object()
+_BAD_DEFAULT = object()
+
+
+@cache
+def returns_cleaner(wsfunction: str) -> Cleaner:
+    """``clean_returns`` of one function's declared returns, compiled once: the same answers and the
+    same errors, without walking the description for every value of a large answer."""
+    description = signatures()[wsfunction].get("returns")
+    if description is None:
+        return lambda value: None
+    compiled = _compile(description)
+
+    def clean(value: Any) -> Any:
+        try:
+            return compiled(value)
+        except InvalidResponse:
+            return clean_returns(description, value)  # raises again, naming where
+    return clean
+
+
+def _compile(description: Signature) -> Cleaner:
+    kind = description["kind"]
+    if kind == "value":
+        return _compile_value(description.get("type", "raw"))
+    if kind == "object":
+        return _compile_object(description)
+    if kind == "list":
+        return _compile_list(description["of"])
+    raise ValueError(f"unknown description kind {kind!r}")
+
+
+def _passes(description: Signature) -> tuple[type, ...]:
+    """The types a value of this description keeps as it is (no cast needed), for inlined checks."""
+    if description["kind"] != "value":
+        return ()
+    ptype = description.get("type", "raw")
+    kept: tuple[type, ...] = {"int": (int,), "float": (), "bool": (bool,),
+                              "raw": (str, int, float, bool)}.get(ptype, (str,))
+    return (type(None), *kept)
+
+
+def _compile_list(of_description: Signature) -> Cleaner:
+    of = _compile(of_description)
+    passes = _passes(of_description)
+
+    def clean_list(value: Any) -> Any:
+        if value is None:
+            return []
+        if not isinstance(value, (list, tuple)):
+            raise InvalidResponse("expected a list")
+        if passes:
+            return [item if item.__class__ in passes else of(item) for item in value]
+        return [of(item) for item in value]
+    return clean_list
+
+
+def _compile_object(description: Signature) -> Cleaner:
+    """A cleaner for one structure, written out key by key: large answers are mostly structures."""
+    scope: dict[str, Any] = {"MISSING": _MISSING, "BAD": _BAD_DEFAULT, "InvalidResponse": InvalidResponse}
+    lines = ["def clean_object(value):"]
+    if description.get("required") != 1:
+        lines += ["    if value is None:", "        return None"]
+    lines += ["    if value.__class__ is not dict:",
+              "        if isinstance(value, list) and not value:",
+              "            value = {}",
+              "        elif not isinstance(value, dict):",
+              "            raise InvalidResponse('expected an object')",
+              "    result = {}",
+              "    get = value.get"]
+    for number, (key, sub) in enumerate(description.get("keys", {}).items()):
+        scope[f"C{number}"] = _compile(sub)
+        scope[f"P{number}"] = _passes(sub)
+        lines += [f"    item = get({key!r}, MISSING)", "    if item is MISSING:"]
+        if sub.get("required") == 1:
+            lines.append("        raise InvalidResponse('required key missing')")
+        elif sub.get("required") == 0 and sub["kind"] == "value":
+            given = _default(sub)
+            try:
+                scope[f"D{number}"] = None if given is None else clean_returns(sub, given, key)
+            except InvalidResponse:
+                scope[f"D{number}"] = _BAD_DEFAULT
+            lines += [f"        if D{number} is BAD:", "            raise InvalidResponse('bad default')",
+                      f"        result[{key!r}] = D{number}"]
+        else:
+            lines.append("        pass")
+        if scope[f"P{number}"]:
+            lines += [f"    elif item.__class__ in P{number}:", f"        result[{key!r}] = item"]
+        lines += ["    else:", f"        result[{key!r}] = C{number}(item)"]
+    lines.append("    return result if result else []")
+    exec("\n".join(lines), scope)  # the code is written here, from the site's own signatures
+    cleaner: Cleaner = scope["clean_object"]
+    return cleaner
+
+
+def _compile_value(ptype: str) -> Cleaner:
+    passes = _passes({"kind": "value", "type": ptype})
+    if ptype == "float":
+        def clean_float(value: Any) -> Any:
+            if value.__class__ is float:
+                return int(value) if value.is_integer() else value  # PHP's json_encode: 70.0 -> 70
+            return None if value is None else _cast(ptype, value, "")
+        return clean_float
+
+    def clean_value(value: Any) -> Any:
+        if value.__class__ in passes:
+            return value
+        return _cast(ptype, value, "")
+    return clean_value
 
 
 def _cast(ptype: str, value: Any, path: str) -> Any:

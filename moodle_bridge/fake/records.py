@@ -26,11 +26,20 @@ ROLES = [
 
 
 def context(site: FakeSite, level: int, instanceid: int) -> Row:
-    """The context row of an instance, created on first use."""
+    """The context row of an instance, created on first use.
+
+    Every capability check asks for one, so the site remembers each row it found, and trusts it while
+    it is still the table's row for that instance."""
     table = site.db["context"]
+    known: dict[tuple[int, Any], Row] = site.ext.setdefault("contexts", {})
+    row = known.get((level, instanceid))
+    if (row is not None and table.rows.get(row["id"]) is row and row["instanceid"] == instanceid
+            and row["contextlevel"] == level):
+        return row
     row = table.first(instanceid=instanceid, contextlevel=level)
     if row is None:
         row = table.insert({"contextlevel": level, "instanceid": instanceid})
+    known[(level, instanceid)] = row
     return row
 
 

@@ -15,9 +15,14 @@ import random
 from importlib import resources
 from typing import Any
 
+from .functions.core_reportbuilder import PARTICIPANTS
 from .site import FakeSite
 
 ADMIN = 2
+COMPLETION_REPORT = "Course completion export"
+COMPLETION_COLUMNS = ("course:idnumber", "user:idnumber", "user:username", "completion:completed",
+                      "completion:timecompleted", "completion:timestarted", "access:timeaccess")
+TEXT_NOT_EMPTY = 8
 
 
 def demo_data() -> dict[str, Any]:
@@ -30,7 +35,8 @@ def seed_site(site: FakeSite, spec: str | int, *, seed: int = 2026) -> str:
     """Seeds ``site`` from ``'demo'`` or a learner count; returns a one-line summary."""
     if str(spec) == "demo":
         templates = seed_course_library(site)
-        return f"course library with {len(templates)} template courses"
+        add_completion_report(site)
+        return f"course library with {len(templates)} template courses and a completion report"
     try:
         count = int(spec)
     except ValueError:
@@ -38,6 +44,27 @@ def seed_site(site: FakeSite, spec: str | int, *, seed: int = 2026) -> str:
     population = seed_population(site, learners=count, courses=max(1, min(20, count // 25)), seed=seed)
     return (f"{population['learners']} learners, {population['courses']} courses, "
             f"{population['enrolments']} enrolments, {population['completions']} completions")
+
+
+def add_completion_report(site: FakeSite) -> int:
+    """The custom report an admin makes for completion exports; returns its id.
+
+    "Course completion export" on the Course participants source, with the columns a harvest reads
+    and the condition that drops the rows of enrolment methods nobody uses; its audience is the token
+    users who may view reports (the service user; ``wsbot`` on a site without tokens).
+    """
+    audience = sorted({userid for userid, _service in site.tokens.values()
+                       if site.has_capability(userid, "moodle/reportbuilder:view")})
+    if not audience:
+        service_user = site.db["user"].first(username="wsbot")
+        audience = [service_user["id"]] if service_user is not None else []
+    report = site.site_action("create_report", {
+        "name": COMPLETION_REPORT, "source": PARTICIPANTS, "columns": list(COMPLETION_COLUMNS),
+        "conditions": [{"uniqueidentifier": "user:username", "operator": TEXT_NOT_EMPTY}],
+        "userid": ADMIN})
+    reportid = int(report["reportid"])
+    site.site_action("set_report_audience", {"reportid": reportid, "userids": audience})
+    return reportid
 
 
 def seed_course_library(site: FakeSite) -> list[dict[str, Any]]:
@@ -58,9 +85,9 @@ def seed_course_library(site: FakeSite) -> list[dict[str, Any]]:
 
 
 def _structured_course(site: FakeSite, categoryid: int, shortname: str, fullname: str, *,
-                       assignment: bool, survey: bool) -> dict[str, Any]:
+                       assignment: bool, survey: bool, idnumber: str = "") -> dict[str, Any]:
     course = site.invoke("core_course_create_courses", {"courses": [{
-        "fullname": fullname, "shortname": shortname, "categoryid": categoryid,
+        "fullname": fullname, "shortname": shortname, "categoryid": categoryid, "idnumber": idnumber,
         "enablecompletion": 1, "summary": fullname}]}, userid=ADMIN)[0]
     modules = site.site_action("create_activities", {"courseid": course["id"], "prefix": shortname,
                                                      "only_page": False,
@@ -74,8 +101,11 @@ def _structured_course(site: FakeSite, categoryid: int, shortname: str, fullname
 
 
 def seed_population(site: FakeSite, *, learners: int, courses: int, seed: int = 2026,
-                    completion_rate: float = 0.6) -> dict[str, int]:
-    """N learners enrolled in every generated course, some of whom completed some courses."""
+                    completion_rate: float = 0.6, assignment_every: int = 4) -> dict[str, int]:
+    """N learners enrolled in every generated course, some of whom completed some courses.
+
+    Every ``assignment_every``-th course (the first included) has an assignment; ``completion_rate`` 0
+    leaves the progress to ``simulate_progress``."""
     rng = random.Random(seed)
     data = demo_data()
     surnames, given = data["surnames"], data["given"]
@@ -94,8 +124,10 @@ def seed_population(site: FakeSite, *, learners: int, courses: int, seed: int = 
                                                     userid=ADMIN))
     enrolments = completions = 0
     for index in range(courses):
-        course = _structured_course(site, category["id"], f"GEN-{seed}-{index + 1:03d}",
-                                    f"Generated course {index + 1}", assignment=index % 4 == 0,
+        shortname = f"GEN-{seed}-{index + 1:03d}"
+        course = _structured_course(site, category["id"], shortname, f"Generated course {index + 1}",
+                                    idnumber=shortname,
+                                    assignment=assignment_every > 0 and index % assignment_every == 0,
                                     survey=False)
         for start in range(0, len(userids), 1000):
             chunk = userids[start:start + 1000]

@@ -7,9 +7,12 @@ answer against the declared returns, and turn exceptions into Moodle's error bod
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +45,50 @@ class Clock:
             self._frozen += seconds
         else:
             self._offset += seconds
+
+    @contextmanager
+    def at(self, timestamp: float) -> Iterator[None]:
+        """Holds the clock at ``timestamp`` while something that happened then is replayed, then puts
+        it back as it was (still running, or still frozen where it stood)."""
+        saved = (self._offset, self._frozen)
+        self._frozen = float(timestamp)
+        try:
+            yield
+        finally:
+            self._offset, self._frozen = saved
+
+
+class _CollectorPause:
+    """Holds off Python's automatic garbage collection while the site answers a call or runs an action.
+
+    A large answer (every submission of 20 assignments, 10,000 enrolled users) allocates around a
+    million containers, and each full collection they trigger walks every table and index of a site
+    with 200,000 enrolments: collecting after the call instead makes such calls several times faster.
+    Nested and concurrent calls share one pause; collection resumes when the last one ends.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._depth = 0
+        self._resume = False
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if self._depth == 0:
+                self._resume = gc.isenabled()
+                gc.disable()
+            self._depth += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._depth -= 1
+                if self._depth == 0 and self._resume:
+                    gc.enable()
+
+
+collector_paused = _CollectorPause()
 
 
 @dataclass
@@ -139,27 +186,29 @@ class FakeSite:
                           "Access control exception",
                           f"Access to the function {wsfunction}() is not allowed.")
         params = external.validate_parameters(description["parameters"], raw)
-        with self.lock:
-            self.calls[wsfunction] += 1
-            if spec.items and isinstance(params.get(spec.items), list):
-                self.items[wsfunction] += len(params[spec.items])
-            result = spec.handler(Call(self, userid, wsfunction, token), params)
-        return external.clean_returns(description.get("returns"), result)
+        with collector_paused():
+            with self.lock:
+                self.calls[wsfunction] += 1
+                if spec.items and isinstance(params.get(spec.items), list):
+                    self.items[wsfunction] += len(params[spec.items])
+                result = spec.handler(Call(self, userid, wsfunction, token), params)
+            return external.returns_cleaner(wsfunction)(result)
 
     def invoke(self, wsfunction: str, params: dict[str, Any], *, userid: int = 2) -> Any:
         """Runs a function as ``userid`` without HTTP or a token, as seeding and site actions do."""
         description = external.signatures()[wsfunction]
         validated = external.validate_parameters(description["parameters"], params)
-        with self.lock:
-            result = FUNCTIONS[wsfunction].handler(Call(self, userid, wsfunction, ""), validated)
-        return external.clean_returns(description.get("returns"), result)
+        with collector_paused():
+            with self.lock:
+                result = FUNCTIONS[wsfunction].handler(Call(self, userid, wsfunction, ""), validated)
+            return external.returns_cleaner(wsfunction)(result)
 
     def site_action(self, name: str, args: dict[str, Any] | None = None) -> Any:
         """Does on the site what a person or cron would do (see ``registry.site_action``)."""
         action = ACTIONS.get(name)
         if action is None:
             raise KeyError(f"unknown site action {name!r}; known: {', '.join(sorted(ACTIONS))}")
-        with self.lock:
+        with collector_paused(), self.lock:
             return action(self, dict(args or {}))
 
     def item_count(self, wsfunction: str, raw: dict[str, Any]) -> int:

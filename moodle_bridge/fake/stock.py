@@ -7,7 +7,7 @@ category; a service user ``wsbot`` (id 3) with every capability through a role o
 
 from __future__ import annotations
 
-from . import functions  # noqa: F401 - registers every web-service function and site action
+from . import functions, progress  # noqa: F401 - registers every web-service function and site action
 from .records import (
     CONTEXT_COURSE,
     CONTEXT_COURSECAT,

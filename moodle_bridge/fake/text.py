@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import re
 from datetime import UTC, datetime, tzinfo
+from functools import lru_cache
 
 FORMAT_MOODLE, FORMAT_HTML, FORMAT_PLAIN, FORMAT_MARKDOWN = 0, 1, 2, 4
 
@@ -38,7 +39,15 @@ def format_string(text: object) -> str:
     ``&``, ``<`` and ``>`` escaped, so a name never carries markup."""
     if not text:
         return ""
-    return strip_tags(escape_ampersands(str(text))).replace("<", "&lt;").replace(">", "&gt;")
+    if text.__class__ is str:
+        return _format_name(str(text))
+    return _format_name.__wrapped__(str(text))
+
+
+@lru_cache(maxsize=65536)
+def _format_name(text: str) -> str:
+    """Names recur (a course's in every enrolled user's listing): each is formatted once."""
+    return strip_tags(escape_ampersands(text)).replace("<", "&lt;").replace(">", "&gt;")
 
 
 def format_text(text: object, textformat: int | None) -> tuple[str, int]:
@@ -56,7 +65,8 @@ def format_text(text: object, textformat: int | None) -> tuple[str, int]:
 
 def escape(text: object) -> str:
     """``s()``-like escaping of a value shown inside generated HTML (report cells, links)."""
-    return html.escape(str(text), quote=False)
+    value = text if text.__class__ is str else str(text)
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")  # html.escape, no quotes
 
 
 def html_to_text(text: str) -> str:
@@ -85,3 +95,44 @@ def userdate(timestamp: int, tz: tzinfo = UTC) -> str:
     hour = moment.hour % 12 or 12
     return (f"{_DAYS[moment.weekday()]}, {moment.day} {_MONTHS[moment.month - 1]} {moment.year}, "
             f"{hour}:{moment.minute:02d} {'AM' if moment.hour < 12 else 'PM'}")
+
+
+class Userdates:
+    """``userdate`` of many timestamps in one timezone, as a report of thousands of rows needs it: the
+    zone's offset is looked up once per hour (when it does not change within that hour) and each day's
+    name once, instead of building a zoned datetime per cell. The strings are ``userdate``'s."""
+
+    def __init__(self, tz: tzinfo = UTC) -> None:
+        self.tz = tz
+        self._offsets: dict[int, int | None] = {}
+
+    def __call__(self, timestamp: int) -> str:
+        moment = int(timestamp)
+        hour = moment // 3600
+        offset = self._offsets.get(hour, -1)
+        if offset == -1:
+            offset = self._offsets[hour] = _steady_offset(self.tz, hour)
+        if offset is None:
+            return userdate(moment, self.tz)
+        local = moment + offset
+        minutes = local % 86400 // 60
+        hours = minutes // 60
+        clock = f"{hours % 12 or 12}:{minutes % 60:02d} {'AM' if hours < 12 else 'PM'}"
+        return f"{_day_name(local // 86400)}, {clock}"
+
+
+@lru_cache(maxsize=1 << 17)
+def _steady_offset(tz: tzinfo, hour: int) -> int | None:
+    """The zone's UTC offset in seconds through one hour (counted from the epoch); None if it changes."""
+    first = datetime.fromtimestamp(hour * 3600, tz).utcoffset()
+    last = datetime.fromtimestamp(hour * 3600 + 3599, tz).utcoffset()
+    if first is None or first != last:
+        return None
+    return int(first.total_seconds())
+
+
+@lru_cache(maxsize=1 << 15)
+def _day_name(day: int) -> str:
+    """``Friday, 27 November 2026`` for a day counted from the epoch."""
+    date = datetime.fromtimestamp(day * 86400, UTC)
+    return f"{_DAYS[date.weekday()]}, {date.day} {_MONTHS[date.month - 1]} {date.year}"

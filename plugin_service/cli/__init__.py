@@ -7,6 +7,7 @@ import logging
 import click
 
 from .doctor import doctor
+from .harvest import harvest_command, record_command
 from .plan import explain, plan, roster
 
 
@@ -23,3 +24,5 @@ main.add_command(doctor)
 main.add_command(roster)
 main.add_command(plan)
 main.add_command(explain)
+main.add_command(harvest_command)
+main.add_command(record_command)

@@ -23,6 +23,7 @@ from moodle_bridge import (
 from moodle_bridge.areas.core_webservice import SiteInfo
 
 from ..moodle_requirements import REQUIREMENTS, Requirement
+from .harvest import SETUP, HarvestError, find_completion_report
 
 SERVICE_PAGE = "Site administration > Server > Web services > External services"
 ROLE_PAGE = "Site administration > Users > Permissions > Define roles"
@@ -148,4 +149,24 @@ def _probe_cohorts(client: MoodleClient, site: SiteInfo) -> Probe | None:
     return Probe("cohorts are readable", True, f"{fn} answers")
 
 
-PROBES: tuple[ProbeFunc, ...] = (_probe_users_visible, _probe_cohorts)
+def _probe_completion_report(client: MoodleClient, site: SiteInfo) -> Probe | None:
+    """The harvest's fast path: a custom report on course participants with the completion columns.
+    Its absence is not a failure (the harvest then asks once per cadre and course), so the probe
+    passes either way and says how to create it."""
+    name = "completion report for the harvest"
+    if not {"core_reportbuilder_list_reports", "core_reportbuilder_retrieve_report"} <= site.function_names:
+        return Probe(name, True, "core_reportbuilder_list_reports and core_reportbuilder_retrieve_report "
+                     "are not in the token's service: the harvest asks once per cadre and course", SETUP)
+    try:
+        report = find_completion_report(client)
+    except (MoodleError, HarvestError) as exc:
+        return Probe(name, False, str(exc), SETUP)
+    if report is None:
+        language = ("" if site.lang.startswith("en")
+                    else f" (the service user's language is {site.lang!r})")
+        return Probe(name, True, "none found: the harvest asks once per cadre and course, slow for "
+                     f"thousands of cadres{language}", SETUP)
+    return Probe(name, True, f"report {report.id} {report.name!r}: completion is read in a few calls")
+
+
+PROBES: tuple[ProbeFunc, ...] = (_probe_users_visible, _probe_cohorts, _probe_completion_report)

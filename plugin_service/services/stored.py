@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from rules.plan import load_plan
+from rules.plan import Plan, load_plan
 from rules.problems import InputError
 
 from ..config import Settings
@@ -27,20 +29,36 @@ def inputs_from_store(settings: Settings, plan_id: int, roster_id: int) -> Input
 def due_plans(settings: Settings, today: dt.date) -> list[tuple[int, int]]:
     """(plan id, roster id) for the newest stored plan of each year whose period includes
     ``today``, paired with the newest stored roster."""
-    due = []
     with session_scope(settings.database_url) as session:
         roster_id = session.scalar(select(StoredRoster.id).order_by(StoredRoster.id.desc()).limit(1))
         if roster_id is None:
             return []
-        for year in sorted(session.scalars(select(StoredPlan.year).distinct())):
-            stored = session.scalar(select(StoredPlan).where(StoredPlan.year == year)
-                                    .order_by(StoredPlan.id.desc()).limit(1))
-            if stored is None:
-                continue
-            try:
-                plan = load_plan(stored.text, stored.filename)
-            except InputError:
-                continue  # a stored plan was valid when stored; a newer rule may refuse it
-            if plan.period.start <= today <= plan.period.end:
-                due.append((stored.id, roster_id))
-    return due
+        return [(stored.id, roster_id) for stored, plan in newest_plans(session, applied=False)
+                if plan.period.start <= today <= plan.period.end]
+
+
+def due_years(settings: Settings, today: dt.date) -> list[int]:
+    """The years applied to Moodle whose plan period (and a month after it, while the records are
+    still being completed) includes ``today``."""
+    with session_scope(settings.database_url) as session:
+        return [plan.year for _stored, plan in newest_plans(session, applied=True)
+                if plan.period.start <= today <= plan.period.end + dt.timedelta(days=31)]
+
+
+def newest_plans(session: Session, *, applied: bool) -> Iterator[tuple[StoredPlan, Plan]]:
+    """Each year's newest stored plan (or newest applied one), loaded, in year order. A plan that no
+    longer loads (it was valid when stored; a newer rule may refuse it) is passed over."""
+    query = select(StoredPlan.year).distinct()
+    if applied:
+        query = query.where(StoredPlan.applied_at.is_not(None))
+    for year in sorted(session.scalars(query)):
+        newest = select(StoredPlan).where(StoredPlan.year == year)
+        if applied:
+            newest = newest.where(StoredPlan.applied_at.is_not(None)).order_by(StoredPlan.applied_at.desc())
+        stored = session.scalar(newest.order_by(StoredPlan.id.desc()).limit(1))
+        if stored is None:
+            continue
+        try:
+            yield stored, load_plan(stored.text, stored.filename)
+        except InputError:
+            continue

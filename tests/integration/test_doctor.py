@@ -14,8 +14,10 @@ import pytest
 
 from moodle_bridge import MoodleClient
 from moodle_bridge.fake import RunningFake
+from moodle_bridge.fake.seed import add_completion_report
 from plugin_service.moodle_requirements import REQUIREMENTS, required_functions
 from plugin_service.services.doctor import diagnose
+from plugin_service.services.harvest import HarvestError, find_completion_report
 
 from ..conftest import SMALL_TOKEN, TOKEN, WEAK_TOKEN
 
@@ -34,7 +36,7 @@ def test_every_function_the_project_needs_is_served_by_the_fake(client: MoodleCl
     report = diagnose(client)
     assert report.fatal is None
     assert not [c.requirement.function for c in report.functions if not c.available]
-    assert all(probe.ok for probe in report.probes) and len(report.probes) == 2
+    assert all(probe.ok for probe in report.probes) and len(report.probes) == 3
     assert report.ok
 
 
@@ -132,3 +134,33 @@ def test_missing_settings_give_one_clear_line() -> None:
     result = subprocess.run([CADRE, "doctor"], capture_output=True, text=True, env=env, timeout=60,
                             check=False)
     assert _one_clear_line(result).startswith("error: no Moodle URL")
+
+
+def _report_probe(client: MoodleClient):
+    return next(p for p in diagnose(client).probes if p.name == "completion report for the harvest")
+
+
+def test_doctor_says_how_to_create_the_completion_report(fake: RunningFake, client: MoodleClient) -> None:
+    probe = _report_probe(client)
+    assert probe.ok and probe.detail.startswith("none found: the harvest asks once per cadre and course")
+    assert 'report source "Course participants"' in probe.fix and "Course ID number" in probe.fix
+    result = run_doctor(fake.url, TOKEN)
+    assert "Course completion export" in result.stdout and result.returncode == 0
+
+
+def test_doctor_finds_the_completion_report(fake: RunningFake, client: MoodleClient) -> None:
+    reportid = add_completion_report(fake.site)
+    probe = _report_probe(client)
+    assert probe.ok and probe.detail == (f"report {reportid} 'Course completion export': completion is read "
+                                         "in a few calls")
+
+
+def test_a_report_without_the_needed_columns_is_not_taken(fake: RunningFake, client: MoodleClient) -> None:
+    fake.site.site_action("create_report", {"name": "Participants", "columns": ["course:fullname",
+                                                                                "user:fullname"]})
+    assert find_completion_report(client) is None
+    with pytest.raises(HarvestError, match="lacks the columns Course ID number, ID number, Completed, "
+                                           "Time completed"):
+        find_completion_report(client, "Participants")
+    with pytest.raises(HarvestError, match="no \"Course participants\" custom report"):
+        find_completion_report(client, "Nonesuch")

@@ -47,6 +47,11 @@ def cleanup() -> Iterator[Callable[[Callable[[], object]], None]]:
     """Registers undo steps; they run last-in first-out after the test, errors reported, not raised."""
     steps: list[Callable[[], object]] = []
     yield steps.append
+    undo(steps)
+
+
+def undo(steps: list[Callable[[], object]]) -> None:
+    """Runs undo steps last-in first-out; their errors are reported together, after all have run."""
     failures = []
     for step in reversed(steps):
         try:
@@ -71,3 +76,11 @@ def template_course_shortname() -> str:
         pytest.skip("set MOODLE_TEMPLATE_COURSE to the shortname of a template course "
                     "(see tests/live/README.md)")
     return name
+
+
+@pytest.fixture(scope="module")
+def module_cleanup() -> Iterator[Callable[[Callable[[], object]], None]]:
+    """``cleanup`` for objects a module's tests share: the undo steps run after the module's last test."""
+    steps: list[Callable[[], object]] = []
+    yield steps.append
+    undo(steps)

@@ -18,7 +18,7 @@ from moodle_bridge.areas.core_grades import (
     GradeUpdate,
     NewGrade,
 )
-from moodle_bridge.areas.gradereport_user import GradeCell, GradeItemsReport, GradesTables
+from moodle_bridge.areas.gradereport_user import CourseTotal, GradeCell, GradeItemsReport, GradesTables
 from tests.recordings import (
     CONTRACT,
     ENDPOINT,
@@ -155,3 +155,25 @@ def test_update_grades_rejects_an_answer_that_is_not_a_status() -> None:
         mock.post(ENDPOINT, json=1)
         assert not grades_area(client).update_grades(source="x", courseid=2, component="mod_assign",
                                                      activityid=3).ok
+
+
+@responses.activate
+def test_course_totals_keep_each_users_course_row_only() -> None:
+    responses.post(ENDPOINT, json={"usergrades": [
+        {"courseid": 7, "userid": 21, "gradeitems": [
+            {"id": 1, "itemtype": "mod", "graderaw": 80.0, "grademax": 100.0},
+            {"id": 2, "itemtype": "course", "graderaw": 80.0, "grademax": 100.0,
+             "gradedategraded": 1790000000}]},
+        {"courseid": 7, "userid": 22, "gradeitems": [{"id": 2, "itemtype": "course", "graderaw": None,
+                                                      "grademax": 100}]}], "warnings": []})
+    totals = endpoint_client().gradereport_user.course_totals(7)
+    assert totals.by_user == {21: CourseTotal(21, 80.0, 100.0, 1790000000), 22: CourseTotal(22, None, 100.0)}
+    assert totals.items == {"mod//"}
+
+
+@responses.activate
+def test_course_totals_refuse_a_grade_that_is_not_a_number() -> None:
+    responses.post(ENDPOINT, json={"usergrades": [{"courseid": 7, "userid": 21, "gradeitems": [
+        {"id": 2, "itemtype": "course", "graderaw": "80,5", "grademax": 100.0}]}], "warnings": []})
+    with pytest.raises(ProtocolError, match="graderaw"):
+        endpoint_client().gradereport_user.course_totals(7)

@@ -23,6 +23,7 @@ from moodle_bridge import (
     ProtocolError,
     Retry,
     TransientError,
+    TruncatedAnswerError,
 )
 from moodle_bridge.areas import WriteResult
 from moodle_bridge.areas._base import warnings_of
@@ -144,6 +145,26 @@ def test_a_read_gives_up_after_the_allowed_attempts() -> None:
     with pytest.raises(TransientError):
         make_client().call("core_cohort_get_cohorts", {}, write=False)
     assert len(responses.calls) == 3
+
+
+@responses.activate
+def test_a_read_whose_answer_broke_off_is_read_again() -> None:
+    responses.post(ENDPOINT, body=b'[{"id": 1, "name": "cad', content_type="application/json")
+    responses.post(ENDPOINT, json={"exception": "dml_read_exception", "errorcode": "dmlreadexception",
+                                   "message": "Error reading from database"})
+    responses.post(ENDPOINT, json=[{"id": 1, "name": "cadre"}])
+    client = make_client()
+    assert client.call("core_cohort_get_cohorts", {}, write=False) == [{"id": 1, "name": "cadre"}]
+    assert len(responses.calls) == 3
+
+
+@responses.activate
+def test_a_write_whose_answer_broke_off_is_not_repeated() -> None:
+    responses.post(ENDPOINT, body=b'[{"id": 1, "username": "T1', content_type="application/json")
+    with pytest.raises(TruncatedAnswerError) as caught:
+        make_client().call("core_user_create_users", {"users": []}, write=True)
+    assert isinstance(caught.value, ProtocolError) and isinstance(caught.value, TransientError)
+    assert len(responses.calls) == 1
 
 
 @responses.activate

@@ -35,6 +35,7 @@ from ..completion import (
     is_tracked_user,
     mark_course_complete,
     mark_criterion,
+    review_activity_criteria,
     update_state,
 )
 from ..courses import get_cm, get_course, instance_of
@@ -269,7 +270,11 @@ def set_completion_criteria(site: FakeSite, args: dict[str, Any]) -> dict[str, A
 
 @site_action("complete_activity")
 def complete_activity(site: FakeSite, args: dict[str, Any]) -> dict[str, Any]:
-    """A learner marks an activity done (or views it): course completion aggregates at once."""
+    """A learner marks an activity done (or views it): course completion aggregates at once.
+
+    Done again when it is done already, the activity's completion stays as it was but the course
+    criteria it meets are reviewed, as Moodle's completion review does: after ``reset_course_completion``
+    the course completes again, at the current time."""
     userid = int(args["userid"])
     cm = site.db["course_modules"].get(int(args["cmid"]))
     if cm is None:
@@ -279,7 +284,11 @@ def complete_activity(site: FakeSite, args: dict[str, Any]) -> dict[str, Any]:
     if int(cm.get("completion") or 0) == TRACKING_NONE:
         raise ValueError(f"course module {cm['id']} has no completion tracking")
     state = int(args.get("state", COMPLETION_COMPLETE))
+    current = cm_completion(site, cm["id"], userid)
+    already = current is not None and int(current["completionstate"]) == state
     row = update_state(site, cm, userid, state)
+    if already and state != COMPLETION_INCOMPLETE and is_tracked_user(site, userid, cm["course"]):
+        review_activity_criteria(site, cm, userid)
     return {"course_completions": as_db_strings(course_completion(site, userid, cm["course"]), CC_FIELDS),
             "cmc": as_db_strings(row, CMC_FIELDS)}
 

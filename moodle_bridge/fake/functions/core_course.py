@@ -35,6 +35,7 @@ from ..courses import (
     format_options,
     get_course,
     last_section_number,
+    log_course_access,
     move_to_top,
     new_section,
     recount,
@@ -42,7 +43,7 @@ from ..courses import (
 )
 from ..db import Row
 from ..params import int_or_zero
-from ..registry import function
+from ..registry import function, site_action
 from ..site import Call, FakeSite
 from ..text import format_string, format_text
 from ..wserror import WSError, context_not_valid, invalid_param, invalid_parameter, moodle_exception
@@ -352,3 +353,19 @@ def search_courses(call: Call, params: dict[str, Any]) -> dict[str, Any]:
         info = course_public_info(site, course)
         courses.append(info)
     return {"total": total, "courses": courses, "warnings": []}
+
+
+# --- site actions -------------------------------------------------------------------------------
+
+@site_action("view_course")
+def view_course(site: FakeSite, args: dict[str, Any]) -> dict[str, Any]:
+    """A user opens a course's page: their last access to the course (and to the site) is now."""
+    userid, courseid = int(args["userid"]), int(args["courseid"])
+    user, course = site.db["user"].get(userid), site.db["course"].get(courseid)
+    if user is None or course is None:
+        raise ValueError(f"no user {userid} or course {courseid}")
+    reason = can_access_course(site, userid, course)
+    if reason is not None:
+        raise ValueError(f"user {userid} cannot enter course {courseid}: {reason}")
+    log_course_access(site, userid, courseid)
+    return {"userid": userid, "courseid": courseid, "timeaccess": site.now()}

@@ -18,7 +18,7 @@ from typing import Any
 from ..db import Row
 from ..records import fullname, must_exist, profile_image_urls
 from ..registry import function, site_action
-from ..reportsource import COLUMNS, ENTITIES, FILTERS, columns_of, filters_of, json_object, report_data
+from ..reportsource import COLUMNS, ENTITIES, FILTERS, columns_of, filters_of, json_object, report_page
 from ..site import Call, FakeSite
 from ..wserror import WSError, invalid_parameter
 
@@ -138,10 +138,10 @@ def retrieve_report(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     site = call.site
     report = get_report(site, int(params["reportid"]))
     require_view(call, report)
-    headers, rows = report_data(call.site, call.userid, report)
     page, perpage = max(int(params.get("page") or 0), 0), max(int(params.get("perpage") or 0), 0)
-    chosen = rows[page * perpage:(page + 1) * perpage] if perpage else rows
-    total = len(rows) if chosen or page == 0 else 0
+    headers, chosen, total = report_page(site, call.userid, report, page * perpage if perpage else 0,
+                                         perpage)
+    total = total if chosen or page == 0 else 0
     return {
         "details": details(site, report),
         "data": {"headers": headers, "rows": [{"columns": row} for row in chosen], "totalrowcount": total},
@@ -157,12 +157,14 @@ def reports_get(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     editmode = bool(params.get("editmode"))
     if editmode:
         require_edit(call, report)
-    headers, rows = report_data(call.site, call.userid, report)
     pagesize = int(params.get("pagesize") or 0) or 30
+    headers, rows, total = report_page(site, call.userid, report, 0, max(pagesize, 0))
+    if pagesize < 0:
+        rows = rows[:pagesize]
     filters = filters_of(site, report["id"], condition=False)
     result: dict[str, Any] = {
         **base_details(report),
-        "table": _table_html(report, headers, rows[:pagesize], len(rows), pagesize),
+        "table": _table_html(report, headers, rows, total, pagesize),
         "infocontainer": "",
         "filtersapplied": 0,
         "filterspresent": bool(filters),

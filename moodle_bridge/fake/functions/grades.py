@@ -14,6 +14,7 @@ assignment's grade changed since, as Moodle pushes them with ``grade_update``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ..access import (
@@ -152,12 +153,33 @@ def write_grade(site: FakeSite, item: Row, userid: int, rawgrade: float | None, 
     return grade
 
 
-def course_total(site: FakeSite, userid: int, items: list[Row]) -> tuple[float | None, int | None]:
+GradeLookup = Callable[[Row, int], "Row | None"]
+
+
+def grade_of(site: FakeSite) -> GradeLookup:
+    """A user's grade for an item, read from the table each time."""
+    return lambda item, userid: site.db["grade_grades"].first(itemid=item["id"], userid=userid)
+
+
+def grades_by_user(site: FakeSite, items: list[Row]) -> GradeLookup:
+    """A user's grade for an item, from every grade of the items read once (for reports on everyone)."""
+    table = site.db["grade_grades"]
+    found: dict[tuple[Any, Any], Row] = {}
+    for item in items:
+        for gradeid in sorted(table.ids_where("itemid", item["id"])):
+            grade = table.rows[gradeid]
+            found.setdefault((item["id"], grade.get("userid")), grade)
+    return lambda item, userid: found.get((item["id"], userid))
+
+
+def course_total(site: FakeSite, userid: int, items: list[Row], grade_lookup: GradeLookup | None = None
+                 ) -> tuple[float | None, int | None]:
     """The Natural course total (sum of the graded items) and the latest time an item was graded."""
+    lookup = grade_lookup or grade_of(site)
     total: float | None = None
     graded: int | None = None
     for item in items:
-        grade = site.db["grade_grades"].first(itemid=item["id"], userid=userid)
+        grade = lookup(item, userid)
         if grade is None or grade.get("finalgrade") is None:
             continue
         total = (total or 0.0) + float(grade["finalgrade"])
@@ -223,6 +245,7 @@ def get_grade_items(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     site = call.site
     course, people = _report_people(call, params)
     _category, course_item, items = grade_items(site, course["id"])
+    lookup = grades_by_user(site, items) if len(people) > 1 else grade_of(site)
     usergrades = []
     for person in people:
         usergrades.append({
@@ -232,14 +255,15 @@ def get_grade_items(call: Call, params: dict[str, Any]) -> dict[str, Any]:
             "userfullname": fullname(person),
             "useridnumber": person.get("idnumber") or "",
             "maxdepth": 2,
-            "gradeitems": _user_grade_items(site, person["id"], course_item, items),
+            "gradeitems": _user_grade_items(site, person["id"], course_item, items, lookup),
         })
     return {"usergrades": usergrades, "warnings": []}
 
 
-def _user_grade_items(site: FakeSite, userid: int, course_item: Row,
-                      items: list[Row]) -> list[dict[str, Any]]:
-    grades = {item["id"]: site.db["grade_grades"].first(itemid=item["id"], userid=userid) for item in items}
+def _user_grade_items(site: FakeSite, userid: int, course_item: Row, items: list[Row],
+                      grade_lookup: GradeLookup | None = None) -> list[dict[str, Any]]:
+    lookup = grade_lookup or grade_of(site)
+    grades = {item["id"]: lookup(item, userid) for item in items}
     graded_max = 0.0
     for item in items:
         grade = grades[item["id"]]
@@ -256,14 +280,14 @@ def _user_grade_items(site: FakeSite, userid: int, course_item: Row,
             weight = float(item["grademax"]) / graded_max
             entry["weightraw"] = weight
             entry["weightformatted"] = f"{weight * 100:.2f} %"
-        result.append(_ordered(entry))
-    total, graded = course_total(site, userid, items)
+        result.append(entry)
+    total, graded = course_total(site, userid, items, lookup)
     course_entry = _item_entry(course_item, None)
     course_entry.update({"itemtype": "course", "itemmodule": None, "itemnumber": None, "idnumber": None,
                          "categoryid": None, "graderaw": total, "gradedategraded": graded,
                          "gradeformatted": _fmt(total), "percentageformatted": _percent(total, course_item),
                          "feedback": "", "feedbackformat": 2 if total is not None else 0})
-    result.append(_ordered(course_entry))
+    result.append(course_entry)
     return result
 
 
@@ -289,27 +313,18 @@ def _item_entry(item: Row, grade: Row | None) -> dict[str, Any]:
     }
 
 
-_ORDER = ["id", "itemname", "itemtype", "itemmodule", "iteminstance", "itemnumber", "idnumber",
-          "categoryid", "outcomeid", "scaleid", "locked", "cmid", "weightraw", "weightformatted",
-          "graderaw", "gradedatesubmitted", "gradedategraded", "gradehiddenbydate", "gradeneedsupdate",
-          "gradeishidden", "gradeislocked", "gradeisoverridden", "gradeformatted", "grademin", "grademax",
-          "rangeformatted", "percentageformatted", "feedback", "feedbackformat"]
-
-
-def _ordered(entry: dict[str, Any]) -> dict[str, Any]:
-    return {key: entry[key] for key in _ORDER if key in entry}
-
-
 @function("gradereport_user_get_grades_table")
 def get_grades_table(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     site = call.site
     course, people = _report_people(call, params)
     category, course_item, items = grade_items(site, course["id"])
+    lookup = grades_by_user(site, items) if len(people) > 1 else grade_of(site)
     tables = []
     for person in people:
         tables.append({"courseid": course["id"], "userid": person["id"],
                        "userfullname": fullname(person), "maxdepth": 2,
-                       "tabledata": _table_rows(site, course, category, course_item, items, person["id"])})
+                       "tabledata": _table_rows(site, course, category, course_item, items, person["id"],
+                                                lookup)})
     return {"tables": tables, "warnings": []}
 
 
@@ -318,7 +333,7 @@ def _cell(classes: str, content: str, headers: str) -> dict[str, Any]:
 
 
 def _table_rows(site: FakeSite, course: Row, category: Row, course_item: Row, items: list[Row],
-                userid: int) -> list[dict[str, Any]]:
+                userid: int, grade_lookup: GradeLookup) -> list[dict[str, Any]]:
     catid = category["id"]
     cat = f"cat_{catid}_{userid}"
     name = escape(course.get("fullname") or "")
@@ -330,7 +345,7 @@ def _table_rows(site: FakeSite, course: Row, category: Row, course_item: Row, it
         {"leader": {"class": "level1 d1 b1t b2b b1l", "rowspan": len(items) + 2},
          "parentcategories": [catid]},
     ]
-    entries = _user_grade_items(site, userid, course_item, items)
+    entries = _user_grade_items(site, userid, course_item, items, grade_lookup)
     for item, entry in zip(items, entries, strict=False):
         row = f"row_{item['id']}_{userid}"
         level = "level2 item b1b"

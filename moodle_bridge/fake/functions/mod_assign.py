@@ -18,10 +18,12 @@ from ..activities import assign_setting
 from ..assignments import (
     apply_grade,
     display_grade,
+    enabled_plugins,
     feedback_comment,
     feedback_plugins,
     grade_text,
     grading_status,
+    grading_statuses,
     has_grade,
     needs_grading,
     participants,
@@ -230,12 +232,15 @@ def get_submissions(call: Call, params: dict[str, Any]) -> dict[str, Any]:
         if not chosen:
             warnings.append({"item": "module", "itemid": assign["id"], "warningcode": "3",
                              "message": "No submissions found"})
+        enabled = enabled_plugins(assign)
+        status_of = grading_statuses(site, assign) if len(chosen) > 1 else (
+            lambda userid, assign=assign: grading_status(site, assign, userid))
         submissions = [{
             "id": row["id"], "userid": row["userid"], "timecreated": row.get("timecreated", 0),
             "timemodified": row.get("timemodified", 0), "timestarted": row.get("timestarted"),
             "status": row.get("status", "new"), "attemptnumber": row.get("attemptnumber", 0),
-            "groupid": row.get("groupid", 0), "plugins": submission_plugins(assign, row),
-            "gradingstatus": grading_status(site, assign, int(row["userid"])),
+            "groupid": row.get("groupid", 0), "plugins": submission_plugins(assign, row, enabled),
+            "gradingstatus": status_of(int(row["userid"])),
         } for row in chosen]
         assignments.append({"assignmentid": assign["id"], "submissions": submissions})
     return {"assignments": assignments, "warnings": warnings}

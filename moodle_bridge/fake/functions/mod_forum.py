@@ -166,9 +166,34 @@ def _user_picture(site: FakeSite, size: str) -> str:
     return f"{site.siteurl}/theme/image.php/boost/core/1795810144/u/{size}"
 
 
+class _Rights:
+    """What one viewer may do in one forum, each right checked once however many posts are shown."""
+
+    def __init__(self, site: FakeSite, viewerid: int, forum: Row) -> None:
+        self.site, self.viewerid, self.forum = site, viewerid, forum
+        self._held: dict[str, bool] = {}
+        self._replies: dict[Any, bool] = {}
+
+    def can(self, capability: str) -> bool:
+        held = self._held.get(capability)
+        if held is None:
+            held = self._held[capability] = course_has_capability(self.site, self.viewerid, capability,
+                                                                  int(self.forum["course"]))
+        return held
+
+    def can_reply(self, discussion: Row) -> bool:
+        allowed = self._replies.get(discussion["id"])
+        if allowed is None:
+            allowed = self._replies[discussion["id"]] = _can_post_in_discussion(
+                self.site, self.viewerid, self.forum, discussion)
+        return allowed
+
+
 def export_post(site: FakeSite, viewerid: int, forum: Row, discussion: Row, post: Row,
-                *, with_time: bool = True) -> dict[str, Any]:
-    """``mod_forum\\local\\exporters\\post`` for one viewer."""
+                *, with_time: bool = True, rights: _Rights | None = None) -> dict[str, Any]:
+    """``mod_forum\\local\\exporters\\post`` for one viewer (``rights``: theirs in this forum, when
+    several posts are exported)."""
+    rights = rights or _Rights(site, viewerid, forum)
     courseid = int(forum["course"])
     author = site.db["user"].get(post["userid"]) or {"id": post["userid"], "firstname": "",
                                                       "lastname": "", "deleted": 1}
@@ -176,15 +201,12 @@ def export_post(site: FakeSite, viewerid: int, forum: Row, discussion: Row, post
     did, pid = discussion["id"], post["id"]
     own = post["userid"] == viewerid
     recent = site.now() - int(post["created"]) < MAX_EDITING_TIME
-    can_reply = _can_post_in_discussion(site, viewerid, forum, discussion)
-    can_edit = (own and recent) or course_has_capability(site, viewerid, "mod/forum:editanypost",
-                                                        courseid)
-    can_delete = (own and recent and course_has_capability(
-        site, viewerid, "mod/forum:deleteownpost", courseid)) or course_has_capability(
-        site, viewerid, "mod/forum:deleteanypost", courseid)
-    can_split = bool(post["parent"]) and course_has_capability(
-        site, viewerid, "mod/forum:splitdiscussions", courseid)
-    private = course_has_capability(site, viewerid, "mod/forum:postprivatereply", courseid)
+    can_reply = rights.can_reply(discussion)
+    can_edit = (own and recent) or rights.can("mod/forum:editanypost")
+    can_delete = (own and recent and rights.can("mod/forum:deleteownpost")) or rights.can(
+        "mod/forum:deleteanypost")
+    can_split = bool(post["parent"]) and rights.can("mod/forum:splitdiscussions")
+    private = rights.can("mod/forum:postprivatereply")
     name = fullname(author)
     profile = f"{base}/user/view.php?id={author['id']}&course={courseid}"
     moment = datetime.fromtimestamp(int(post["created"]), UTC).isoformat()
@@ -309,6 +331,17 @@ def reply_to_post(site: FakeSite, userid: int, parentid: int, subject: str, mess
                   messageformat: int = 1, options: list[dict[str, Any]] | None = None
                   ) -> dict[str, Any]:
     """What ``mod_forum_add_discussion_post`` does once the caller is known (also the site action)."""
+    post, forum, discussion = add_reply(site, userid, parentid, subject, message, messageformat, options)
+    return {"postid": post["id"], "warnings": [],
+            "post": export_post(site, userid, forum, discussion, post),
+            "messages": list(_POST_ADDED_MESSAGES)}
+
+
+def add_reply(site: FakeSite, userid: int, parentid: int, subject: str, message: str,
+              messageformat: int = 1, options: list[dict[str, Any]] | None = None
+              ) -> tuple[Row, Row, Row]:
+    """A user replies to a post, checked as ``mod_forum_add_discussion_post`` checks it; returns the
+    post, its forum and its discussion."""
     parent, discussion, found = _thread(site, parentid, moodle_exception("invalidparentpostid",
                                                                          "Incorrect parent post ID"))
     if found is None:
@@ -322,9 +355,7 @@ def reply_to_post(site: FakeSite, userid: int, parentid: int, subject: str, mess
         raise moodle_exception("nopostforum", "You are not allowed to post to this forum.")
     post = _add_reply(site, forum, discussion, parent, userid, subject, message, messageformat)
     _update_completion(site, forum, cm, userid)
-    return {"postid": post["id"], "warnings": [],
-            "post": export_post(site, userid, forum, discussion, post),
-            "messages": list(_POST_ADDED_MESSAGES)}
+    return post, forum, discussion
 
 
 @function("mod_forum_add_discussion_post")
@@ -435,8 +466,9 @@ def get_discussion_posts(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     posts = _posts(site, discussion["id"])
     posts.sort(key=lambda p: (int(p[field]), int(p["id"])) if field != "id" else (int(p["id"]),),
                reverse=reverse)
+    rights = _Rights(site, call.userid, forum)
     return {
-        "posts": [export_post(site, call.userid, forum, discussion, post) for post in posts],
+        "posts": [export_post(site, call.userid, forum, discussion, post, rights=rights) for post in posts],
         "forumid": forum["id"],
         "courseid": forum["course"],
         "ratinginfo": {"contextid": module_context(site, cm["id"])["id"], "component": "mod_forum",

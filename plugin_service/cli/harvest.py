@@ -1,0 +1,133 @@
+"""``cadre harvest`` and ``cadre record``: read the year from Moodle, and show one cadre's record."""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+
+import click
+
+from rules.plan_model import hours_text
+
+from ..db import session_scope
+from ..locks import LockedError
+from ..services.harvest import HarvestError, harvest
+from ..services.harvest.context import latest_year
+from ..services.learning_records import CadreRecord, cadre_record, tier_summary
+from .common import fail, moodle, ready_database, settings_or_fail
+
+STATUS_WORDS = {"complete": "complete 已完成", "on_track": "on track 进度正常", "behind": "behind 进度落后",
+                "excluded": "excluded 不参加"}
+
+
+@click.command("harvest")
+@click.option("--year", type=int, help="The plan year (default: the newest applied).")
+@click.option("--full", is_flag=True, help="Re-read everything, not only what can have changed.")
+@click.option("--path", type=click.Choice(["auto", "report", "per_user"]), default="auto", show_default=True,
+              help="Read completion from the completion report, or once per cadre and course.")
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), help="Compute statuses for this day.")
+def harvest_command(year: int | None, full: bool, path: str, today: dt.datetime | None) -> None:
+    """Reads completion, grades, reflections and discussions from Moodle and computes the records."""
+    settings = settings_or_fail()
+    ready_database(settings)
+    with moodle(settings) as client, click.progressbar(length=1, label="Harvesting",
+                                                        show_pos=True) as bar:
+        def progress(step: str, done: int, total: int) -> None:
+            bar.label = f"Harvesting ({step})"
+            bar.length = max(total, done, 1)
+            bar.update(done - bar.pos)
+
+        try:
+            result = harvest(client, settings, year=year, full=full, path=path,
+                             today=today.date() if today else None, progress=progress)
+        except (HarvestError, LockedError) as exc:
+            fail(f"{exc}\nWhat was stored is kept; run the same command again to continue.")
+    click.echo(f"\nHarvest {result.run_id} of {result.year} ({result.mode}, "
+               f"{'completion report' if result.path == 'report' else 'per cadre and course'}"
+               f"{', continued' if result.resumed else ''}): {result.moodle_calls} Moodle calls, "
+               f"{result.rows_read} rows read, {result.changes} changes, {result.seconds:.1f} s")
+    for step, totals in result.steps.items():
+        click.echo(f"  {step:<12} {totals['calls']:>6} calls {totals['rows']:>8} rows "
+                   f"{totals['changes']:>7} changes {totals['seconds']:>7.1f} s")
+    if result.waiting_activities:
+        click.echo(f"  {result.waiting_activities} activity details wait for the next harvest "
+                   "(harvest_activity_calls)")
+    with session_scope(settings.database_url) as session:
+        summary = tier_summary(session, result.year)
+    click.echo("\nBy tier:")
+    click.echo(f"  {pad('tier', 20)} {'cadres':>6} {'complete':>9} {'on track':>9} {'behind':>7} "
+               f"{'mean hours':>11}")
+    for tier in summary:
+        click.echo(f"  {pad(tier.name, 20)} {tier.cadres:>6} {tier.statuses['complete']:>9} "
+                   f"{tier.statuses['on_track']:>9} {tier.statuses['behind']:>7} {tier.mean_hours:>11.1f}")
+
+
+def pad(text: str, width: int) -> str:
+    """``text`` padded to ``width`` terminal columns: a Chinese character takes two."""
+    used = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return text + " " * max(0, width - used)
+
+
+@click.command("record")
+@click.argument("employee_no")
+@click.option("--year", type=int, help="The plan year (default: the newest applied).")
+def record_command(employee_no: str, year: int | None) -> None:
+    """Prints a cadre's learning record: hours, courses, reflections, discussions, history."""
+    settings = settings_or_fail()
+    ready_database(settings)
+    with session_scope(settings.database_url) as session:
+        year = year if year is not None else latest_year(session)
+        if year is None:
+            fail("no plan was applied yet")
+        found = cadre_record(session, employee_no, year)
+    if found is None:
+        fail(f"no {year} record for {employee_no}: is the employee number right, and has "
+             "`cadre harvest` run?")
+    print_record(found)
+
+
+def print_record(found: CadreRecord) -> None:
+    def _when(moment: dt.datetime | None) -> str:
+        local = found.local(moment)
+        return local.strftime("%Y-%m-%d %H:%M") if local else "-"
+
+    d = found.detail
+    click.secho(f"{found.name} ({found.employee_no}), {found.department} — {found.year}", bold=True)
+    click.echo(f"tier: {d.get('tier') or '-'}    status: {STATUS_WORDS.get(found.status, found.status)} "
+               f"since {found.status_since}")
+    for reason in d.get("reasons", []):
+        click.echo(f"  - {reason}")
+    click.echo("courses:")
+    for course in found.courses:
+        done = (f"completed {_when(course.first_completed_at)}" if course.first_completed_at
+                else "started" if course.started_at else "not started")
+        notes = []
+        again = course.completed_at
+        if course.first_completed_at and again and again != course.first_completed_at:
+            notes.append(f"completed again {_when(course.completed_at)}")
+        if course.reset_seen_at and not course.completed_at:
+            notes.append(f"completion reset in Moodle (seen {_when(course.reset_seen_at)}); the hours stand")
+        if course.activities:
+            notes.append(f"activities {course.activities}")
+        if course.grade is not None:
+            notes.append(f"grade {course.grade:g}")
+        click.echo(f"  {course.key:<18} {hours_text(course.hours):>4} h  {done}"
+                   + (f"  ({'; '.join(notes)})" if notes else ""))
+    if found.reflections:
+        click.echo("reflections:")
+        for r in found.reflections:
+            graded = (f"grade {r.grade:g} by {r.grader} {_when(r.graded_at)}"
+                      + (f", regraded {r.grade_changes}x" if r.grade_changes else "")
+                      if r.grade is not None else "not graded")
+            click.echo(f"  {r.course:<18} {r.status:<10} {r.chars} characters, {graded}")
+    if found.discussions:
+        click.echo("discussions:")
+        points = dict((key, value) for key, value in d.get("points", []))
+        for key, inside, total in found.discussions:
+            click.echo(f"  {key:<18} {inside} posts in the window ({total} in all), "
+                       f"{hours_text(points.get(key, 0.0))} points")
+    click.echo("history:")
+    for day, status, tier, hours in found.history:
+        click.echo(f"  {day}  {STATUS_WORDS.get(status, status):<20} tier {tier or '-'}, "
+                   f"{hours_text(hours)} h")
+    click.echo(f"harvested: {_when(found.harvested_at)} (times in {found.timezone})")

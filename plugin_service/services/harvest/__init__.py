@@ -1,0 +1,8 @@
+"""Harvesting a plan year from Moodle into learning records (see ``run`` for the steps)."""
+
+from .context import HarvestError
+from .report import SETUP, CompletionReport, find_completion_report
+from .run import HarvestResult, Progress, harvest
+
+__all__ = ["SETUP", "CompletionReport", "HarvestError", "HarvestResult", "Progress", "find_completion_report",
+           "harvest"]

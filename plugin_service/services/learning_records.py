@@ -1,0 +1,149 @@
+"""Reading what harvests stored: one cadre's record of a year, and the year's summary per tier.
+
+Used by ``cadre record``, the demo's summary, and later the console: plain values, no ORM objects, so
+a caller cannot change a record by accident.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from rules.plan import load_plan
+
+from ..models import (
+    Cadre,
+    CourseProgress,
+    DiscussionRecord,
+    HarvestRun,
+    LearningRecordRow,
+    ReflectionRecord,
+    StatusChange,
+    StoredPlan,
+    YearCourse,
+    YearTier,
+)
+
+
+@dataclass(frozen=True)
+class CourseLine:
+    key: str
+    name: str
+    hours: float
+    first_completed_at: datetime | None
+    completed_at: datetime | None
+    reset_seen_at: datetime | None
+    started_at: datetime | None
+    activities: str  # "3/5", or "" when not read
+    grade: float | None
+
+
+@dataclass(frozen=True)
+class ReflectionLine:
+    course: str
+    status: str
+    chars: int
+    grade: float | None
+    grader: str
+    graded_at: datetime | None
+    grade_changes: int
+
+
+@dataclass(frozen=True)
+class CadreRecord:
+    employee_no: str
+    name: str
+    department: str
+    year: int
+    status: str
+    status_since: str
+    detail: dict[str, Any]
+    courses: tuple[CourseLine, ...]
+    reflections: tuple[ReflectionLine, ...]
+    discussions: tuple[tuple[str, int, int], ...]  # key, posts in window, posts in all
+    history: tuple[tuple[str, str, str | None, float], ...]  # day, status, tier, hours
+    harvested_at: datetime | None
+    timezone: str = "UTC"  # the plan's: where its days are days
+
+    def local(self, moment: datetime | None) -> datetime | None:
+        """A stored (naive UTC) time in the plan's timezone."""
+        if moment is None:
+            return None
+        return moment.replace(tzinfo=UTC).astimezone(ZoneInfo(self.timezone))
+
+
+def cadre_record(session: Session, employee_no: str, year: int) -> CadreRecord | None:
+    row = session.scalar(select(LearningRecordRow).where(LearningRecordRow.year == year,
+                                                         LearningRecordRow.employee_no == employee_no))
+    cadre = session.get(Cadre, employee_no)
+    if row is None or cadre is None:
+        return None
+    names = {c.key: (c.name, c.hours)
+             for c in session.scalars(select(YearCourse).where(YearCourse.year == year))}
+    courses = tuple(
+        CourseLine(p.course_key, names.get(p.course_key, (p.course_key, 0.0))[0],
+                   names.get(p.course_key, ("", 0.0))[1], p.first_completed_at, p.completed_at,
+                   p.reset_seen_at, p.started_at,
+                   f"{p.activities_done}/{p.activities_total}" if p.activities_total is not None else "",
+                   p.grade)
+        for p in session.scalars(select(CourseProgress).where(
+            CourseProgress.year == year, CourseProgress.employee_no == employee_no)
+            .order_by(CourseProgress.id)))
+    reflections = tuple(
+        ReflectionLine(r.course_key, r.status, r.chars, r.grade, r.grader, r.graded_at, r.grade_changes)
+        for r in session.scalars(select(ReflectionRecord).where(
+            ReflectionRecord.year == year, ReflectionRecord.employee_no == employee_no)
+            .order_by(ReflectionRecord.course_key)))
+    discussions = tuple(
+        (d.discussion_key, d.posts_in_window, d.posts_total)
+        for d in session.scalars(select(DiscussionRecord).where(
+            DiscussionRecord.year == year, DiscussionRecord.employee_no == employee_no)
+            .order_by(DiscussionRecord.discussion_key)))
+    history = tuple(
+        (c.on, c.status, c.tier_key, c.total_hours)
+        for c in session.scalars(select(StatusChange).where(
+            StatusChange.year == year, StatusChange.employee_no == employee_no).order_by(StatusChange.id)))
+    harvested = session.scalar(select(HarvestRun.finished_at).where(
+        HarvestRun.year == year, HarvestRun.status == "done").order_by(HarvestRun.id.desc()).limit(1))
+    plan = session.scalar(select(StoredPlan)
+                          .where(StoredPlan.year == year, StoredPlan.applied_at.is_not(None))
+                          .order_by(StoredPlan.applied_at.desc(), StoredPlan.id.desc()).limit(1))
+    timezone = load_plan(plan.text, plan.filename).moodle.timezone if plan is not None else "UTC"
+    return CadreRecord(employee_no, cadre.name, cadre.department, year, row.status, row.status_since,
+                       dict(row.detail), courses, reflections, discussions, history, harvested, timezone)
+
+
+@dataclass
+class TierSummary:
+    key: str
+    name: str
+    cadres: int = 0
+    statuses: Counter[str] = field(default_factory=Counter)
+    hours: float = 0.0
+
+    @property
+    def mean_hours(self) -> float:
+        return self.hours / self.cadres if self.cadres else 0.0
+
+
+def tier_summary(session: Session, year: int) -> list[TierSummary]:
+    """Per tier (plan order, then the excluded): how many cadres, by status, and their mean hours."""
+    tiers = {t.key: TierSummary(t.key, t.name) for t in session.scalars(
+        select(YearTier).where(YearTier.year == year).order_by(YearTier.id))}
+    excluded = TierSummary("", "excluded")
+    for tier_key, status, count, hours in session.execute(
+            select(LearningRecordRow.tier_key, LearningRecordRow.status, func.count(),
+                   func.sum(LearningRecordRow.total_hours))
+            .where(LearningRecordRow.year == year)
+            .group_by(LearningRecordRow.tier_key, LearningRecordRow.status)):
+        summary = tiers.get(tier_key or "", excluded)
+        summary.cadres += count
+        summary.statuses[status] += count
+        summary.hours += float(hours or 0.0)
+    return [*tiers.values(), *([excluded] if excluded.cadres else [])]
