@@ -170,8 +170,9 @@ class GradereportUser(Area):
     def course_totals(self, courseid: int, userid: int = 0) -> CourseTotals:
         """Calls gradereport_user_get_grade_items (read).
 
-        Keeps each user's course total only, and which other grade items the course has. For every student of a big course (``userid`` 0) typing each grade item costs more than the
-        call itself; this reads the course row of each user and checks just its fields.
+        Keeps each user's course total only, and which other grade items the course has. For every
+        student of a big course (``userid`` 0) typing each grade item costs more than the call itself;
+        this reads the course row of each user and checks just its fields.
         """
         fn = "gradereport_user_get_grade_items"
         data = self._read(fn, {"courseid": courseid, "userid": userid})
