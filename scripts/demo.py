@@ -21,6 +21,8 @@ from rules.plan import load_plan
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 BIN = Path(sys.executable).parent
+#: The day the demo's year stands at: the sample plan's autumn, with its first reflections due.
+AS_OF = "2026-09-30"
 
 
 def free_port() -> int:
@@ -54,8 +56,9 @@ def run_steps(steps: list[tuple[str, list[str]]], env: dict[str, str]) -> int:
     return 0
 
 
-def simulate_year(url: str, database: Path, plan_file: Path) -> str:
-    """The fake's learners do a year's work in the plan's courses, the discussion topics included."""
+def simulate_year(url: str, database: Path, plan_file: Path, as_of: str) -> str:
+    """The fake's learners do the year's work in the plan's courses up to ``as_of``, in the topics
+    opened by then included."""
     from sqlalchemy import select
 
     from plugin_service.db import session_scope
@@ -71,11 +74,13 @@ def simulate_year(url: str, database: Path, plan_file: Path) -> str:
         return int(time.mktime(time.strptime(str(day), "%Y-%m-%d")))
 
     topics = [{"courseid": courseids[d.course], "subject": d.title, "opens": midnight(d.opens),
-               "closes": midnight(d.closes) + 86399} for d in plan.discussions if courseids.get(d.course)]
+               "closes": midnight(d.closes) + 86399} for d in plan.discussions
+              if courseids.get(d.course) and str(d.opens) <= as_of]
     answer = FakeControl(url, timeout=600).site_action("simulate_progress", {
         "category_idnumber": category_idnumber(plan.year), "seed": plan.year,
-        "start": midnight(plan.period.start), "end": int(time.time()) - 86400, "discussions": topics,
-        "rates": {"not_started": 0.05, "started": 0.12, "completed": 0.83}, "ground_truth": False})
+        "start": midnight(plan.period.start), "end": midnight(as_of) - 3600, "discussions": topics,
+        "rates": {"not_started": 0.05, "started": 0.07, "completed": 0.88}, "ground_truth": False,
+        "short_below": max((c.reflection.min_chars for c in plan.courses if c.reflection), default=800)})
     counts = answer["counts"]
     return (f"{counts['learners']} cadre-course enrolments: {counts['completed']} completed, "
             f"{counts['started']} started, {counts['not_started']} not started; "
@@ -118,12 +123,15 @@ def main() -> int:
         ]
         if run_steps(steps, env):
             return 1
-        print("\n== The cadres study in Moodle: progress, reflections, reviews and posts since March\n")
-        print(simulate_year(url, database, Path(plan)), flush=True)
+        print(f"\n== The cadres study in Moodle from March to {AS_OF}: progress, reflections, reviews, "
+              "posts\n")
+        print(simulate_year(url, database, Path(plan), AS_OF), flush=True)
         harvest_steps = [
-            ("cadre harvest: read the year from Moodle into learning records", ["harvest", "--full"]),
+            (f"cadre harvest: read the year from Moodle into learning records (pace judged on {AS_OF})",
+             ["harvest", "--full", "--today", AS_OF]),
             ("cadre record: one cadre's learning record", ["record", "T20408"]),
-            ("cadre harvest again: only what changed is read, nothing is written", ["harvest"]),
+            ("cadre harvest again: only what changed is read, nothing is written",
+             ["harvest", "--today", AS_OF]),
         ]
         if run_steps(harvest_steps, env):
             return 1
