@@ -12,7 +12,7 @@ from .config import Settings
 from .moodle import client_from_settings
 from .services.harvest import harvest
 from .services.provision import apply
-from .services.stored import due_plans, due_years, inputs_from_store
+from .services.stored import due_harvests, due_plans, inputs_from_store
 
 
 def _settings() -> Settings:
@@ -63,10 +63,8 @@ def harvest_year(self: Any, year: int, full: bool = False) -> dict[str, Any]:
 
 @shared_task(name="cadre.harvest_due_years")
 def harvest_due_years() -> list[int]:
-    """The nightly beat job: queues a harvest of every year whose plan period is under way (full on
-    Sundays, incremental otherwise)."""
-    today = dt.date.today()
-    years = due_years(_settings(), today)
-    for year in years:
-        harvest_year.delay(year, full=today.weekday() == 6)
-    return years
+    """The nightly beat job: queues the harvests ``due_harvests`` names for today."""
+    due = due_harvests(_settings(), dt.date.today())
+    for year, full in due:
+        harvest_year.delay(year, full=full)
+    return [year for year, _full in due]

@@ -25,10 +25,10 @@ from ..models import (
     LearningRecordRow,
     ReflectionRecord,
     StatusChange,
-    StoredPlan,
     YearCourse,
     YearTier,
 )
+from .stored import applied_plan
 
 
 @dataclass(frozen=True)
@@ -111,9 +111,7 @@ def cadre_record(session: Session, employee_no: str, year: int) -> CadreRecord |
             StatusChange.year == year, StatusChange.employee_no == employee_no).order_by(StatusChange.id)))
     harvested = session.scalar(select(HarvestRun.finished_at).where(
         HarvestRun.year == year, HarvestRun.status == "done").order_by(HarvestRun.id.desc()).limit(1))
-    plan = session.scalar(select(StoredPlan)
-                          .where(StoredPlan.year == year, StoredPlan.applied_at.is_not(None))
-                          .order_by(StoredPlan.applied_at.desc(), StoredPlan.id.desc()).limit(1))
+    plan = applied_plan(session, year)
     timezone = load_plan(plan.text, plan.filename).moodle.timezone if plan is not None else "UTC"
     return CadreRecord(employee_no, cadre.name, cadre.department, year, row.status, row.status_since,
                        dict(row.detail), courses, reflections, discussions, history, harvested, timezone)

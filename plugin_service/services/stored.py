@@ -45,6 +45,13 @@ def due_years(settings: Settings, today: dt.date) -> list[int]:
                 if plan.period.start <= today <= plan.period.end + dt.timedelta(days=31)]
 
 
+def due_harvests(settings: Settings, today: dt.date) -> list[tuple[int, bool]]:
+    """(year, full) of the harvests due ``today``: every year under way (``due_years``), read in full
+    on Sundays (which catches what no learner activity signals, such as an admin's override) and
+    incrementally on other days."""
+    return [(year, today.weekday() == 6) for year in due_years(settings, today)]
+
+
 def newest_plans(session: Session, *, applied: bool) -> Iterator[tuple[StoredPlan, Plan]]:
     """Each year's newest stored plan (or newest applied one), loaded, in year order. A plan that no
     longer loads (it was valid when stored; a newer rule may refuse it) is passed over."""
@@ -52,13 +59,18 @@ def newest_plans(session: Session, *, applied: bool) -> Iterator[tuple[StoredPla
     if applied:
         query = query.where(StoredPlan.applied_at.is_not(None))
     for year in sorted(session.scalars(query)):
-        newest = select(StoredPlan).where(StoredPlan.year == year)
-        if applied:
-            newest = newest.where(StoredPlan.applied_at.is_not(None)).order_by(StoredPlan.applied_at.desc())
-        stored = session.scalar(newest.order_by(StoredPlan.id.desc()).limit(1))
+        stored = applied_plan(session, year) if applied else session.scalar(
+            select(StoredPlan).where(StoredPlan.year == year).order_by(StoredPlan.id.desc()).limit(1))
         if stored is None:
             continue
         try:
             yield stored, load_plan(stored.text, stored.filename)
         except InputError:
             continue
+
+
+def applied_plan(session: Session, year: int) -> StoredPlan | None:
+    """The plan last applied to Moodle for ``year``: what its courses, classes and records follow."""
+    return session.scalar(select(StoredPlan)
+                          .where(StoredPlan.year == year, StoredPlan.applied_at.is_not(None))
+                          .order_by(StoredPlan.applied_at.desc(), StoredPlan.id.desc()).limit(1))

@@ -125,14 +125,15 @@ def row_fingerprint(row: Row) -> str:
 
 def seen_from_report(client: MoodleClient, context: YearContext, course_key: str, rows: Iterable[Row],
                      tz: tzinfo) -> tuple[list[Seen], int]:
-    """``Seen`` for one course's report rows; returns them and how many exact times were asked for.
+    """``Seen`` for one course's report rows (one per cadre: ``one_row_per_user``); returns them and
+    how many exact times were asked for.
 
     A completed row whose time cannot be read for certain gets its exact time from Moodle, for that
     row alone (``core_completion_get_course_completion_status``).
     """
     seen: list[Seen] = []
     unreadable: dict[int, tuple[str, Row]] = {}
-    for row in one_row_per_user(rows):
+    for row in rows:
         employee_no = context.cadre_by_idnumber.get(row[0])
         if employee_no is None:
             continue

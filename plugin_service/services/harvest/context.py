@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from rules.plan import Plan, load_plan
 
 from ...models import Cadre, Membership, StoredPlan, YearCourse
+from ..stored import applied_plan
 
 
 class HarvestError(Exception):
@@ -60,9 +61,7 @@ def latest_year(session: Session) -> int | None:
 
 
 def load_context(session: Session, year: int, namespace: str) -> YearContext:
-    stored = session.scalar(select(StoredPlan).where(StoredPlan.year == year,
-                                                     StoredPlan.applied_at.is_not(None))
-                            .order_by(StoredPlan.applied_at.desc(), StoredPlan.id.desc()).limit(1))
+    stored = applied_plan(session, year)
     if stored is None:
         raise HarvestError(f"no plan for {year} was applied to Moodle: run `cadre plan apply` first")
     plan = load_plan(stored.text, stored.filename)

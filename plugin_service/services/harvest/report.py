@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from moodle_bridge import MoodleClient, MoodleError
+from moodle_bridge import AccessDeniedError, MoodleClient, NotFoundError
 
 from .context import HarvestError
 
@@ -96,18 +96,18 @@ def find_completion_report(client: MoodleClient, wanted: str = "") -> Completion
     return None
 
 
-def report_timezone(client: MoodleClient, fallback: str) -> tzinfo:
+def report_timezone(client: MoodleClient, service_userid: int, fallback: str) -> tzinfo:
     """The timezone the web-service user sees dates in: its own, or ``fallback`` (the site's, which
-    web services do not tell) when it uses the server's ("99")."""
+    web services do not tell) when it uses the server's ("99") or may not read its own profile.
+    A read that fails for any other reason stops the harvest: a guessed zone would shift every date."""
     name = fallback
     try:
-        me = client.core_webservice.get_site_info().userid
-        users = client.core_user.get_users_by_field("id", [me])
-        own = users[0].timezone if users else None
-        if own and own != "99":
-            name = own
-    except MoodleError:
-        pass
+        users = client.core_user.get_users_by_field("id", [service_userid])
+    except (AccessDeniedError, NotFoundError):
+        users = []
+    own = users[0].timezone if users else None
+    if own and own != "99":
+        name = own
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):

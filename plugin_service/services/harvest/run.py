@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from moodle_bridge import MoodleClient
+from moodle_bridge.areas.core_webservice import SiteInfo
 
 from ...config import Settings
 from ...db import session_scope
@@ -63,10 +64,13 @@ class HarvestResult:
 SHARED = ("core_enrol_get_enrolled_users", "core_user_get_users_by_field")
 
 
+#: What the report path reads with besides the functions every harvest needs.
+REPORT_FUNCTIONS = frozenset({"core_reportbuilder_list_reports", "core_reportbuilder_retrieve_report"})
+
+
 def required_functions(path: str) -> list[str]:
-    reportbuilder = {"core_reportbuilder_list_reports", "core_reportbuilder_retrieve_report"}
     return [r.function for r in REQUIREMENTS if r.feature in (SITE, HARVEST)
-            and (not r.optional or (path == "report" and r.function in reportbuilder))] + list(SHARED)
+            and (not r.optional or (path == "report" and r.function in REPORT_FUNCTIONS))] + list(SHARED)
 
 
 def harvest(client: MoodleClient, settings: Settings, *, year: int | None = None, full: bool = False,
@@ -97,16 +101,19 @@ def _harvest(client: MoodleClient, settings: Settings, year: int, full: bool, to
     with session_scope(settings.database_url) as session:
         context = load_context(session, year, settings.moodle_namespace)
     today = today or dt.datetime.now(context.tz).date()
-    report = _choose_path(client, settings, path)
-    chosen = "report" if report is not None else "per_user"
-    missing = client.preflight(required_functions(chosen)).missing
-    if missing:
-        raise HarvestError("the token's service lacks " + ", ".join(missing)
+    if path not in ("auto", "report", "per_user"):
+        raise HarvestError(f"path must be auto, report or per_user, not {path!r}")
+    found = client.preflight(required_functions("per_user"))
+    if found.missing:
+        raise HarvestError("the token's service lacks " + ", ".join(found.missing)
                            + ": run `cadre doctor` for what to enable")
+    report = _choose_path(client, settings, path, found.site)
+    chosen = "report" if report is not None else "per_user"
     with session_scope(settings.database_url) as session:
         run, resumed, marks = _start_run(session, year, "full" if full else "incremental", chosen, today)
         run_id = run.id
-    harvester = _Harvester(client, settings, context, run_id, full, today, marks, progress)
+    harvester = _Harvester(client, settings, context, run_id, full, today, marks, progress,
+                           found.site.userid)
     try:
         harvester.run_steps(report)
     except BaseException as exc:
@@ -129,16 +136,15 @@ def _harvest(client: MoodleClient, settings: Settings, year: int, full: bool, to
                              row.changes, row.seconds, steps, harvester.waiting_activities)
 
 
-def _choose_path(client: MoodleClient, settings: Settings, path: str) -> CompletionReport | None:
-    if path not in ("auto", "report", "per_user"):
-        raise HarvestError(f"path must be auto, report or per_user, not {path!r}")
+def _choose_path(client: MoodleClient, settings: Settings, path: str,
+                 site: SiteInfo) -> CompletionReport | None:
+    """The completion report to read, or None for the per-user path (``site``: its function list)."""
     if path == "per_user":
         return None
-    functions = client.core_webservice.get_site_info().function_names
-    if not {"core_reportbuilder_list_reports", "core_reportbuilder_retrieve_report"} <= functions:
+    if not site.function_names >= REPORT_FUNCTIONS:
         if path == "report":
-            raise HarvestError("the report path needs core_reportbuilder_list_reports and "
-                               "core_reportbuilder_retrieve_report in the token's service")
+            raise HarvestError("the report path needs " + " and ".join(sorted(REPORT_FUNCTIONS))
+                               + " in the token's service")
         return None
     report = find_completion_report(client, settings.harvest_report)
     if report is None and path == "report":
@@ -205,8 +211,10 @@ class _Harvester:
     """The steps of one run; its state is the run's (which checkpoints are done, the new marks)."""
 
     def __init__(self, client: MoodleClient, settings: Settings, context: YearContext, run_id: int,
-                 full: bool, today: dt.date, marks: dict[str, Any], progress: Progress) -> None:
+                 full: bool, today: dt.date, marks: dict[str, Any], progress: Progress,
+                 service_userid: int) -> None:
         self.client = client
+        self.service_userid = service_userid
         self.settings = settings
         self.context = context
         self.run_id = run_id
@@ -265,8 +273,8 @@ class _Harvester:
         grouped: dict[str, list[Any]] = {}
         if report is not None:
             grouped = self.read_report(report)
-            tz = report_timezone(self.client, self.settings.moodle_timezone
-                                 or self.context.plan.moodle.timezone)
+            tz = report_timezone(self.client, self.service_userid,
+                                 self.settings.moodle_timezone or self.context.plan.moodle.timezone)
         for course_key in courses:
             with self.checkpoint("completion", course_key) as (session, tally):
                 year = self.context.year
