@@ -19,3 +19,6 @@ benchmark: bootstrap
 	.venv/bin/python benchmarks/bridge.py --json
 	.venv/bin/python benchmarks/provision.py --json
 	.venv/bin/python benchmarks/harvest.py --json
+	.venv/bin/python benchmarks/remind.py --json
+	.venv/bin/python benchmarks/documents.py --json
+	.venv/bin/python benchmarks/console.py --json

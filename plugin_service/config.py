@@ -34,6 +34,12 @@ class Settings:
     moodle_timezone: str = ""  # the site's timezone, where the service user has the server's ("99")
     harvest_report: str = ""  # name or id of the completion report; "" finds it by its columns
     harvest_activity_calls: int = 300  # at most this many per-cadre activity reads a harvest
+    documents_templates: str = ""  # the organisation's copies of templates/documents; "" = the packaged ones
+    documents_dir: str = "instance/documents"  # issued certificates, archives, forms and their ZIPs
+    documents_workers: int = 0  # processes rendering PDFs in a batch; 0: one per CPU
+    verify_rate_limit: str = "30/minute"  # per client IP on the public verification page
+    ratelimit_storage: str = ""  # "" : the broker's Redis; "memory://" keeps counts per process
+    trusted_proxies: int = 0  # reverse proxies in front of the app whose X-Forwarded-For is trusted
 
     SECRETS = ("moodle_token", "secret_key")
 

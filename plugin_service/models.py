@@ -336,3 +336,282 @@ class StatusChange(Base):
     total_hours: Mapped[float] = mapped_column(default=0.0)
     at: Mapped[datetime] = mapped_column(default=utcnow)
     run_id: Mapped[int | None] = mapped_column(default=None)
+
+
+class EngagementRun(Base):
+    """One run of an engagement job (reminders, announcements, discussions, survey, commendation): what it
+    did, the Moodle calls it made and how it ended; the console's job list shows them."""
+
+    __tablename__ = "engagement_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(index=True)
+    job: Mapped[str] = mapped_column(String(32))  # daily remind announce discussions survey commend
+    today: Mapped[str] = mapped_column(String(10))
+    actor: Mapped[str] = mapped_column(String(128), default="")
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running done failed interrupted
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    moodle_calls: Mapped[int] = mapped_column(default=0)
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class OutboxMessage(Base):
+    """A message to a cadre or leader through Moodle, kept for ever: its unique ``key`` (rule, period,
+    person) is what makes every reminder and announcement go out at most once.
+
+    ``status``: pending (to send), sending (claimed by a run; if that run died, it may or may not have
+    gone: checked in Moodle before anything is sent again), sent, refused (Moodle or the client would
+    not deliver it: ``error`` says why), skipped (never sendable, e.g. no Moodle account)."""
+
+    __tablename__ = "outbox_message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    year: Mapped[int] = mapped_column(index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # reminder digest announcement
+    source: Mapped[str] = mapped_column(String(64))  # the reminder's or announcement's key
+    recipient: Mapped[str] = mapped_column(String(32), index=True)  # employee number
+    moodle_userid: Mapped[int | None] = mapped_column(default=None)
+    text: Mapped[str] = mapped_column(Text)
+    about: Mapped[list[str]] = mapped_column(JSON, default=list)  # the cadres a digest lists
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    msgid: Mapped[int | None] = mapped_column(default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column(default=None)
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+    run_id: Mapped[int | None] = mapped_column(default=None)
+
+
+class DiscussionTopic(Base):
+    """A plan discussion topic as posted in Moodle: when it was opened and locked, and whether late."""
+
+    __tablename__ = "discussion_topic"
+    __table_args__ = (UniqueConstraint("year", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(index=True)
+    key: Mapped[str] = mapped_column(String(64))
+    course_key: Mapped[str] = mapped_column(String(64))
+    forumid: Mapped[int]
+    discussionid: Mapped[int]
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    opened_on: Mapped[str] = mapped_column(String(10))  # the day (plan timezone) it was posted
+    adopted: Mapped[bool] = mapped_column(default=False)  # found already posted in Moodle
+    locked_at: Mapped[datetime | None] = mapped_column(default=None)
+    locked_on: Mapped[str | None] = mapped_column(String(10), default=None)
+
+
+class CommendationEntry(Base):
+    """The commendation list (表彰名单) of a year as last computed, with the numbers behind each name."""
+
+    __tablename__ = "commendation"
+    __table_args__ = (UniqueConstraint("year", "employee_no"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(index=True)
+    tier_key: Mapped[str] = mapped_column(String(64))
+    rank: Mapped[int]
+    tied: Mapped[bool] = mapped_column(default=False)
+    employee_no: Mapped[str] = mapped_column(String(32))
+    total_hours: Mapped[float]
+    required_hours: Mapped[float]
+    elective_hours: Mapped[float]
+    discussion_points: Mapped[float]
+    reflection_grade: Mapped[float | None] = mapped_column(default=None)
+    completed_on: Mapped[str | None] = mapped_column(String(10), default=None)
+    computed_for: Mapped[str] = mapped_column(String(10))
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SurveyResponse(Base):
+    """One submitted training-needs survey as Moodle holds it (answers by question id)."""
+
+    __tablename__ = "survey_response"
+    __table_args__ = (UniqueConstraint("year", "feedbackid", "attemptid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(index=True)
+    feedbackid: Mapped[int]
+    attemptid: Mapped[int]
+    userid: Mapped[int | None] = mapped_column(default=None)  # None: anonymous
+    employee_no: Mapped[str | None] = mapped_column(String(32), default=None)
+    submitted_at: Mapped[datetime | None] = mapped_column(default=None)
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # question id -> [values]
+    harvested_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DocumentBatch(Base):
+    """One batch of documents for a year (certificates, or archives with registration forms): how far it
+    got and where its ZIP is. A batch that was killed or failed is continued by the next one with the
+    same parameters: what it already stored and wrote is kept, nothing is made twice."""
+
+    __tablename__ = "document_batch"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # certificates archives
+    year: Mapped[int] = mapped_column(index=True)
+    tier_key: Mapped[str | None] = mapped_column(String(64), default=None)
+    lang: Mapped[str] = mapped_column(String(8), default="zh")
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running done failed
+    attempts: Mapped[int] = mapped_column(default=1)
+    actor: Mapped[str] = mapped_column(String(128), default="")
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    total: Mapped[int] = mapped_column(default=0)
+    done: Mapped[int] = mapped_column(default=0)
+    zip_path: Mapped[str] = mapped_column(String(500), default="")  # relative to documents_dir
+    seconds: Mapped[float] = mapped_column(default=0.0)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Certificate(Base):
+    """A certificate of study hours (学时证明书) as issued: ``data`` holds exactly the values it printed.
+
+    A serial is never reused: a superseded or revoked certificate stays, and verifying its serial says
+    so. Versions count per cadre, year and language; ``data_sha256`` covers the facts printed (not the
+    serial, version or date), so issuing again for unchanged facts finds the same certificate.
+    ``pdf_path`` is relative to the ``documents_dir`` setting."""
+
+    __tablename__ = "certificate"
+    __table_args__ = (UniqueConstraint("year", "employee_no", "lang", "version"),
+                      Index("ix_certificate_year_cadre", "year", "employee_no"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    serial: Mapped[str] = mapped_column(String(32), unique=True)
+    year: Mapped[int]
+    employee_no: Mapped[str] = mapped_column(String(32))
+    lang: Mapped[str] = mapped_column(String(8), default="zh")
+    version: Mapped[int] = mapped_column(default=1)
+    status: Mapped[str] = mapped_column(String(16), default="valid", index=True)  # valid superseded revoked
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    data_sha256: Mapped[str] = mapped_column(String(64))
+    pdf_path: Mapped[str] = mapped_column(String(500), default="")
+    pdf_sha256: Mapped[str | None] = mapped_column(String(64), default=None)  # None: not written yet
+    pdf_size: Mapped[int | None] = mapped_column(default=None)
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    issued_by: Mapped[str] = mapped_column(String(128), default="")
+    override_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("document_batch.id"), default=None)
+    superseded_by: Mapped[int | None] = mapped_column(ForeignKey("certificate.id"), default=None)
+    superseded_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_by: Mapped[str | None] = mapped_column(String(128), default=None)
+    revoked_reason: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class EngagementFiring(Base):
+    """That a dated reminder or announcement of the plan was acted on (or expired unsent), and when:
+    each fires once, on the first run on or after its date with fresh records."""
+
+    __tablename__ = "engagement_firing"
+    __table_args__ = (UniqueConstraint("year", "kind", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # reminder announcement
+    key: Mapped[str] = mapped_column(String(64))
+    due_on: Mapped[str] = mapped_column(String(10))
+    fired_on: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(16))  # fired expired
+    messages: Mapped[int] = mapped_column(default=0)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    run_id: Mapped[int | None] = mapped_column(default=None)
+
+
+class ConsoleUser(Base):
+    """Someone who signs in to the console. ``role``: admin (everything), officer (the records and
+    reports of ``departments``), reviewer (the cadres the plan has ``employee_no`` review).
+    ``session_version`` is part of every session: a new password or disabling signs out all of them."""
+
+    __tablename__ = "console_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))  # admin officer reviewer
+    departments: Mapped[list[str]] = mapped_column(JSON, default=list)
+    employee_no: Mapped[str | None] = mapped_column(String(32), default=None)
+    disabled: Mapped[bool] = mapped_column(default=False)
+    session_version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class SiteSetting(Base):
+    """A setting changed in the console, overriding the environment; a secret (the Moodle token) is
+    stored encrypted with a key derived from the secret key and never shown back."""
+
+    __tablename__ = "site_setting"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    secret: Mapped[bool] = mapped_column(default=False)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(128), default="")
+
+
+class JobRequest(Base):
+    """A job started from the console: the Celery task it queued, with what it was asked and, once
+    seen finished, its answer; ``retry_of`` links a retry to the job it repeats."""
+
+    __tablename__ = "job_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))  # apply harvest engage certificates archives
+    task_id: Mapped[str] = mapped_column(String(64), index=True)
+    year: Mapped[int | None] = mapped_column(default=None)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    actor: Mapped[str] = mapped_column(String(128))
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    state: Mapped[str] = mapped_column(String(16), default="queued")  # queued running done failed
+    result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    retry_of: Mapped[int | None] = mapped_column(ForeignKey("job_request.id"), default=None)
+
+
+class ConsoleUpload(Base):
+    """A plan and roster uploaded in the console and found valid: what its diff and apply work from.
+    Only an apply stores them as the year's plan (``plan_id``): uploading alone changes nothing."""
+
+    __tablename__ = "console_upload"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(index=True)
+    plan_filename: Mapped[str] = mapped_column(String(255))
+    plan_text: Mapped[str] = mapped_column(Text)
+    roster_filename: Mapped[str] = mapped_column(String(255))
+    roster_content: Mapped[bytes] = mapped_column(LargeBinary)
+    cadres: Mapped[int] = mapped_column(default=0)
+    warnings: Mapped[list[str]] = mapped_column(JSON, default=list)
+    uploaded_by: Mapped[str] = mapped_column(String(128))
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    diff_counts: Mapped[dict[str, int] | None] = mapped_column(JSON, default=None)
+    diffed_at: Mapped[datetime | None] = mapped_column(default=None)
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("plan.id"), default=None)
+    roster_id: Mapped[int | None] = mapped_column(ForeignKey("roster.id"), default=None)
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("job_request.id"), default=None)
+
+
+class ApiToken(Base):
+    """A token another system (HR, OA) uses on the JSON API. Only its SHA-256 is kept: the token is
+    shown once, when it is made. ``departments`` limits what it reads (None: every department);
+    ``can_write`` lets it upload rosters."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))  # the token's first characters, to recognise it
+    can_write: Mapped[bool] = mapped_column(default=False)
+    departments: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -10,14 +10,16 @@ from flask import current_app
 
 from .config import Settings
 from .moodle import client_from_settings
+from .services.engagement import EngagementError, engage
 from .services.harvest import harvest
 from .services.provision import apply
-from .services.stored import due_harvests, due_plans, inputs_from_store
+from .services.site_settings import effective
+from .services.stored import due_harvests, due_plans, due_years, inputs_from_store
 
 
 def _settings() -> Settings:
-    settings: Settings = current_app.config["CADRE_SETTINGS"]
-    return settings
+    """The app's settings, with the Moodle connection set in the console where one is."""
+    return effective(current_app.config["CADRE_SETTINGS"])
 
 
 @shared_task(bind=True, name="cadre.apply_plan")
@@ -68,3 +70,55 @@ def harvest_due_years() -> list[int]:
     for year, full in due:
         harvest_year.delay(year, full=full)
     return [year for year, _full in due]
+
+
+@shared_task(bind=True, name="cadre.engage_year", autoretry_for=(EngagementError,), retry_backoff=600,
+             retry_backoff_max=3600, max_retries=3)
+def engage_year(self: Any, year: int, today: str | None = None) -> dict[str, Any]:
+    """The daily engagement job of a year (topics, announcements, reminders, survey, commendation).
+    Retried when a part failed: what was done is never done twice, and a message whose sending was
+    interrupted is checked in Moodle before it is sent again."""
+    settings = _settings()
+    with client_from_settings(settings) as client:
+        result = engage(client, settings, year=year, today=dt.date.fromisoformat(today) if today else None)
+    return {"run_id": result.run_id, "year": result.year, "today": result.today.isoformat(),
+            "counts": result.counts(), "calls": result.calls, "seconds": round(result.seconds, 2)}
+
+
+@shared_task(name="cadre.engage_due_years")
+def engage_due_years() -> list[int]:
+    """The morning beat job: queues the engagement job of every year under way."""
+    years = due_years(_settings(), dt.date.today())
+    for year in years:
+        engage_year.delay(year)
+    return years
+
+
+@shared_task(bind=True, name="cadre.issue_certificates")
+def issue_certificates(self: Any, year: int, tier: str | None = None, lang: str = "zh", actor: str = "task",
+                       today: str | None = None) -> dict[str, Any]:
+    """Issues a year's certificates with their PDFs and ZIP; a killed run is continued by the next one,
+    which duplicates nothing, and two batches of one year never overlap."""
+    from .services.certificates import issue_year
+    from .services.document_batches import batch_dict
+
+    def progress(step: str, done: int, total: int) -> None:
+        self.update_state(state="PROGRESS", meta={"step": step, "done": done, "total": total})
+
+    return batch_dict(issue_year(_settings(), year, tier=tier, lang=lang, actor=actor, progress=progress,
+                                 today=dt.date.fromisoformat(today) if today else None))
+
+
+@shared_task(bind=True, name="cadre.build_archives")
+def build_archives(self: Any, year: int, tier: str | None = None, actor: str = "task",
+                   today: str | None = None) -> dict[str, Any]:
+    """Builds a year's learning archives and registration forms with their ZIP; what is unchanged and
+    already written is not rendered again."""
+    from .services.archives import build_year
+    from .services.document_batches import batch_dict
+
+    def progress(step: str, done: int, total: int) -> None:
+        self.update_state(state="PROGRESS", meta={"step": step, "done": done, "total": total})
+
+    return batch_dict(build_year(_settings(), year, tier=tier, actor=actor, progress=progress,
+                                 today=dt.date.fromisoformat(today) if today else None))

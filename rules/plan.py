@@ -33,6 +33,7 @@ from rules.plan_model import (
     Reflection,
     Reminder,
     Reviewers,
+    Survey,
     Tier,
 )
 from rules.plan_reader import Reader
@@ -47,6 +48,7 @@ from rules.plan_schema import (
     moodle,
     period,
     reviewers,
+    survey,
     tiers,
     year_hours,
 )
@@ -56,7 +58,7 @@ from rules.yamltree import parse
 __all__ = [
     "Announcement", "Certificate", "Commendation", "Condition", "Course", "Discussion", "FactTest",
     "Hours", "Klass", "Match", "MoodleSettings", "Period", "Plan", "Points", "Reflection", "Reminder",
-    "Reviewers", "Tier", "load_plan",
+    "Reviewers", "Survey", "Tier", "load_plan",
 ]
 
 
@@ -100,6 +102,7 @@ def load_plan(text: str, filename: str) -> Plan:
         announcements=announcements(ctx, top.get("announcements")),
         commendation=commendation(ctx, top.get("commendation")),
         certificate=certificate(ctx, top.get("certificate")),
+        survey=survey(ctx, top.get("survey"), course_nodes),
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
         filename=filename,
     )

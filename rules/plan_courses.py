@@ -130,6 +130,11 @@ def reminders(ctx: Context, node: YNode | None, course_nodes: dict[str, YMap | N
     return tuple(found)
 
 
+#: Moodle takes 4,096 bytes in a message (PHP's strlen); the subject's brackets and the organisation's
+#: signature take the rest.
+ANNOUNCEMENT_BYTES = 3800
+
+
 def announcements(ctx: Context, node: YNode | None) -> tuple[Announcement, ...]:
     r = ctx.r
     found: list[Announcement] = []
@@ -145,8 +150,13 @@ def announcements(ctx: Context, node: YNode | None) -> tuple[Announcement, ...]:
             key = f"{on}-{per_day[on]}"
         keyed.append((key, key_node(item)))
         to = ctx.tier_refs(r.words_or_all(m, "to"))
-        found.append(Announcement(key or "", on or dt.date.min, to, r.text(m, "subject") or "",
-                                  r.text(m, "body") or "", item.line))
+        subject, body = r.text(m, "subject") or "", r.text(m, "body") or ""
+        size = len(f"{subject}{body}".encode())
+        if size > ANNOUNCEMENT_BYTES and m is not None:
+            r.at(_child(m, "body"), f"the announcement is {size} bytes long; a Moodle message holds at most "
+                                    f"{ANNOUNCEMENT_BYTES} with its subject (about "
+                                    f"{ANNOUNCEMENT_BYTES // 3} Chinese characters): split it in two")
+        found.append(Announcement(key or "", on or dt.date.min, to, subject, body, item.line))
     r.unique(keyed, "announcement")
     return tuple(found)
 

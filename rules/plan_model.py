@@ -19,7 +19,10 @@ WHEN_CONDITIONS = {
     "required_hours_below": "hours",  # hours of required courses below this number
     "reflection_missing": "course",  # no reflection submitted yet in this course
     "course_incomplete": "course",  # this course not completed yet
+    "course_not_started": "course",  # this course not even opened yet
 }
+#: The course a course condition may name instead of one course: any required course of the cadre's tier.
+ANY_REQUIRED = "required"
 #: Who a reminder may be sent to.
 RECIPIENTS = ("learner", "supervising_leader", "reviewer")
 #: What the certificate of study hours (学时证明书) may require.
@@ -181,6 +184,16 @@ class Commendation:
 
 
 @dataclass(frozen=True)
+class Survey:
+    """The training-needs survey (培训需求调查): the feedback activity named ``activity`` in ``course``
+    (any course of the year when None), whose answers are summarised for next year's plan."""
+
+    activity: str = "培训需求调查"
+    course: str | None = None
+    line: int = 0
+
+
+@dataclass(frozen=True)
 class Certificate:
     title: str
     issuer: str
@@ -204,6 +217,7 @@ class Plan:
     reminders: tuple[Reminder, ...] = ()
     announcements: tuple[Announcement, ...] = ()
     commendation: Commendation | None = None
+    survey: Survey = field(default_factory=Survey)
     certificate: Certificate | None = None
     sha256: str = ""  # of the source text: which plan produced a change
     filename: str = "plan"

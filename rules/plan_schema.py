@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from rules.plan_model import (
+    ANY_REQUIRED,
     CERTIFICATE_REQUIREMENTS,
     RECIPIENTS,
     REVIEWER_RULES,
@@ -28,6 +29,7 @@ from rules.plan_model import (
     MoodleSettings,
     Period,
     Reviewers,
+    Survey,
     Tier,
     hours_text,
 )
@@ -37,7 +39,7 @@ from rules.yamltree import YMap, YNode, YScalar, child_path
 
 TOP_FIELDS = ("year", "title", "organisation", "period", "moodle", "hours", "tiers", "excluded",
               "classes", "courses", "reviewers", "discussions", "reminders", "announcements", "commendation",
-              "certificate")
+              "certificate", "survey")
 TOP_REQUIRED = ("year", "title", "period", "moodle", "hours", "tiers", "classes", "courses")
 HOURS_FIELDS = ("target", "required_min", "elective_max")
 
@@ -240,6 +242,8 @@ def conditions(ctx: Context, node: YNode | None, courses: dict[str, YMap | None]
             course = r.text(m, kind) or ""
             found.append(Condition(kind, course))
             known = [key for key in courses if key]
+            if kind in ("course_incomplete", "course_not_started") and course == ANY_REQUIRED:
+                continue
             if course and course not in courses:
                 r.at(_scalar(m, kind), f'unknown course "{course}"{did_you_mean(course, known)}')
             elif course and kind == "reflection_missing" and not _has_reflection(courses[course]):
@@ -277,6 +281,20 @@ def certificate(ctx: Context, node: YNode | None) -> Certificate | None:
     met = frozenset(name for name in CERTIFICATE_REQUIREMENTS
                     if requires is not None and r.flag(requires, name))
     return Certificate(r.text(m, "title") or "", r.text(m, "issuer") or "", met)
+
+
+def survey(ctx: Context, node: YNode | None, courses: dict[str, YMap | None]) -> Survey:
+    """Where the training-needs survey is; without the section, a feedback named 培训需求调查 in any
+    course of the year."""
+    r = ctx.r
+    m = r.mapping(node, ("activity", "course"), ())
+    if m is None:
+        return Survey()
+    course = r.text(m, "course")
+    if course is not None and course not in courses:
+        known = [key for key in courses if key]
+        r.at(_scalar(m, "course"), f'unknown course "{course}"{did_you_mean(course, known)}')
+    return Survey(r.text(m, "activity", Survey.activity) or Survey.activity, course, m.line)
 
 
 def _has_reflection(course: YMap | None) -> bool:

@@ -18,6 +18,20 @@ pick_python() {
 PYTHON=$(pick_python || true)
 if [ -z "$PYTHON" ]; then need_apt+=(python3 python3-venv python3-dev); fi
 if [ -n "$PYTHON" ] && ! "$PYTHON" -c 'import venv, ensurepip' >/dev/null 2>&1; then need_apt+=(python3-venv); fi
+# Documents (certificates, archives, forms) are laid out by WeasyPrint on Pango, with HarfBuzz's subsetter
+# embedding the CJK fonts below: the PDFs carry their own fonts, so these must be on the machine that renders.
+DOCUMENT_PACKAGES=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig fonts-arphic-uming
+                   fonts-arphic-ukai fonts-wqy-zenhei fonts-hanazono fonts-dejavu-core)
+# The console's browser tests, the README screenshot and its benchmark drive Debian's Chromium (Playwright
+# with executable_path=/usr/bin/chromium; Playwright's own browser downloads are never used).
+BROWSER_PACKAGES=(chromium)
+if command -v dpkg-query >/dev/null 2>&1; then
+  for pkg in "${DOCUMENT_PACKAGES[@]}" "${BROWSER_PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+      need_apt+=("$pkg")
+    fi
+  done
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing ${need_apt[*]} with apt-get"
@@ -25,7 +39,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
     PYTHON=$(pick_python)
   else
-    echo "error: Python >= 3.11 with venv is needed (Debian: apt-get install ${need_apt[*]})" >&2
+    echo "error: missing system packages; as root run: apt-get install -y ${need_apt[*]}" >&2
     exit 1
   fi
 fi

@@ -28,7 +28,8 @@ from ..results import parse, parse_list
 from ._base import Area, MoodleWarning, Page, iter_pages
 
 FORMAT_MOODLE, FORMAT_HTML, FORMAT_PLAIN, FORMAT_MARKDOWN = 0, 1, 2, 4
-MESSAGE_MAX_LENGTH = 4096  # characters: Chinese text counts as characters, not bytes
+#: Moodle compares PHP's ``strlen`` of the text with this: bytes of UTF-8, so a Chinese character counts 3.
+MESSAGE_MAX_LENGTH = 4096
 _CLIENTMSGID = re.compile(r"^[A-Za-z0-9_\-]*$")
 # Errors raised before Moodle sends anything: the whole call was refused.
 _REFUSED_BEFORE_SENDING = {"invalidtoken", "accessexception", "invalidparameter", "nopermissions",
@@ -140,6 +141,11 @@ class MemberInfo:
     profileurl: str = ""
 
 
+def text_bytes(text: str) -> int:
+    """The length Moodle checks a message's text against ``MESSAGE_MAX_LENGTH`` with."""
+    return len(text.encode("utf-8"))
+
+
 def _message_params(message: InstantMessage) -> dict[str, Any]:
     return {"touserid": message.touserid, "text": message.text, "textformat": message.textformat,
             "clientmsgid": message.clientmsgid}
@@ -158,14 +164,15 @@ class CoreMessage(Area):
             self._userid = self._client.core_webservice.get_site_info().userid
         return self._userid
 
-    def send_instant_messages(self, messages: Sequence[InstantMessage], *,
-                              validate_recipients: bool = True) -> list[SentMessage]:
+    def send_instant_messages(self, messages: Sequence[InstantMessage], *, validate_recipients: bool = True,
+                              sender: int | None = None) -> list[SentMessage]:
         """Calls core_message_send_instant_messages (write).
 
         Sent in batches of ``batch_size`` messages and never repeated. With ``validate_recipients`` (the
         default) the recipients are checked first with ``core_message_get_member_info`` and only messages to
-        existing users this user may message are sent; the others come back ``skipped``. Raises
-        ``MessageDeliveryError`` if a call fails.
+        existing users this user may message are sent; the others come back ``skipped``. ``sender`` is
+        the token's user id where the caller knows it already (else it is read once from the site info).
+        Raises ``MessageDeliveryError`` if a call fails.
         """
         fn = "core_message_send_instant_messages"
         for message in messages:
@@ -175,13 +182,13 @@ class CoreMessage(Area):
         results: list[SentMessage | None] = [None] * len(messages)
         pending: list[int] = []
         for index, message in enumerate(messages):
-            if len(message.text) > MESSAGE_MAX_LENGTH:
+            if text_bytes(message.text) > MESSAGE_MAX_LENGTH:
                 results[index] = _skipped(message, f"not sent: the text is longer than "
-                                                   f"{MESSAGE_MAX_LENGTH} characters")
+                                                   f"{MESSAGE_MAX_LENGTH} bytes (UTF-8)")
             else:
                 pending.append(index)
         if validate_recipients and pending:
-            reachable = self._reachable({messages[i].touserid for i in pending})
+            reachable = self._reachable({messages[i].touserid for i in pending}, sender)
             for index in list(pending):
                 if messages[index].touserid not in reachable:
                     results[index] = _skipped(messages[index], (
@@ -206,8 +213,8 @@ class CoreMessage(Area):
         return [r if r is not None else _skipped(messages[i], "not sent: no answer for this message")
                 for i, r in enumerate(results)]
 
-    def _reachable(self, userids: set[int]) -> set[int]:
-        reference = self._own_userid()
+    def _reachable(self, userids: set[int], sender: int | None) -> set[int]:
+        reference = sender if sender is not None else self._own_userid()
         members = self.get_member_info(reference, sorted(userids))
         return {member.id for member in members if member.canmessage and not member.isdeleted}
 

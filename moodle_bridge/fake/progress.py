@@ -30,6 +30,7 @@ from .completion import (
 from .courses import log_course_access
 from .db import Row
 from .functions.mod_assign import assign_grade, assign_submit
+from .functions.mod_feedback import feedback_respond
 from .functions.mod_forum import add_reply, forum_add_discussion
 from .registry import site_action
 from .site import FakeSite
@@ -165,7 +166,7 @@ class _Cohort:
         self.short_share = float(args.get("short_share", 0.2))
         self.counts = {key: 0 for key in (
             "learners", *OUTCOMES, "submitted", "draft", "opened", "short", "graded", "regraded",
-            "discussions_created", "posts")}
+            "discussions_created", "posts", "survey_answers")}
         self.outcomes: dict[tuple[int, int], str] = {}
         self.submissions: list[dict[str, Any]] = []
         self.discussions: list[dict[str, Any]] = []
@@ -322,6 +323,26 @@ class _Cohort:
                 return forum
         raise ValueError(f"course {courseid} has no discussion forum")
 
+    # --- surveys ---------------------------------------------------------------------------------
+
+    def survey(self, spec: dict[str, Any]) -> None:
+        """A share of the course's learners who started it answer each of its feedback activities."""
+        site, rng = self.site, self.rng
+        courseid, share = int(spec["courseid"]), float(spec.get("share", 0.6))
+        for cm in site.db["course_modules"].select(course=courseid, modname="feedback"):
+            items = sorted(site.db["feedback_item"].select(feedback=cm["instance"]),
+                           key=lambda item: int(item["position"]))
+            for userid in _students(site, courseid):
+                started = self.outcomes.get((userid, courseid), "not_started") != "not_started"
+                if not started or rng.random() >= share or site.db["feedback_completed"].first(
+                        feedback=cm["instance"], userid=userid) is not None:
+                    continue
+                answers = [[item["id"], _answer(rng, item)] for item in items
+                           if int(item.get("hasvalue", 1))]
+                with site.clock.at(_between(rng, self.start, self.end)):
+                    feedback_respond(site, {"userid": userid, "cmid": cm["id"], "answers": answers})
+                self.counts["survey_answers"] += 1
+
     # --- the answer -----------------------------------------------------------------------------
 
     def truth(self) -> list[dict[str, Any]]:
@@ -340,6 +361,22 @@ class _Cohort:
         return found
 
 
+def _answer(rng: random.Random, item: Row) -> str:
+    """A plausible answer to a feedback question: one choice, a few of a checkbox list, a sentence."""
+    typ = str(item.get("typ"))
+    if typ in ("multichoice", "multichoicerated"):
+        presentation = str(item.get("presentation", ""))
+        subtype, _, rest = presentation.partition(">>>>>")
+        count = len((rest or presentation).split("<<<<<")[0].split("|"))
+        if subtype == "c":
+            chosen = rng.sample(range(1, count + 1), rng.randint(1, min(3, count)))
+            return "|".join(str(n) for n in sorted(chosen))
+        return str(rng.randint(1, count))
+    if typ == "numeric":
+        return str(rng.randint(1, 5))
+    return rng.choice(_SENTENCES) if rng.random() < 0.4 else ""
+
+
 @site_action("simulate_progress")
 def simulate_progress(site: FakeSite, args: dict[str, Any]) -> dict[str, Any]:
     """A cohort's progress mid-year, the same for the same ``seed``.
@@ -348,7 +385,9 @@ def simulate_progress(site: FakeSite, args: dict[str, Any]) -> dict[str, Any]:
     120 days before now); ``rates`` (shares of ``not_started``, ``started``, ``completed``);
     ``short_below`` (800) and ``short_share`` (0.2) for the reflections' lengths; ``discussions``
     (``[{"courseid", "subject", "opens", "closes"}, ...]``, made by the admin at ``opens`` when missing,
-    optional ``forumid``); ``ground_truth`` (true) to answer with the outcomes, submissions and posts.
+    optional ``forumid``); ``surveys`` (``[{"courseid", "share"}, ...]``: that share of the learners who
+    started the course answer its feedback activities, choices drawn at random, some free text);
+    ``ground_truth`` (true) to answer with the outcomes, submissions and posts.
 
     Per active student and course: not started (nothing), started (course accessed, completion started,
     some non-criterion activities done) or completed (the criterion activities done at a time inside
@@ -364,6 +403,8 @@ def simulate_progress(site: FakeSite, args: dict[str, Any]) -> dict[str, Any]:
         cohort.course(course)
     for spec in args.get("discussions") or []:
         cohort.discussion(dict(spec))
+    for spec in args.get("surveys") or []:
+        cohort.survey(dict(spec))
     answer: dict[str, Any] = {"courseids": [int(course["id"]) for course in courses],
                               "window": {"start": cohort.start, "end": cohort.end},
                               "counts": cohort.counts}

@@ -67,6 +67,19 @@ def add_completion_report(site: FakeSite) -> int:
     return reportid
 
 
+#: The training-needs survey of the template course: topics (several may be chosen), the preferred form
+#: of study, and free suggestions.
+SURVEY_ITEMS: list[dict[str, Any]] = [
+    {"name": "希望增加的培训内容（可多选） Topics wanted", "label": "topics", "typ": "multichoice",
+     "presentation": "c>>>>>党的创新理论|职业教育政策|管理与领导能力|数字化能力|公文写作|心理健康与压力管理",
+     "required": 1},
+    {"name": "希望的学习形式 Preferred form", "label": "form", "typ": "multichoice",
+     "presentation": "r>>>>>线上自学|线上直播|线下集中培训|线上线下混合", "required": 1},
+    {"name": "其他意见和建议 Suggestions", "label": "suggestions", "typ": "textarea", "presentation": "30|5",
+     "required": 0},
+]
+
+
 def seed_course_library(site: FakeSite) -> list[dict[str, Any]]:
     """The course library category with the demo's template courses; returns the created courses."""
     data = demo_data()
@@ -96,7 +109,7 @@ def _structured_course(site: FakeSite, categoryid: int, shortname: str, fullname
                                                  "cmids": [modules["page"]["cmid"]]})
     if survey:
         site.site_action("create_feedback", {"courseid": course["id"],
-                                             "name": "培训需求调查 Training needs"})
+                                             "name": "培训需求调查 Training needs", "items": SURVEY_ITEMS})
     return {"id": course["id"], "shortname": shortname, "modules": modules}
 
 

@@ -7,8 +7,13 @@ import logging
 import click
 
 from .doctor import doctor
+from .documents import archives, certificate, certificates
+from .engage import announce_command, commend_command, discussions, remind_command, survey_group
+from .export import export_command
 from .harvest import harvest_command, record_command
 from .plan import explain, plan, roster
+from .tokens import token
+from .users import user
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -26,3 +31,14 @@ main.add_command(plan)
 main.add_command(explain)
 main.add_command(harvest_command)
 main.add_command(record_command)
+main.add_command(remind_command)
+main.add_command(announce_command)
+main.add_command(discussions)
+main.add_command(commend_command)
+main.add_command(survey_group)
+main.add_command(certificates)
+main.add_command(certificate)
+main.add_command(archives)
+main.add_command(export_command)
+main.add_command(user)
+main.add_command(token)

@@ -16,6 +16,7 @@ from rules.problems import InputError, Problem
 from ..config import ConfigError, Settings, load_settings
 from ..db import upgrade
 from ..moodle import client_from_settings
+from ..services.site_settings import effective
 
 EXIT_PROBLEMS = 2
 
@@ -27,7 +28,7 @@ def fail(message: str) -> NoReturn:
 
 def settings_or_fail(**overrides: Any) -> Settings:
     try:
-        return load_settings(**overrides)
+        return effective(load_settings(**overrides))
     except ConfigError as exc:
         fail(str(exc))
 

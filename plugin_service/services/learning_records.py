@@ -53,6 +53,7 @@ class ReflectionLine:
     grader: str
     graded_at: datetime | None
     grade_changes: int
+    submitted_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,8 @@ def cadre_record(session: Session, employee_no: str, year: int) -> CadreRecord |
             CourseProgress.year == year, CourseProgress.employee_no == employee_no)
             .order_by(CourseProgress.id)))
     reflections = tuple(
-        ReflectionLine(r.course_key, r.status, r.chars, r.grade, r.grader, r.graded_at, r.grade_changes)
+        ReflectionLine(r.course_key, r.status, r.chars, r.grade, r.grader, r.graded_at, r.grade_changes,
+                       r.submitted_at)
         for r in session.scalars(select(ReflectionRecord).where(
             ReflectionRecord.year == year, ReflectionRecord.employee_no == employee_no)
             .order_by(ReflectionRecord.course_key)))

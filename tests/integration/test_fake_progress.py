@@ -13,7 +13,13 @@ import pytest
 from moodle_bridge import MoodleClient
 from moodle_bridge.fake import FakeSite, RunningFake, stock_site
 from moodle_bridge.fake.db import Table
-from moodle_bridge.fake.seed import COMPLETION_COLUMNS, add_completion_report, seed_population, seed_site
+from moodle_bridge.fake.seed import (
+    COMPLETION_COLUMNS,
+    SURVEY_ITEMS,
+    add_completion_report,
+    seed_population,
+    seed_site,
+)
 from moodle_bridge.fake.text import Userdates, count_letters, userdate
 from tests.factories import EDITINGTEACHER, add_page, enrol, numbered_user, training_course
 
@@ -320,3 +326,39 @@ def test_report_dates_are_userdates(zone: str) -> None:
     moments = [rng.randint(-1_000_000_000, 3_000_000_000) for _ in range(3000)]
     moments += list(range(1_711_800_000, 1_712_000_000, 997))  # across the spring 2024 changes
     assert [dates(moment) for moment in moments] == [userdate(moment, tz) for moment in moments]
+
+
+def test_learners_who_started_a_course_answer_its_survey(client: MoodleClient, fake: RunningFake) -> None:
+    site = fake.site
+    with site.lock:
+        courseids = populate(site, learners=30, courses=1)
+        made = site.site_action("create_feedback", {"courseid": courseids[0], "name": "培训需求调查",
+                                                    "items": SURVEY_ITEMS})
+        answer = simulate(site, surveys=[{"courseid": courseids[0], "share": 0.8}])
+    started = sum(1 for o in answer["outcomes"] if o["outcome"] != "not_started")
+    assert 0 < answer["counts"]["survey_answers"] <= started
+    responses = client.mod_feedback.get_responses_analysis(made["instance"], perpage=0).attempts
+    assert len(responses) == answer["counts"]["survey_answers"]
+    topics = {choice for attempt in responses for r in attempt.responses if r.name.startswith("希望增加")
+              for choice in r.printval.split("; ")}
+    assert topics <= set(str(SURVEY_ITEMS[0]["presentation"]).split(">>>>>")[1].split("|"))
+    again = simulate(site, surveys=[{"courseid": courseids[0], "share": 1.0}])
+    assert again["counts"]["survey_answers"] <= started - len(responses)  # nobody answers twice
+
+
+def test_a_copied_course_keeps_its_surveys_questions(client: MoodleClient, fake: RunningFake) -> None:
+    site = fake.site
+    with site.lock:
+        courseids = populate(site, learners=1, courses=1)
+        made = site.site_action("create_feedback", {"courseid": courseids[0], "name": "培训需求调查",
+                                                    "items": SURVEY_ITEMS})
+    source = site.db["course"].get(courseids[0])
+    assert source is not None
+    copy = client.core_course.duplicate_course(courseids[0], "复制的课程", "COPY-1", source["category"],
+                                               options={"users": 0})
+    copied = client.mod_feedback.get_feedbacks_by_courses([copy.id]).feedbacks
+    assert [f.name for f in copied] == ["培训需求调查"]
+    def questions(feedbackid: int) -> list[tuple[str, str, str]]:
+        return [(i.name, i.typ, i.presentation) for i in client.mod_feedback.get_items(feedbackid).items]
+
+    assert questions(copied[0].id) == questions(made["instance"]) and len(questions(copied[0].id)) == 3

@@ -214,10 +214,11 @@ CASES = [
      f"plan.yaml line 49 reminders[0].on: the reminder's date 2027-01-05 is outside {PERIOD}"),
     ("unknown when condition", changed("{hours_below: 10}", "{hours_belo: 10}"),
      'plan.yaml line 50 reminders[0].when.hours_belo: unknown condition "hours_belo" (did you mean '
-     '"hours_below"?) (allowed: hours_below, required_hours_below, reflection_missing, course_incomplete)'),
+     '"hours_below"?) (allowed: hours_below, required_hours_below, reflection_missing, course_incomplete, '
+     'course_not_started)'),
     ("reminder with no condition", changed("{hours_below: 10}", "{}"),
      "plan.yaml line 50 reminders[0].when: a reminder needs a condition (hours_below, required_hours_below, "
-     "reflection_missing, course_incomplete)"),
+     "reflection_missing, course_incomplete, course_not_started)"),
     ("reflection missing for a course without one", changed("{hours_below: 10}", "{reflection_missing: "
                                                                                  "policy}"),
      'plan.yaml line 50 reminders[0].when.reflection_missing: course "policy" asks for no reflection'),
@@ -284,7 +285,8 @@ def test_every_problem_is_reported_at_once() -> None:
         "plan.yaml line 45 discussions[0].closes: the discussion closes (2026-03-30) before it opens "
         "(2026-04-01)",
         'plan.yaml line 51 reminders[0].when.hours_belo: unknown condition "hours_belo" (did you mean '
-        '"hours_below"?) (allowed: hours_below, required_hours_below, reflection_missing, course_incomplete)',
+        '"hours_below"?) (allowed: hours_below, required_hours_below, reflection_missing, course_incomplete, '
+        'course_not_started)',
     ]
 
 
@@ -292,8 +294,7 @@ def test_a_plan_that_is_not_a_mapping() -> None:
     assert problems("- 2026\n") == [
         "plan.yaml line 1: expected a mapping with year, title, organisation, period, moodle, hours, tiers, "
         "excluded, classes, courses, reviewers, discussions, reminders, announcements, commendation, "
-        "certificate; "
-        "found a list"]
+        "certificate, survey; found a list"]
     assert problems("") == ["plan.yaml: the plan is empty"]
 
 

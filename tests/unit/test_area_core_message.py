@@ -105,12 +105,13 @@ def test_nobody_reachable_sends_nothing() -> None:
 
 
 def test_too_long_text_is_not_sent() -> None:
+    """Moodle measures the text in bytes (PHP's strlen): 1,366 Chinese characters are too long."""
     client, session = stub_client()
-    results = client.core_message.send_instant_messages([InstantMessage(7, "字" * 4097)],
+    results = client.core_message.send_instant_messages([InstantMessage(7, "字" * 1366)],
                                                         validate_recipients=False)
-    assert results[0].skipped and session.sent == []
+    assert results[0].skipped and session.sent == [] and "4096 bytes" in (results[0].errormessage or "")
     client, session = stub_client((200, [_delivered(1)]))
-    results = client.core_message.send_instant_messages([InstantMessage(7, "字" * 4096)],
+    results = client.core_message.send_instant_messages([InstantMessage(7, "字" * 1365 + "a")],
                                                         validate_recipients=False)
     assert results[0].sent
 

@@ -117,6 +117,7 @@ def _copy_course(site: FakeSite, source: Row, fullname_: str, shortname: str, ca
             row = copy.deepcopy({k: v for k, v in instance.items() if k != "id"})
             row["course"] = newid
             new_instance = db[modname].insert(row)
+            _copy_children(site, modname, int(instance["id"]), int(new_instance["id"]))
             new_cm = copy.deepcopy({k: v for k, v in cm.items() if k != "id"})
             new_cm.update({"course": newid, "instance": new_instance["id"], "added": site.now()})
             new_cm = db["course_modules"].insert(new_cm)
@@ -143,6 +144,24 @@ def _copy_course(site: FakeSite, source: Row, fullname_: str, shortname: str, ca
     if settings.get("users"):
         _copy_users(site, sourceid, newid, group_map)
     return new
+
+
+#: Rows an activity's backup carries besides the activity itself: (table, the column naming the activity).
+_CHILDREN = {"feedback": (("feedback_item", "feedback"),)}
+
+
+def _copy_children(site: FakeSite, modname: str, oldid: int, newid: int) -> None:
+    """The activity's own rows (a feedback's questions), as a backup and restore copies them; a question
+    that depends on another depends on that one's copy."""
+    for table, column in _CHILDREN.get(modname, ()):
+        copies: dict[int, dict[str, Any]] = {}
+        for row in sorted(site.db[table].select(**{column: oldid}), key=lambda r: int(r["id"])):
+            copied = copy.deepcopy({k: v for k, v in row.items() if k != "id"})
+            copied[column] = newid
+            copies[int(row["id"])] = site.db[table].insert(copied)
+        for copied in copies.values():
+            if int(copied.get("dependitem") or 0) in copies:
+                site.db[table].update(copied, dependitem=copies[int(copied["dependitem"])]["id"])
 
 
 def _copy_users(site: FakeSite, sourceid: int, newid: int, group_map: dict[int, int]) -> None:

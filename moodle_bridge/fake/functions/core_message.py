@@ -126,7 +126,7 @@ def send_instant_messages(call: Call, params: dict[str, Any]) -> list[dict[str, 
         if recipient is None:
             ok = False
             errormessage = f"You cannot send a message to a user ID ({touserid}) that doesn't exist."
-        if ok and len(text) > MESSAGE_MAX_LENGTH:
+        if ok and len(text.encode("utf-8")) > MESSAGE_MAX_LENGTH:  # PHP's strlen: bytes
             ok = False
             errormessage = "The message is too long."
         if ok and recipient is not None and not can_send_message(site, touserid, call.userid):

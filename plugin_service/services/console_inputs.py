@@ -1,0 +1,204 @@
+"""The roster and plan as uploaded in the console: checked with every problem in its place, compared
+with Moodle, applied as a job; and the plan history of each year with its stored text.
+
+An upload changes nothing: a valid pair is kept as a ``ConsoleUpload`` for its diff and apply. Only the
+apply stores them as the year's plan and roster (what the nightly jobs then follow) and queues the
+provisioning task, which checks both again before it writes anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from moodle_bridge import MoodleClient
+from rules.problems import InputError, Problem
+
+from ..config import Settings
+from ..models import AuditLog, ConsoleUpload, ProvisionRun, StoredPlan, StoredRoster, utcnow
+from .changeset import ChangeSet
+from .jobs import queue
+from .provision import Inputs, check_inputs, preview
+
+MAX_BYTES = 20 * 1024 * 1024
+
+
+class UploadError(Exception):
+    """The upload cannot be used: the message says what to do. Nothing was stored."""
+
+
+def decode_plan(data: bytes, filename: str) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError([Problem(filename, None, "", f"not UTF-8 text (byte {exc.start}): save the plan "
+                                  "as UTF-8")]) from None
+
+
+def newest_stored(session: Session) -> tuple[StoredPlan | None, StoredRoster | None]:
+    plan = session.scalar(select(StoredPlan).order_by(StoredPlan.id.desc()).limit(1))
+    roster = session.scalar(select(StoredRoster).order_by(StoredRoster.id.desc()).limit(1))
+    return plan, roster
+
+
+def upload(session: Session, *, plan: tuple[str, bytes] | None, roster: tuple[str, bytes] | None,
+           actor: str) -> ConsoleUpload:
+    """Checks a plan and a roster together (either may be left out: the newest stored one is used).
+    Raises ``InputError`` with every problem; the attempt is audited either way."""
+    stored_plan, stored_roster = newest_stored(session)
+    if plan is None and stored_plan is None:
+        raise UploadError("no plan uploaded and none stored yet: choose the year's plan (YAML)")
+    if roster is None and stored_roster is None:
+        raise UploadError("no roster uploaded and none stored yet: choose HR's roster (CSV or XLSX)")
+    for given in (plan, roster):
+        if given is not None and len(given[1]) > MAX_BYTES:
+            raise UploadError(f"{given[0]} is larger than {MAX_BYTES // (1024 * 1024)} MB")
+    if plan is not None:
+        plan_name, plan_text = plan[0], decode_plan(plan[1], plan[0])
+    else:
+        assert stored_plan is not None
+        plan_name, plan_text = stored_plan.filename, stored_plan.text
+    if roster is not None:
+        roster_name, roster_bytes = roster
+    else:
+        assert stored_roster is not None
+        roster_name, roster_bytes = stored_roster.filename, stored_roster.content
+    files = {"plan": plan_name, "roster": roster_name, "plan_uploaded": plan is not None,
+             "roster_uploaded": roster is not None}
+    try:
+        inputs = check_inputs(plan_text, plan_name, roster_bytes, roster_name)
+    except InputError as exc:
+        session.add(AuditLog(actor=actor, action="console:upload", target=plan_name, outcome="failed",
+                             detail={**files, "errors": len(exc.errors)}))
+        session.commit()
+        raise
+    row = ConsoleUpload(year=inputs.plan.year, plan_filename=plan_name, plan_text=plan_text,
+                        roster_filename=roster_name, roster_content=roster_bytes,
+                        cadres=len(inputs.roster.cadres), warnings=[str(p) for p in inputs.warnings],
+                        uploaded_by=actor)
+    session.add(row)
+    session.flush()
+    session.add(AuditLog(actor=actor, action="console:upload", target=f"{inputs.plan.year}",
+                         detail={**files, "upload": row.id, "cadres": row.cadres,
+                                 "warnings": len(inputs.warnings)}))
+    return row
+
+
+def inputs_of(row: ConsoleUpload) -> Inputs:
+    return check_inputs(row.plan_text, row.plan_filename, row.roster_content, row.roster_filename)
+
+
+def diff(session: Session, client: MoodleClient, settings: Settings, row: ConsoleUpload) -> ChangeSet:
+    """What applying the upload would change in Moodle (reads Moodle, writes nothing there); the
+    counts are kept with the upload."""
+    changes = preview(client, inputs_of(row), settings).changes
+    row.diff_counts, row.diffed_at = changes.counts(), utcnow()
+    return changes
+
+
+def _stored_inputs(session: Session, inputs: Inputs) -> tuple[StoredPlan, StoredRoster]:
+    """The plan and roster rows for ``inputs``, found by their hash as ``provision.store_inputs`` finds
+    them, or added."""
+    plan = session.scalar(select(StoredPlan).where(StoredPlan.year == inputs.plan.year,
+                                                   StoredPlan.sha256 == inputs.plan.sha256))
+    if plan is None:
+        plan = StoredPlan(year=inputs.plan.year, title=inputs.plan.title, filename=inputs.plan_name,
+                          sha256=inputs.plan.sha256, text=inputs.plan_text)
+        session.add(plan)
+    digest = hashlib.sha256(inputs.roster_bytes).hexdigest()
+    roster = session.scalar(select(StoredRoster).where(StoredRoster.sha256 == digest))
+    if roster is None:
+        roster = StoredRoster(filename=inputs.roster_name, sha256=digest, content=inputs.roster_bytes,
+                              cadres=len(inputs.roster.cadres))
+        session.add(roster)
+    session.flush()
+    return plan, roster
+
+
+def apply(session: Session, celery: Any, row: ConsoleUpload, *, actor: str) -> int:
+    """Stores the upload as the year's plan and roster and queues the provisioning job; returns the
+    job request's id."""
+    if row.diffed_at is None:
+        raise UploadError("look at the diff first: apply what you have seen")
+    plan, roster = _stored_inputs(session, inputs_of(row))
+    row.plan_id, row.roster_id = plan.id, roster.id
+    session.add(AuditLog(actor=actor, action="console:apply", target=f"plan:{plan.id}",
+                         detail={"upload": row.id, "year": row.year, "plan": plan.id, "roster": roster.id,
+                                 "diff": row.diff_counts or {}}))
+    request = queue(session, celery, "apply", {"plan_id": plan.id, "roster_id": roster.id, "actor": actor},
+                    actor=actor)
+    row.job_id = request.id
+    return request.id
+
+
+@dataclass(frozen=True)
+class PlanVersion:
+    id: int
+    year: int
+    title: str
+    filename: str
+    sha256: str
+    loaded_at: Any
+    applied_at: Any
+    runs: int
+    last_status: str | None
+
+
+def plan_history(session: Session) -> dict[int, list[PlanVersion]]:
+    """Every stored plan by year (newest year first, newest plan first), with its provisioning runs."""
+    runs = {plan_id: (count, last) for plan_id, count, last in session.execute(
+        select(ProvisionRun.plan_id, func.count(), func.max(ProvisionRun.id)).group_by(ProvisionRun.plan_id))}
+    statuses = dict(session.execute(select(ProvisionRun.id, ProvisionRun.status)
+                                    .where(ProvisionRun.id.in_([last for _, last in runs.values()])))
+                    .all()) if runs else {}
+    history: dict[int, list[PlanVersion]] = {}
+    for p in session.scalars(select(StoredPlan).order_by(StoredPlan.year.desc(), StoredPlan.id.desc())):
+        count, last = runs.get(p.id, (0, None))
+        history.setdefault(p.year, []).append(PlanVersion(p.id, p.year, p.title, p.filename, p.sha256,
+                                                          p.loaded_at, p.applied_at, count,
+                                                          statuses.get(last) if last else None))
+    return history
+
+
+@dataclass(frozen=True)
+class RosterVersion:
+    id: int
+    filename: str
+    sha256: str
+    cadres: int
+    loaded_at: Any
+
+
+def rosters(session: Session, limit: int = 20) -> list[RosterVersion]:
+    """The newest stored rosters (without their content)."""
+    return [RosterVersion(*row) for row in session.execute(
+        select(StoredRoster.id, StoredRoster.filename, StoredRoster.sha256, StoredRoster.cadres,
+               StoredRoster.loaded_at).order_by(StoredRoster.id.desc()).limit(limit))]
+
+
+@dataclass(frozen=True)
+class UploadLine:
+    id: int
+    year: int
+    plan_filename: str
+    roster_filename: str
+    cadres: int
+    uploaded_by: str
+    uploaded_at: Any
+    diffed_at: Any
+    plan_id: int | None
+    job_id: int | None
+
+
+def recent_uploads(session: Session, limit: int = 10) -> list[UploadLine]:
+    """The newest uploads (without their files)."""
+    return [UploadLine(**row._asdict()) for row in session.execute(
+        select(ConsoleUpload.id, ConsoleUpload.year, ConsoleUpload.plan_filename,
+               ConsoleUpload.roster_filename, ConsoleUpload.cadres, ConsoleUpload.uploaded_by,
+               ConsoleUpload.uploaded_at, ConsoleUpload.diffed_at, ConsoleUpload.plan_id,
+               ConsoleUpload.job_id)
+        .order_by(ConsoleUpload.id.desc()).limit(limit))]
