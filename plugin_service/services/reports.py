@@ -10,15 +10,13 @@ year (with a tier) are counted; the excluded are reported as a number beside the
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Select, and_, case, column, func, literal, or_, select, true
+from sqlalchemy import JSON, Boolean, Select, and_, case, column, func, literal, select, true
 from sqlalchemy.orm import Session
 
-from rules.commendation import Candidate, Commended, commendation_list
 from rules.plan_model import Plan
 
 from ..models import (
@@ -28,9 +26,9 @@ from ..models import (
     LearningRecordRow,
     Membership,
     ReflectionRecord,
-    StatusChange,
 )
 from .document_values import plan_of
+from .engagement import commendation as commendations
 from .page_cache import cached
 from .scope import EVERYTHING, Scope
 
@@ -384,87 +382,12 @@ def commendation(session: Session, plan: Plan | None, filters: ReportFilters, sc
                                   e.completed_on)
                  for e, name, dept in stored if visible is None or e.employee_no in visible]
         return lines, "stored", stored[0][0].computed_for
-    listed = _computed_list(session, plan, filters.year)
+    listed = commendations.compute(session, plan)  # the page is cached whole (page_cache)
     return ([CommendationLine(tiers.get(c.tier, c.tier), c.rank, c.tied, c.candidate.employee_no,
                               c.candidate.name, c.candidate.department, c.candidate.total_hours,
                               c.candidate.discussion_points, c.candidate.reflection_grade,
                               c.candidate.completed_on.isoformat() if c.candidate.completed_on else None)
              for c in listed if visible is None or c.candidate.employee_no in visible], "computed", "")
-
-
-_computed: dict[tuple[Any, ...], list[Commended]] = {}
-_computed_lock = threading.Lock()
-
-
-def _computed_list(session: Session, plan: Plan, year: int) -> list[Commended]:
-    """The commendation list computed from the records, kept until a record or a grade changes: it is
-    the tier's list whoever reads it, and it takes longer than the rest of a report."""
-    state = session.execute(select(func.count(), func.max(LR.computed_at), func.max(LR.id))
-                            .where(LR.year == year)).one()
-    grades = session.execute(select(func.count(), func.max(ReflectionRecord.updated_at))
-                             .where(ReflectionRecord.year == year)).one()
-    key = (str(session.get_bind().engine.url), year, plan.sha256, *state, *grades)
-    with _computed_lock:
-        if key in _computed:
-            return _computed[key]
-    listed = commendation_list(plan, _candidates(session, plan, year))
-    with _computed_lock:
-        if len(_computed) > 8:
-            _computed.clear()
-        _computed[key] = listed
-    return listed
-
-
-def _candidates(session: Session, plan: Plan, year: int) -> list[Candidate]:
-    """What ``services.engagement.commendation.candidates`` finds, cut to the cadres who can be listed:
-    those who reach the rule's hours and, in their tier, at least the hours and then discussion points
-    (the rule's first two criteria) of its ``top_per_tier``-th best. Anyone below has that many cadres
-    ranked strictly before them, so the list is the same; it is computed on dozens of cadres instead of
-    thousands, without the records' detail."""
-    assert plan.commendation is not None
-    eligible = and_(LR.year == year, LR.status != "excluded", LR.tier_key.is_not(None),
-                    LR.total_hours >= plan.commendation.min_hours - EPSILON, Membership.excluded.is_(None))
-    member = and_(Membership.year == LR.year, Membership.employee_no == LR.employee_no)
-    merits: dict[str, dict[tuple[float, float], int]] = defaultdict(lambda: defaultdict(int))
-    for tier, hours, points, count in session.execute(
-            select(LR.tier_key, LR.total_hours, LR.discussion_points, func.count()).join(Membership, member)
-            .where(eligible).group_by(LR.tier_key, LR.total_hours, LR.discussion_points)):
-        merits[tier or ""][(round(hours, 6), round(points, 6))] += count
-    cutoff: dict[str, tuple[float, float]] = {}
-    for tier, counted in merits.items():
-        seen = 0
-        for merit in sorted(counted, reverse=True):
-            seen += counted[merit]
-            cutoff[tier] = merit
-            if seen >= plan.commendation.top_per_tier:
-                break
-    if not cutoff:
-        return []
-    rows = session.execute(
-        select(LR.employee_no, Cadre.name, Cadre.department, LR.tier_key, LR.status, LR.total_hours,
-               LR.required_hours, LR.elective_hours, LR.discussion_points)
-        .join(Cadre, Cadre.employee_no == LR.employee_no).join(Membership, member)
-        .where(eligible, or_(*(and_(LR.tier_key == tier, LR.total_hours >= hours - 1e-6)
-                               for tier, (hours, _points) in cutoff.items())))).all()
-    shortlist = [row for row in rows if (round(row.total_hours, 6), round(row.discussion_points, 6))
-                 >= cutoff[row.tier_key or ""]]
-    numbers = [row.employee_no for row in shortlist]
-    grades: dict[str, float | None] = dict(session.execute(
-        select(ReflectionRecord.employee_no, func.avg(ReflectionRecord.grade))
-        .where(ReflectionRecord.year == year, ReflectionRecord.grade.is_not(None),
-               ReflectionRecord.employee_no.in_(numbers)).group_by(ReflectionRecord.employee_no)).all())
-    reached = dict(session.execute(
-        select(StatusChange.employee_no, func.min(StatusChange.on))
-        .where(StatusChange.year == year, StatusChange.status == "complete",
-               StatusChange.employee_no.in_(numbers)).group_by(StatusChange.employee_no)).all())
-    found = []
-    for no, name, dept, tier, status, total, required, elective, points in shortlist:
-        grade = grades.get(no)
-        day = reached.get(no) if status == "complete" else None
-        found.append(Candidate(no, name, dept, tier or "", total, required, elective, points,
-                               float(grade) if grade is not None else None,
-                               dt.date.fromisoformat(day) if day else None))
-    return found
 
 
 def departments(session: Session, scope: Scope = EVERYTHING) -> list[str]:

@@ -42,6 +42,8 @@ TOPIC_FUNCTIONS = ("mod_forum_get_forums_by_courses", "mod_forum_get_forum_discu
 SURVEY_FUNCTIONS = ("mod_feedback_get_feedbacks_by_courses", "mod_feedback_get_items",
                     "mod_feedback_get_responses_analysis")
 Progress = Callable[[int, int], None]
+#: The outbox messages each kind of dated item sends.
+OUTBOX_KINDS = {"reminder": ("reminder", "digest"), "announcement": ("announcement",)}
 
 
 @dataclass
@@ -141,8 +143,7 @@ def _messages(client: MoodleClient, settings: Settings, result: JobResult, conte
             result.firings = plan_firings(session, context.plan, result.today, kinds)
             return
         result.firings = fire(session, context.plan, result.today, kinds, result.run_id)
-    outbox_kinds = ("reminder", "digest") if kinds == ("reminder",) else ("announcement",) \
-        if kinds == ("announcement",) else None
+    outbox_kinds = [kind for fired in kinds for kind in OUTBOX_KINDS[fired]]
     result.delivery = deliver(client, settings.database_url, context.year, sender=sender,
                               run_id=result.run_id, actor=actor, progress=progress, only=outbox_kinds)
 

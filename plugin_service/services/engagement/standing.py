@@ -15,17 +15,15 @@ from sqlalchemy.orm import Session
 from rules.plan_model import Plan
 from rules.reminders import CadreStanding
 from rules.reviewers import reviewer_for
-from rules.roster import Roster, load_roster
 
 from ...models import (
     Cadre,
     CourseProgress,
     LearningRecordRow,
     Membership,
-    ProvisionRun,
     ReflectionRecord,
-    StoredRoster,
 )
+from ..scope import roster_from_store
 
 SUBMITTED = "submitted"
 
@@ -40,15 +38,6 @@ def records_day(session: Session, year: int) -> dt.date | None:
 def fresh_for(session: Session, year: int, on: dt.date) -> bool:
     day = records_day(session, year)
     return day is not None and day >= on - dt.timedelta(days=1)
-
-
-def year_roster(session: Session, year: int) -> Roster | None:
-    """The roster the year was last provisioned from (who supervises and reviews whom)."""
-    roster_id = session.scalar(select(ProvisionRun.roster_id).where(ProvisionRun.year == year,
-                                                                     ProvisionRun.status == "done")
-                               .order_by(ProvisionRun.id.desc()).limit(1))
-    stored = session.get(StoredRoster, roster_id) if roster_id is not None else None
-    return load_roster(stored.content, stored.filename) if stored is not None else None
 
 
 def standings(session: Session, plan: Plan) -> list[CadreStanding]:
@@ -70,7 +59,8 @@ def standings(session: Session, plan: Plan) -> list[CadreStanding]:
             select(ReflectionRecord.employee_no, ReflectionRecord.course_key)
             .where(ReflectionRecord.year == year, ReflectionRecord.status == SUBMITTED)):
         reflections.setdefault(employee_no, set()).add(course)
-    roster = year_roster(session, year) if any(r.to != ("learner",) for r in plan.reminders) else None
+    # Who reviews whom, as the provisioning enrolled the reviewers: the rule on the stored cadres.
+    roster = roster_from_store(session) if any("reviewer" in r.to for r in plan.reminders) else None
     found = []
     for employee_no, member in sorted(members.items()):
         cadre = cadres.get(employee_no)
