@@ -36,7 +36,7 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,13 +100,17 @@ CLASSES_PER_TIER = {"leaders": 1, "party-admin": 4, "teaching": 3, "support": 2,
                     "section-teaching": 15, "section-support": 5}
 
 
-def make_roster(cadres: int, seed: int = 2026) -> bytes:
-    """A roster of ``cadres`` rows: school leaders, then middle-level and section-level cadres."""
+def make_roster(cadres: int, seed: int = 2026, *, leaders: int | None = None,
+                number: Callable[[int], str] = lambda n: f"T{100000 + n:06d}",
+                rank_mix: Sequence[tuple[str, int]] = RANK_MIX) -> bytes:
+    """A roster of ``cadres`` rows: school leaders (``leaders``, by default one per 500 cadres, 3 to 30),
+    then middle-level and section-level cadres; the ``n``-th row's employee number is ``number(n)``.
+    Every department is supervised by a leader other than the first."""
     rng = random.Random(seed)
-    leaders = max(3, min(30, cadres // 500))
+    leaders = max(3, min(30, cadres // 500)) if leaders is None else max(2, min(leaders, cadres - 1))
     departments = [(name, kind) for kind, names in TYPES.items() for name in names]
     weights = [WEIGHTS[kind] * rng.uniform(0.6, 1.4) for _, kind in departments]
-    leader_nos = [f"T{100000 + n:06d}" for n in range(leaders)]
+    leader_nos = [number(n) for n in range(leaders)]
     supervisor = {name: leader_nos[1 + index % (leaders - 1)] for index, (name, _) in enumerate(departments)}
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -124,19 +128,18 @@ def make_roster(cadres: int, seed: int = 2026) -> bytes:
                 break
         return name, rng.choice("男男女"), mobile
 
-    for index, number in enumerate(leader_nos):
+    for index, leader in enumerate(leader_nos):
         name, gender, mobile = person()
-        writer.writerow([number, name, gender, "校领导", "党政部门", leader_titles[min(index, 3)], "校级",
-                         f"{number.lower()}@college.example", mobile, "在职", ""])
-    ranks, rank_weights = zip(*RANK_MIX, strict=True)
+        writer.writerow([leader, name, gender, "校领导", "党政部门", leader_titles[min(index, 3)], "校级",
+                         f"{leader.lower()}@college.example", mobile, "在职", ""])
+    ranks, rank_weights = zip(*rank_mix, strict=True)
     for n in range(leaders, cadres):
-        number = f"T{100000 + n:06d}"
         department, kind = rng.choices(departments, weights)[0]
         rank = rng.choices(ranks, rank_weights)[0]
         status = rng.choices(["在职", "离岗", "离职"], [97, 2, 1])[0]
         name, gender, mobile = person()
-        writer.writerow([number, name, gender, department, kind, POSITIONS[kind][rank], rank,
-                         f"{number.lower()}@college.example", mobile, status, supervisor[department]])
+        writer.writerow([number(n), name, gender, department, kind, POSITIONS[kind][rank], rank,
+                         f"{number(n).lower()}@college.example", mobile, status, supervisor[department]])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 

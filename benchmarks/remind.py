@@ -35,9 +35,7 @@ harvest's own ``compute_records`` for the day before the reminder. Nearly every 
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
-import io
 import multiprocessing
 import random
 import resource
@@ -54,16 +52,12 @@ for path in (ROOT, ROOT / "benchmarks"):
         sys.path.insert(0, str(path))
 
 from provision import (  # noqa: E402
-    GIVEN,
-    POSITIONS,
-    SURNAMES,
-    TYPES,
-    WEIGHTS,
     CallLog,
     Fake,
     emit,
     fake_moodle,
 )
+from provision import make_roster as provision_roster  # noqa: E402
 from sqlalchemy import func, insert, select, update  # noqa: E402
 
 from moodle_bridge import MoodleClient  # noqa: E402
@@ -94,8 +88,6 @@ RULE = "autumn-laggards"
 THRESHOLD = 35.0  # its hours_below
 PLAN_FILE = ROOT / "examples" / "plan-2026.yaml"
 FALLBACK_REVIEWER = "T19880"  # the sample plan's reviewers.fallback: the first leader
-LEADER_TITLES = ["党委书记", "校长", "党委副书记", "副校长", "党委常委"]
-RANK_MIX = [("正处级", 10), ("副处级", 20), ("正科级", 30), ("副科级", 40)]
 ON_TARGET = 0.02  # the share of cadres who studied past the threshold
 #: Moodle refuses a message whose text is longer than this many bytes (PHP ``strlen`` of the UTF-8 text,
 #: ``core_message\api::MESSAGE_MAX_LENGTH``); the fake counts characters.
@@ -107,43 +99,11 @@ PER_BATCH_KEYS = ("setup_s", "total_s", "firing_s", "delivery_s", "calls", "mess
 # -- the scenario -----------------------------------------------------------------------------------
 
 def make_roster(cadres: int, leaders: int, seed: int = 2026) -> bytes:
-    """``cadres`` rows, the first ``leaders`` of them school leaders (T19880 first, the plan's fallback
-    reviewer); every department is supervised by one leader other than the first."""
-    rng = random.Random(seed)
+    """The provisioning benchmark's roster with ``leaders`` school leaders numbered from T19880 (the
+    sample plan's fallback reviewer first), the other cadres from T20000."""
     leaders = max(2, min(leaders, cadres - 1))
-    departments = [(name, kind) for kind, names in TYPES.items() for name in names]
-    weights = [WEIGHTS[kind] * rng.uniform(0.6, 1.4) for _, kind in departments]
-    leader_nos = [f"T{19880 + n}" for n in range(leaders)]
-    supervisor = {name: leader_nos[1 + index % (leaders - 1)] for index, (name, _) in enumerate(departments)}
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["工号", "姓名", "性别", "部门", "部门类别", "职务", "职级", "邮箱", "手机", "在职状态",
-                     "分管校领导工号"])
-    mobiles: set[str] = set()
-
-    def person() -> tuple[str, str, str]:
-        name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2, 2))))
-        while True:
-            mobile = f"1{rng.choice('3456789')}{rng.randrange(10**9):09d}"
-            if mobile not in mobiles:
-                mobiles.add(mobile)
-                return name, rng.choice("男男女"), mobile
-
-    for index, number in enumerate(leader_nos):
-        name, gender, mobile = person()
-        writer.writerow([number, name, gender, "校领导", "党政部门",
-                         LEADER_TITLES[min(index, len(LEADER_TITLES) - 1)], "校级",
-                         f"{number.lower()}@college.example", mobile, "在职", ""])
-    ranks, rank_weights = zip(*RANK_MIX, strict=True)
-    for n in range(cadres - leaders):
-        number = f"T{20000 + n}"
-        department, kind = rng.choices(departments, weights)[0]
-        rank = rng.choices(ranks, rank_weights)[0]
-        status = rng.choices(["在职", "离岗", "离职"], [975, 15, 10])[0]
-        name, gender, mobile = person()
-        writer.writerow([number, name, gender, department, kind, POSITIONS[kind][rank], rank,
-                         f"{number.lower()}@college.example", mobile, status, supervisor[department]])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    return provision_roster(cadres, seed, leaders=leaders,
+                            number=lambda n: f"T{19880 + n}" if n < leaders else f"T{20000 + n - leaders}")
 
 
 def prepare_moodle(fake: Fake, plan: Plan, roster: list[tuple[str, str]]) -> tuple[dict[str, int],

@@ -12,9 +12,8 @@ from werkzeug.exceptions import HTTPException
 
 from ..db import session_scope
 from ..services.api_tokens import recognise
-from ..web.access import self_authenticated, signed_in
+from ..web.access import self_authenticated, settings, signed_in
 from ..web.extensions import csrf
-from .auth import _settings
 from .errors import error_response, http_error, is_api_request, unexpected_error
 from .schemas import ApiErrorSchema
 from .views import blp
@@ -64,7 +63,7 @@ def _docs_reader() -> None:
         return
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token.strip():
-        with session_scope(_settings().database_url) as session:
+        with session_scope(settings().database_url) as session:
             if recognise(session, token.strip()) is not None:
                 return
     abort(401, description="the API's document needs a token (Authorization: Bearer) or a console sign-in")

@@ -6,20 +6,16 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import current_app, g, request
+from flask import g, request
 from flask_smorest import abort
 
-from ..config import Settings
 from ..db import session_scope
 from ..services.api_tokens import TokenGrant, recognise
 from ..services.scope import Scope
+from ..web.access import settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-
-def _settings() -> Settings:
-    settings: Settings = current_app.config["CADRE_SETTINGS"]
-    return settings
 
 
 def token_required(*, write: bool = False) -> Callable[[F], F]:
@@ -31,7 +27,7 @@ def token_required(*, write: bool = False) -> Callable[[F], F]:
             scheme, _, token = header.partition(" ")
             grant = None
             if scheme.lower() == "bearer" and token.strip():
-                with session_scope(_settings().database_url) as session:
+                with session_scope(settings().database_url) as session:
                     grant = recognise(session, token.strip())
             if grant is None:
                 abort(401, message="an API token is needed: send 'Authorization: Bearer <token>' "

@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
-from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
-from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
 from rules.problems import InputError
-from rules.roster import load_roster
 
-from ..config import Settings
 from ..db import session_scope
-from ..models import AuditLog, StoredRoster
 from ..services import record_lists
 from ..services.document_values import plan_of
 from ..services.reports import ReportFilters, excluded_count, group_lines, harvested_at, total_of
+from ..services.stored import store_roster
+from ..web.access import settings
 from .auth import grant_name, grant_scope, token_required
 from .schemas import (
     GROUPS,
@@ -39,10 +35,6 @@ blp = Blueprint("api", __name__, url_prefix="/api/v1",
                 description="Cadre Companion's learning records and reports, and roster uploads, for HR "
                             "and OA systems. Every request carries `Authorization: Bearer <token>`.")
 
-
-def _settings() -> Settings:
-    settings: Settings = current_app.config["CADRE_SETTINGS"]
-    return settings
 
 
 def _known_year(year: int) -> None:
@@ -78,7 +70,7 @@ class Years(MethodView):
     @_documented(401)
     def get(self) -> list[dict[str, Any]]:
         """The plan years applied to Moodle, newest first."""
-        with session_scope(_settings().database_url) as session:
+        with session_scope(settings().database_url) as session:
             return record_lists.years(session, grant_scope())
 
 
@@ -91,7 +83,7 @@ class Records(MethodView):
     def get(self, query: dict[str, Any], year: int) -> dict[str, Any]:
         """The year's learning records, filtered and paged (in employee-number order)."""
         _known_year(year)
-        with session_scope(_settings().database_url) as session:
+        with session_scope(settings().database_url) as session:
             if plan_of(session, year) is None:
                 abort(404, message=f"no plan for {year} was applied")
             return record_lists.records(session, year, grant_scope(), **query)
@@ -107,7 +99,7 @@ class Record(MethodView):
         _known_year(year)
         if len(employee_no) > 32:
             abort(404, message="no such employee number (at most 32 characters)")
-        with session_scope(_settings().database_url) as session:
+        with session_scope(settings().database_url) as session:
             found = record_lists.record(session, year, employee_no, grant_scope())
         if found is None:
             abort(404, message=f"no record of {employee_no} in {year}")
@@ -126,7 +118,7 @@ class Reports(MethodView):
         _known_year(year)
         if group_by not in GROUPS:
             abort(404, message=f"reports are by {', '.join(GROUPS)}, not {group_by!r}")
-        with session_scope(_settings().database_url) as session:
+        with session_scope(settings().database_url) as session:
             plan = plan_of(session, year)
             if plan is None:
                 abort(404, message=f"no plan for {year} was applied")
@@ -154,20 +146,9 @@ class Rosters(MethodView):
             abort(413, message=f"the roster is larger than {MAX_ROSTER_BYTES // (1024 * 1024)} MB")
         filename = (upload.filename or "roster.csv").rsplit("/", 1)[-1].rsplit("\\", 1)[-1][:255]
         try:
-            roster = load_roster(data, filename)
+            with session_scope(settings().database_url) as session:
+                stored = store_roster(session, data, filename, actor=grant_name())
         except InputError as exc:
             abort(422, message=f"{len(exc.errors)} problem(s) in the roster; nothing was stored",
                   errors={"problems": [vars(p) for p in exc.problems]})
-        digest = hashlib.sha256(data).hexdigest()
-        with session_scope(_settings().database_url) as session:
-            row = session.scalar(select(StoredRoster).where(StoredRoster.sha256 == digest))
-            new = row is None
-            if row is None:
-                row = StoredRoster(filename=filename, sha256=digest, content=data, cadres=len(roster.cadres))
-                session.add(row)
-                session.flush()
-                session.add(AuditLog(actor=grant_name(), action="roster:upload", target=filename,
-                                     detail={"roster_id": row.id, "cadres": len(roster.cadres),
-                                             "sha256": digest}))
-            return {"id": row.id, "filename": row.filename, "sha256": digest, "cadres": row.cadres,
-                    "new": new, "warnings": [vars(p) for p in roster.warnings]}
+        return {**vars(stored), "warnings": [vars(p) for p in stored.warnings]}

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rules.plan import Plan, load_plan
-from rules.problems import InputError
+from rules.problems import InputError, Problem
+from rules.roster import load_roster
 
 from ..config import Settings
 from ..db import session_scope
-from ..models import StoredPlan, StoredRoster
+from ..models import AuditLog, StoredPlan, StoredRoster
 from .provision import Inputs, check_inputs
 
 
@@ -74,3 +77,29 @@ def applied_plan(session: Session, year: int) -> StoredPlan | None:
     return session.scalar(select(StoredPlan)
                           .where(StoredPlan.year == year, StoredPlan.applied_at.is_not(None))
                           .order_by(StoredPlan.applied_at.desc(), StoredPlan.id.desc()).limit(1))
+
+
+@dataclass(frozen=True)
+class StoredRosterInfo:
+    id: int
+    filename: str
+    sha256: str
+    cadres: int
+    new: bool  # False: the same file was stored before
+    warnings: tuple[Problem, ...]
+
+
+def store_roster(session: Session, data: bytes, filename: str, *, actor: str) -> StoredRosterInfo:
+    """Stores a roster for the next apply of a plan, once per content (audited when new); raises
+    ``InputError`` with every problem, having stored nothing, when it is not a valid roster."""
+    roster = load_roster(data, filename)
+    digest = hashlib.sha256(data).hexdigest()
+    row = session.scalar(select(StoredRoster).where(StoredRoster.sha256 == digest))
+    new = row is None
+    if row is None:
+        row = StoredRoster(filename=filename, sha256=digest, content=data, cadres=len(roster.cadres))
+        session.add(row)
+        session.flush()
+        session.add(AuditLog(actor=actor, action="roster:upload", target=filename,
+                             detail={"roster_id": row.id, "cadres": len(roster.cadres), "sha256": digest}))
+    return StoredRosterInfo(row.id, row.filename, digest, row.cadres, new, roster.warnings)
