@@ -7,17 +7,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from celery import Celery
 from sqlalchemy import select
 
 from moodle_bridge.fake import serve
-from plugin_service import create_app
 from plugin_service.db import session_scope, upgrade
 from plugin_service.models import Cadre, LearningRecordRow
 from plugin_service.services import archives as archives_module
@@ -26,7 +23,7 @@ from plugin_service.services.certificates import issue_year
 
 from ..harvest.world import Year, cli, library_site, provision, small_roster, spread
 from ..provisioning import test_celery as provisioning_worker
-from ..provisioning.processes import child_env, started, wait_until
+from ..provisioning.processes import child_env
 from .registry import certificates, hours_text, pdf_pages, pdf_text, settings_for, zip_entries
 from .seed import SeededYear, seed_year
 
@@ -143,22 +140,7 @@ def documents_worker(redis_db: int, database_url: str, tmp_path: Path) -> Iterat
     env = child_env(CADRE_SECRET_KEY=settings.secret_key, CADRE_BROKER_URL=broker,
                     CADRE_DATABASE_URL=database_url, CADRE_DOCUMENTS_DIR=settings.documents_dir,
                     CADRE_PUBLIC_BASE_URL=settings.public_base_url, CADRE_DOCUMENTS_WORKERS="2")
-    log = tmp_path / "worker.log"
-    command = [provisioning_worker.CELERY, "-A", "plugin_service.worker", "worker", "--pool=solo",
-               "--concurrency=1", "-Q", provisioning_worker.QUEUE, "--hostname",
-               f"cadre-test-{secrets.token_hex(4)}@%h", "--without-gossip", "--without-mingle",
-               "--without-heartbeat", "--loglevel=INFO"]
-    celery: Celery = create_app(settings).extensions["celery"]
-    try:
-        with log.open("w") as output, started(command, env=env, stdout=output, stderr=subprocess.STDOUT,
-                                              grace=15) as process:
-            running = Worker(process, log, celery, settings)
-            wait_until(lambda: process.poll() is not None or re.search(r"\bready\.", log.read_text()),
-                       timeout=60, what="the worker to be ready", every=0.05)
-            assert process.poll() is None, f"the worker did not start:\n{running.log_tail()}"
-            yield running
-    finally:
-        celery.close()
+    yield from provisioning_worker.run_worker(settings, env, tmp_path / "worker.log")
 
 
 @pytest.mark.integration

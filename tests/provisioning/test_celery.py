@@ -146,11 +146,15 @@ def worker(redis_db: int, library_fake: RunningFake, database_url: str, tmp_path
     env = child_env(CADRE_SECRET_KEY=settings.secret_key, CADRE_BROKER_URL=broker,
                     CADRE_DATABASE_URL=database_url, CADRE_MOODLE_URL=library_fake.url,
                     CADRE_MOODLE_TOKEN=TOKEN, CADRE_MOODLE_BATCH_SIZE="50")
-    name = f"cadre-test-{secrets.token_hex(4)}@%h"
-    log = tmp_path / "worker.log"
+    yield from run_worker(settings, env, tmp_path / "worker.log")
+
+
+def run_worker(settings: Settings, env: dict[str, str], log: Path) -> Iterator[Worker]:
+    """``celery -A plugin_service.worker worker`` (solo pool) configured by ``env``, until the caller is
+    done with it; ``settings`` are the test's own handle on the same broker."""
     command = [CELERY, "-A", "plugin_service.worker", "worker", "--pool=solo", "--concurrency=1",
-               "-Q", QUEUE, "--hostname", name, "--without-gossip", "--without-mingle",
-               "--without-heartbeat", "--loglevel=INFO"]
+               "-Q", QUEUE, "--hostname", f"cadre-test-{secrets.token_hex(4)}@%h", "--without-gossip",
+               "--without-mingle", "--without-heartbeat", "--loglevel=INFO"]
     celery: Celery = create_app(settings).extensions["celery"]
     try:
         with log.open("w") as output, started(command, env=env, stdout=output, stderr=subprocess.STDOUT,
