@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from moodle_bridge import MoodleClient, MoodleError
+from plugin_service.config import Settings
+from plugin_service.services.provision import Inputs, preview
 
 pytestmark = pytest.mark.live
 
@@ -84,3 +86,23 @@ def module_cleanup() -> Iterator[Callable[[Callable[[], object]], None]]:
     steps: list[Callable[[], object]] = []
     yield steps.append
     undo(steps)
+
+
+def live_settings(database_url: str, namespace: str) -> Settings:
+    """The companion's settings for a live run: the site from the environment, the run's namespace."""
+    return Settings(moodle_url=os.environ["MOODLE_URL"], moodle_token=os.environ["MOODLE_TOKEN"],
+                    database_url=database_url, secret_key="live", moodle_namespace=namespace,
+                    moodle_batch_size=50, moodle_max_workers=2,
+                    moodle_timezone=os.environ.get("MOODLE_TIMEZONE", ""))
+
+
+def remove_provisioned(client: MoodleClient, inputs: Inputs, settings: Settings) -> None:
+    """Deletes what applying ``inputs`` made on the site: its courses, cohorts and users."""
+    state = preview(client, inputs, settings).actual
+    courses = {c.id for c in [*state.courses.values(), *state.courses_by_shortname.values()]}
+    if courses:
+        client.core_course.delete_courses(sorted(courses))
+    if state.classes:
+        client.core_cohort.delete_cohorts([c.id for c in state.classes.values()])
+    if state.users:
+        client.core_user.delete_users([u.id for u in state.users.values()])

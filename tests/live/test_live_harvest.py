@@ -47,10 +47,10 @@ from plugin_service.models import (
 from plugin_service.services.harvest import find_completion_report, harvest
 from plugin_service.services.harvest.completion import from_timestamp
 from plugin_service.services.harvest.run import required_functions as harvest_functions
-from plugin_service.services.provision import Inputs, apply, check_inputs, preview
+from plugin_service.services.provision import Inputs, apply, check_inputs
 from plugin_service.services.provision import required_functions as provision_functions
 
-from .conftest import require_functions, template_course_shortname
+from .conftest import live_settings, remove_provisioned, require_functions, template_course_shortname
 
 pytestmark = pytest.mark.live
 Cleanup = Callable[[Callable[[], object]], None]
@@ -162,24 +162,11 @@ def live_year(live_client: MoodleClient, prefix: str, module_cleanup: Cleanup,
     directory = tmp_path_factory.mktemp("harvest")
     database = f"sqlite:///{directory / 'cadre.sqlite3'}"
     upgrade(database)
-    settings = Settings(moodle_url=os.environ["MOODLE_URL"], moodle_token=os.environ["MOODLE_TOKEN"],
-                        database_url=database, secret_key="live", moodle_namespace=namespace,
-                        moodle_batch_size=50, moodle_max_workers=2,
-                        moodle_timezone=os.environ.get("MOODLE_TIMEZONE", ""))
+    settings = live_settings(database, namespace)
     inputs = check_inputs(plan_text(namespace, template, reflection, topic), "plan.yaml",
                           roster(namespace).encode(), "roster.csv")
 
-    def remove_everything() -> None:
-        state = preview(live_client, inputs, settings).actual
-        courses = {c.id for c in [*state.courses.values(), *state.courses_by_shortname.values()]}
-        if courses:
-            live_client.core_course.delete_courses(sorted(courses))
-        if state.classes:
-            live_client.core_cohort.delete_cohorts([c.id for c in state.classes.values()])
-        if state.users:
-            live_client.core_user.delete_users([u.id for u in state.users.values()])
-
-    module_cleanup(remove_everything)
+    module_cleanup(lambda: remove_provisioned(live_client, inputs, settings))
     apply(live_client, inputs, settings, actor="live-test")
     snapshot = directory / "provisioned.sqlite3"
     with closing(sqlite3.connect(directory / "cadre.sqlite3")) as source, \
