@@ -103,7 +103,7 @@ class DesiredState:
     reviewers: tuple[ReviewerAssignment, ...]
     learner_role: str
     reviewer_role: str
-    warnings: tuple[str, ...] = field(default=())
+    warnings: tuple[str, ...] = field(default=())  # rules.wording.Sentence, each naming a cadre
 
     def users_by_employee_no(self) -> dict[str, DesiredUser]:
         return {user.employee_no: user for user in self.users}

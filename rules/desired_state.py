@@ -31,6 +31,7 @@ from rules.plan_model import Plan
 from rules.reviewers import reviewer_for
 from rules.roster import Cadre, Roster
 from rules.tiers import placements
+from rules.wording import Sentence
 
 
 def desired_state(plan: Plan, roster: Roster) -> DesiredState:
@@ -50,14 +51,17 @@ def desired_state(plan: Plan, roster: Roster) -> DesiredState:
         if choice.reviewer is not None:
             reviewed.setdefault(choice.reviewer, set()).add(no)
         elif plan.reviewers is not None and not choice.themself:
-            no_reviewer.append(f"{no} {roster[no].name} has no reviewer: {choice.why}")
+            no_reviewer.append(Sentence("%(employee_no)s %(name)s has no reviewer: %(why)s",
+                                        employee_no=no, name=roster[no].name, why=choice.why))
     for reviewer, cadres in reviewed.items():
         enrolments |= {DesiredEnrolment(reviewer, course, plan.moodle.reviewer_role)
                        for no in cadres for course in course_ids_of_tier.get(included[no].tier or "", ())}
 
-    classless = [f"{no} {roster[no].name} (tier {p.tier}) is in none of the tier's classes"
+    classless = [Sentence("%(employee_no)s %(name)s (tier %(tier)s) is in none of the tier's classes",
+                          employee_no=no, name=roster[no].name, tier=p.tier)
                  for no, p in included.items() if p.klass is None]
-    unplaced = [f"{no} {roster[no].name} matches no tier: not enrolled"
+    unplaced = [Sentence("%(employee_no)s %(name)s matches no tier: not enrolled",
+                         employee_no=no, name=roster[no].name)
                 for no, p in placed.items() if not p.excluded and p.tier is None]
     def members(tier: str, klass: str) -> frozenset[str]:
         return frozenset(no for no, p in included.items() if p.tier == tier and p.klass == klass)

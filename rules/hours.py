@@ -36,6 +36,7 @@ from dataclasses import dataclass
 
 from rules.plan_model import Course, Discussion, Plan, Tier, hours_text
 from rules.reflection_text import reflection_chars
+from rules.wording import Sentence
 
 __all__ = [
     "KINDS",
@@ -60,6 +61,8 @@ STATUS_NAMES = {"complete": "已完成", "on_track": "进度正常", "behind": "
                 "excluded": "不参加本年度学习"}
 #: Tolerance of hour comparisons: sums of fractional hours are not exact in binary.
 EPSILON = 1e-9
+#: ``Facts.excluded`` of a cadre in post whom no tier of the plan matches.
+NO_TIER = "no tier matches"
 
 
 @dataclass(frozen=True)
@@ -126,7 +129,7 @@ class LearningRecord:
     discussion_points: float
     points: tuple[tuple[str, float], ...]  # (discussion key, points), plan order, the tier's discussions
     credits: tuple[CourseCredit, ...]  # completed courses, plan order
-    reasons: tuple[str, ...]  # sentences explaining the status, with the numbers
+    reasons: tuple[str, ...]  # rules.wording.Sentence, each explaining the status with its numbers
 
 
 def learning_record(plan: Plan, facts: Facts, today: dt.date) -> LearningRecord:
@@ -159,11 +162,13 @@ def learning_record(plan: Plan, facts: Facts, today: dt.date) -> LearningRecord:
     expected = expected_hours(plan, tier.hours.target, today)
 
     reasons = [_hours_sentence(tier, required_hours, earned, credits),
-               f"required courses completed: {len(required) - len(required_missing)} of {len(required)}",
-               *(f"required course not completed: {c.key} ({c.name})"
+               Sentence("required courses completed: %(done)s of %(count)s",
+                        done=len(required) - len(required_missing), count=len(required)),
+               *(Sentence("required course not completed: %(course)s (%(name)s)", course=c.key, name=c.name)
                  for c in required if c.key in required_missing)]
     if owed:
-        reasons.append(f"reflections submitted: {len(owed) - len(reflections_missing)} of {len(owed)}")
+        reasons.append(Sentence("reflections submitted: %(done)s of %(count)s",
+                                done=len(owed) - len(reflections_missing), count=len(owed)))
     late = False
     for course in owed:
         if course.key in reflections_missing or course.key in reflections_short:
@@ -177,11 +182,12 @@ def learning_record(plan: Plan, facts: Facts, today: dt.date) -> LearningRecord:
     else:
         slow = total < expected - EPSILON
         ended = today > plan.period.end
-        reasons.append(f"{'behind' if slow else 'on'} pace: by {today.isoformat()} the plan expects "
-                       f"{_h(expected)} hours")
+        pace = {"day": today.isoformat(), "hours": _h(expected)}
+        reasons.append(Sentence("behind pace: by %(day)s the plan expects %(hours)s hours", **pace) if slow
+                       else Sentence("on pace: by %(day)s the plan expects %(hours)s hours", **pace))
         if ended:
-            reasons.append(f"the plan period ended on {plan.period.end.isoformat()} with the "
-                           "requirements not met")
+            reasons.append(Sentence("the plan period ended on %(day)s with the requirements not met",
+                                    day=plan.period.end.isoformat()))
         status = "behind" if slow or late or ended else "on_track"
 
     return LearningRecord(
@@ -270,10 +276,15 @@ def _excluded(plan: Plan, facts: Facts, completed: dict[str, dt.date]) -> Learni
                     for c in plan.courses if c.key in completed)
     hours = math.fsum(c.hours for c in credits)
     if facts.tier is not None:
-        why = f"tier {facts.tier} is not in the plan"
+        why = Sentence("tier %(tier)s is not in the plan", tier=facts.tier)
+    elif facts.excluded == NO_TIER:
+        why = Sentence("not in the plan this year: no tier matches")
+    elif facts.excluded:
+        why = Sentence("not in the plan this year: %(why)s", why=facts.excluded)
     else:
-        why = "not in the plan this year" + (f": {facts.excluded}" if facts.excluded else "")
-    kept = [f"completed courses give {_h(hours)} hours; no requirement applies"] if credits else []
+        why = Sentence("not in the plan this year")
+    kept = [Sentence("completed courses give %(hours)s hours; no requirement applies", hours=_h(hours))] \
+        if credits else []
     return LearningRecord(
         year=plan.year, employee_no=facts.employee_no, tier=None, status="excluded", required_hours=0.0,
         elective_hours_earned=hours, elective_hours=hours, total_hours=hours, target=0.0, required_min=0.0,
@@ -282,30 +293,49 @@ def _excluded(plan: Plan, facts: Facts, completed: dict[str, dt.date]) -> Learni
         points=(), credits=credits, reasons=(why, *kept))
 
 
-def _hours_sentence(tier: Tier, required: float, earned: float, credits: tuple[CourseCredit, ...]) -> str:
+def _hours_sentence(tier: Tier, required: float, earned: float,
+                    credits: tuple[CourseCredit, ...]) -> Sentence:
     """"38 of 50 hours (required 24 of at least 30; electives 14, counted up to 24)"."""
     hours = tier.hours
     counted = earned if hours.elective_max is None else min(earned, hours.elective_max)
-    other = math.fsum(c.hours for c in credits if c.kind == "other")
-    electives = f"electives {_h(earned)}"
+    return Sentence("%(total)s of %(target)s hours (required %(required)s of at least %(required_min)s; "
+                    "%(electives)s)", total=_h(required + counted), target=_h(hours.target),
+                    required=_h(required), required_min=_h(hours.required_min),
+                    electives=_electives(earned, math.fsum(c.hours for c in credits if c.kind == "other"),
+                                         hours.elective_max))
+
+
+def _electives(earned: float, other: float, cap: float | None) -> Sentence:
+    """The electives' part of the hours sentence, naming the hours from outside the tier and the cap
+    where there are any."""
+    if cap is None:
+        if other:
+            return Sentence("electives %(earned)s, %(other)s of them from courses outside the tier",
+                            earned=_h(earned), other=_h(other))
+        return Sentence("electives %(earned)s", earned=_h(earned))
     if other:
-        electives += f", {_h(other)} of them from courses outside the tier"
-    if hours.elective_max is not None:
-        electives += f", counted up to {_h(hours.elective_max)}"
-    return (f"{_h(required + counted)} of {_h(hours.target)} hours (required {_h(required)} of at least "
-            f"{_h(hours.required_min)}; {electives})")
+        return Sentence("electives %(earned)s, %(other)s of them from courses outside the tier, counted up "
+                        "to %(cap)s", earned=_h(earned), other=_h(other), cap=_h(cap))
+    return Sentence("electives %(earned)s, counted up to %(cap)s", earned=_h(earned), cap=_h(cap))
 
 
-def _reflection_sentence(course: Course, chars: int | None, today: dt.date) -> tuple[str, bool]:
+def _reflection_sentence(course: Course, chars: int | None, today: dt.date) -> tuple[Sentence, bool]:
     """What is wrong with the reflection a required course asks for, and whether it is overdue."""
     reflection = course.reflection
     assert reflection is not None
     overdue = reflection.due < today
-    due = f"due {reflection.due.isoformat()}" + (", overdue" if overdue else "")
+    said = {"title": reflection.title, "course": course.key, "due": reflection.due.isoformat()}
     if chars is None:
-        return f"reflection {reflection.title} for {course.key} is missing, {due}", overdue
-    return (f"reflection {reflection.title} for {course.key} is too short: {chars} of at least "
-            f"{reflection.min_chars} characters, {due}", overdue)
+        if overdue:
+            return Sentence("reflection %(title)s for %(course)s is missing, due %(due)s, overdue",
+                            **said), True
+        return Sentence("reflection %(title)s for %(course)s is missing, due %(due)s", **said), False
+    if overdue:
+        return Sentence("reflection %(title)s for %(course)s is too short: %(chars)s of at least "
+                        "%(min_chars)s characters, due %(due)s, overdue",
+                        chars=chars, min_chars=reflection.min_chars, **said), True
+    return Sentence("reflection %(title)s for %(course)s is too short: %(chars)s of at least %(min_chars)s "
+                    "characters, due %(due)s", chars=chars, min_chars=reflection.min_chars, **said), False
 
 
 def _h(value: float) -> str:

@@ -53,6 +53,7 @@ from rules.plan_schema import (
     year_hours,
 )
 from rules.problems import InputError
+from rules.wording import Sentence
 from rules.yamltree import parse
 
 __all__ = [
@@ -75,7 +76,7 @@ def load_plan(text: str, filename: str) -> Plan:
         raise InputError(r.problems)
     ctx.year = r.integer(top, "year", positive=True)
     if ctx.year is not None and not 2000 <= ctx.year <= 2999:
-        r.at(top.entries["year"], f"{ctx.year} is not a plan year (like 2026)")
+        r.at(top.entries["year"], Sentence("%(year)s is not a plan year (like 2026)", year=ctx.year))
     ctx.period = period(ctx, top.get("period"))
     year_requirement = year_hours(ctx, top.get("hours"))
     tier_list = tiers(ctx, top.get("tiers"), year_requirement)

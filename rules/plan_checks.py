@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from rules.plan_model import Klass, Match, Plan, Tier, hours_text
 from rules.problems import Problem
+from rules.wording import Sentence
 
 
 def check_plan(plan: Plan, *, hours_complete: bool = True) -> list[Problem]:
@@ -18,20 +19,20 @@ def check_plan(plan: Plan, *, hours_complete: bool = True) -> list[Problem]:
         if hours_complete:
             problems += _tier_hours(plan, tier, where)
         if tier.key and not plan.classes_of(tier.key):
-            problems.append(Problem(plan.filename, tier.line, where,
-                                    f'tier "{tier.key}" has no class: its cadres would be in no cohort'))
+            problems.append(Problem(plan.filename, tier.line, where, Sentence(
+                'tier "%(tier)s" has no class: its cadres would be in no cohort', tier=tier.key)))
         for earlier in plan.tiers[:index]:
             if _covers(earlier.match, tier.match):
-                problems.append(Problem(
-                    plan.filename, tier.line, where, f'tier "{tier.key}" can never match: tier '
-                    f'"{earlier.key}" (line {earlier.line}) comes first and matches everyone it would',
+                problems.append(Problem(plan.filename, tier.line, where, Sentence(
+                    'tier "%(tier)s" can never match: tier "%(earlier)s" (line %(line)s) comes first and '
+                    "matches everyone it would", tier=tier.key, earlier=earlier.key, line=earlier.line),
                     "warning"))
                 break
     problems += _class_overlaps(plan)
     if plan.reviewers is None and any(c.reflection for c in plan.courses):
-        problems.append(Problem(plan.filename, None, "reviewers",
-                                "courses ask for reflections but the plan names no reviewers: nobody will "
-                                "review them", "warning"))
+        problems.append(Problem(plan.filename, None, "reviewers", Sentence(
+            "courses ask for reflections but the plan names no reviewers: nobody will review them"),
+            "warning"))
     return problems
 
 
@@ -42,29 +43,47 @@ def _tier_hours(plan: Plan, tier: Tier, where: str) -> list[Problem]:
     hours = tier.hours
     required = sum(c.hours for c in plan.required_courses(tier.key))
     electives = sum(c.hours for c in plan.elective_courses(tier.key))
-    whose = "its own" if "required_min" in tier.own_hours else "the year's"
     if required < hours.required_min:
-        problems.append(Problem(plan.filename, tier.line, where,
-                                f'tier "{tier.key}": its required courses give {hours_text(required)} hours, '
-                                f"less than {whose} required_min {hours_text(hours.required_min)}"))
+        problems.append(Problem(plan.filename, tier.line, where, _short_of_required_min(tier, required)))
     counted = electives if hours.elective_max is None else min(electives, hours.elective_max)
     if not problems and required + counted < hours.target:
-        cap = "" if counted == electives else f" (of {hours_text(electives)}, capped by elective_max)"
-        problems.append(Problem(
-            plan.filename, tier.line, where,
-            f'tier "{tier.key}": its courses give at most {hours_text(required + counted)} hours (required '
-            f"{hours_text(required)} + electives {hours_text(counted)}{cap}), less than its target "
-            f"{hours_text(hours.target)}: cadres need hours from elsewhere", "warning"))
+        problems.append(Problem(plan.filename, tier.line, where,
+                                _short_of_target(tier, required, electives, counted), "warning"))
     own_cap = {"target", "elective_max"} & tier.own_hours  # else reported once, at the year's hours
     if own_cap and hours.elective_max is not None and hours.elective_max > hours.target:
-        problems.append(Problem(
-            plan.filename, tier.line, where, f'tier "{tier.key}": elective_max '
-            f"({hours_text(hours.elective_max)}) is more than the target ({hours_text(hours.target)}): "
-            "it caps nothing", "warning"))
+        problems.append(Problem(plan.filename, tier.line, where, Sentence(
+            'tier "%(tier)s": elective_max (%(elective_max)s) is more than the target (%(target)s): it caps '
+            "nothing", tier=tier.key, elective_max=hours_text(hours.elective_max),
+            target=hours_text(hours.target)), "warning"))
     if hours.elective_max == 0 and electives:
-        problems.append(Problem(plan.filename, tier.line, where, f'tier "{tier.key}" has elective courses '
-                                "but elective_max is 0: they count for nothing", "warning"))
+        problems.append(Problem(plan.filename, tier.line, where, Sentence(
+            'tier "%(tier)s" has elective courses but elective_max is 0: they count for nothing',
+            tier=tier.key), "warning"))
     return problems
+
+
+def _short_of_required_min(tier: Tier, required: float) -> Sentence:
+    """Says whose required_min it is: the author looks for it in the tier or in the year's hours."""
+    values = {"tier": tier.key, "required": hours_text(required),
+              "required_min": hours_text(tier.hours.required_min)}
+    if "required_min" in tier.own_hours:
+        return Sentence('tier "%(tier)s": its required courses give %(required)s hours, less than its own '
+                        "required_min %(required_min)s", **values)
+    return Sentence('tier "%(tier)s": its required courses give %(required)s hours, less than the year\'s '
+                    "required_min %(required_min)s", **values)
+
+
+def _short_of_target(tier: Tier, required: float, electives: float, counted: float) -> Sentence:
+    """Says where the electives were capped, since that is the line to change."""
+    values = {"tier": tier.key, "most": hours_text(required + counted), "required": hours_text(required),
+              "counted": hours_text(counted), "target": hours_text(tier.hours.target)}
+    if counted == electives:
+        return Sentence('tier "%(tier)s": its courses give at most %(most)s hours (required %(required)s + '
+                        "electives %(counted)s), less than its target %(target)s: cadres need hours from "
+                        "elsewhere", **values)
+    return Sentence('tier "%(tier)s": its courses give at most %(most)s hours (required %(required)s + '
+                    "electives %(counted)s (of %(electives)s, capped by elective_max)), less than its target "
+                    "%(target)s: cadres need hours from elsewhere", electives=hours_text(electives), **values)
 
 
 def _class_overlaps(plan: Plan) -> list[Problem]:
@@ -73,10 +92,10 @@ def _class_overlaps(plan: Plan) -> list[Problem]:
     for index, klass in enumerate(plan.classes):
         for earlier in plan.classes[:index]:
             if klass.tier and earlier.tier == klass.tier and _may_overlap(earlier, klass):
-                problems.append(Problem(
-                    plan.filename, klass.line, f"classes[{index}]", f'class "{klass.key}" overlaps class '
-                    f'"{earlier.key}" (line {earlier.line}) of tier "{klass.tier}": '
-                    f"{_overlap_reason(earlier, klass)}"))
+                problems.append(Problem(plan.filename, klass.line, f"classes[{index}]", Sentence(
+                    'class "%(klass)s" overlaps class "%(earlier)s" (line %(line)s) of tier "%(tier)s": '
+                    "%(reason)s", klass=klass.key, earlier=earlier.key, line=earlier.line, tier=klass.tier,
+                    reason=_overlap_reason(earlier, klass))))
     return problems
 
 
@@ -86,14 +105,14 @@ def _may_overlap(a: Klass, b: Klass) -> bool:
     return all(set(t.values) & ours[t.fact] for t in b.match.tests if t.fact in ours)
 
 
-def _overlap_reason(a: Klass, b: Klass) -> str:
+def _overlap_reason(a: Klass, b: Klass) -> Sentence:
     if not a.match.tests or not b.match.tests:
         whole = a if not a.match.tests else b
-        return f'class "{whole.key}" has no match of its own and takes the whole tier'
+        return Sentence('class "%(klass)s" has no match of its own and takes the whole tier', klass=whole.key)
     shared = sorted({t.fact for t in a.match.tests} & {t.fact for t in b.match.tests})
     if not shared:
-        return "they test different facts, so a cadre can match both"
-    return "a cadre can match both (" + ", ".join(shared) + ")"
+        return Sentence("they test different facts, so a cadre can match both")
+    return Sentence("a cadre can match both (%(facts)s)", facts=", ".join(shared))
 
 
 def _covers(first: Match, later: Match) -> bool:

@@ -11,14 +11,12 @@ import datetime as dt
 from collections import Counter
 
 from rules.plan_model import Announcement, Course, Discussion, Points, Reflection, Reminder
-from rules.plan_reader import Reader
+from rules.plan_reader import Reader, unknown_name
 from rules.plan_schema import Context, conditions, key_node, recipients
-from rules.vocabulary import did_you_mean
+from rules.wording import Sentence
 from rules.yamltree import YMap, YNode
 
 COURSE_FIELDS = ("key", "name", "hours", "template", "required", "elective", "reflection")
-NO_TEMPLATE = ("has no template course: it is created empty and cannot complete until someone configures "
-               "completion in Moodle")
 
 
 def courses(ctx: Context, node: YNode | None) -> tuple[tuple[Course, ...], dict[str, YMap | None]]:
@@ -40,13 +38,15 @@ def courses(ctx: Context, node: YNode | None) -> tuple[tuple[Course, ...], dict[
         for tier in sorted(required & elective):
             assert isinstance(elective_words, list)  # "all" would be every tier: both, then, are lists
             place = next(w for w in elective_words if w.raw == tier)
-            r.at(place, f'tier "{tier}" is both required and elective')
+            r.at(place, Sentence('tier "%(tier)s" is both required and elective', tier=tier))
         if m is not None and "required" not in m.entries and "elective" not in m.entries:
-            r.at(item, f'course "{key}" is neither required nor elective for any tier: nobody is enrolled',
-                 "warning")
+            r.at(item, Sentence('course "%(course)s" is neither required nor elective for any tier: nobody '
+                                "is enrolled", course=key), "warning")
         template = r.text(m, "template")
         if m is not None and template is None and key:
-            r.at(item, f'course "{key}" {NO_TEMPLATE}', "warning")
+            r.at(item, Sentence('course "%(course)s" has no template course: it is created empty and '
+                                "cannot complete until someone configures completion in Moodle", course=key),
+                 "warning")
         course = Course(key or "", r.text(m, "name") or "", hours or 0.0, template, required, elective,
                         reflection(ctx, m.get("reflection") if m is not None else None), item.line)
         found.append(course)
@@ -79,11 +79,12 @@ def discussions(ctx: Context, node: YNode | None, by_course: dict[str, Course]) 
         course_key = r.text(m, "course")
         course = by_course.get(course_key or "")
         if course_key is not None and course is None:
-            hint = did_you_mean(course_key, list(by_course))
-            r.at(_child(m, "course"), f'unknown course "{course_key}"{hint}')
+            r.at(_child(m, "course"), unknown_name("course", course_key, list(by_course)))
         opens, closes = r.date(m, "opens"), r.date(m, "closes")
         if opens is not None and closes is not None and closes < opens:
-            r.at(_child(m, "closes"), f"the discussion closes ({closes}) before it opens ({opens})")
+            r.at(_child(m, "closes"), Sentence(
+                "the discussion closes (%(closes)s) before it opens (%(opens)s)",
+                closes=closes.isoformat(), opens=opens.isoformat()))
         ctx.in_period(m, "opens", opens, "opens")
         ctx.in_period(m, "closes", closes, "closes")
         words = r.words(m, "tiers")
@@ -91,7 +92,8 @@ def discussions(ctx: Context, node: YNode | None, by_course: dict[str, Course]) 
         if course is not None and words is not None:
             for word in words:
                 if word.raw in tiers and word.raw not in course.tiers():
-                    r.at(word, f'tier "{word.raw}" is not enrolled in course "{course.key}"')
+                    r.at(word, Sentence('tier "%(tier)s" is not enrolled in course "%(course)s"',
+                                        tier=word.raw, course=course.key))
         if words is None and course is not None:
             tiers = course.tiers()
         found.append(Discussion(key or "", course_key or "", r.text(m, "title") or "", opens or dt.date.min,
@@ -107,7 +109,8 @@ def points(r: Reader, node: YNode | None) -> Points | None:
         return None
     per_post, most = r.number(m, "per_post", positive=True), r.number(m, "max", positive=True)
     if per_post is not None and most is not None and most < per_post:
-        r.at(_child(m, "max"), f"max ({most:g}) is less than one post's points ({per_post:g})")
+        r.at(_child(m, "max"), Sentence("max (%(most)s) is less than one post's points (%(per_post)s)",
+                                        most=f"{most:g}", per_post=f"{per_post:g}"))
     return Points(per_post or 0.0, most or 0.0)
 
 
@@ -120,7 +123,7 @@ def reminders(ctx: Context, node: YNode | None, course_nodes: dict[str, YMap | N
         key = r.key(m)
         keyed.append((key, key_node(item)))
         on = r.date(m, "on")
-        ctx.in_period(m, "on", on, "the reminder's date")
+        ctx.in_period(m, "on", on, "reminder")
         words = r.words_or_all(m, "tiers")
         tiers = ctx.tier_refs(words) if words is not None else frozenset(ctx.tiers)
         found.append(Reminder(key or "", on or dt.date.min,
@@ -143,7 +146,7 @@ def announcements(ctx: Context, node: YNode | None) -> tuple[Announcement, ...]:
     for item in r.sequence(node, "announcements"):
         m = r.mapping(item, ("key", "on", "to", "subject", "body"), ("on", "to", "subject", "body"))
         on = r.date(m, "on")
-        ctx.in_period(m, "on", on, "the announcement's date")
+        ctx.in_period(m, "on", on, "announcement")
         key = r.key(m) if m is not None and "key" in m.entries else None
         if key is None and on is not None:
             per_day[on] += 1
@@ -153,9 +156,10 @@ def announcements(ctx: Context, node: YNode | None) -> tuple[Announcement, ...]:
         subject, body = r.text(m, "subject") or "", r.text(m, "body") or ""
         size = len(f"{subject}{body}".encode())
         if size > ANNOUNCEMENT_BYTES and m is not None:
-            r.at(_child(m, "body"), f"the announcement is {size} bytes long; a Moodle message holds at most "
-                                    f"{ANNOUNCEMENT_BYTES} with its subject (about "
-                                    f"{ANNOUNCEMENT_BYTES // 3} Chinese characters): split it in two")
+            r.at(_child(m, "body"), Sentence(
+                "the announcement is %(size)s bytes long; a Moodle message holds at most %(most)s with its "
+                "subject (about %(characters)s Chinese characters): split it in two",
+                size=size, most=ANNOUNCEMENT_BYTES, characters=ANNOUNCEMENT_BYTES // 3))
         found.append(Announcement(key or "", on or dt.date.min, to, subject, body, item.line))
     r.unique(keyed, "announcement")
     return tuple(found)

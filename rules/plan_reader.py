@@ -14,11 +14,17 @@ from typing import Literal
 
 from rules.plan_model import hours_text
 from rules.problems import Problem
-from rules.vocabulary import did_you_mean
+from rules.vocabulary import close_match
+from rules.wording import Sentence
 from rules.yamltree import YMap, YNode, YScalar, YSeq, child_path, describe
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _KEY = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+#: What a mapping's keys are: fields of the plan, or the words a ``match`` or a reminder's ``when`` allows.
+KeyKind = Literal["field", "roster fact", "condition"]
+#: What an item with a ``key`` is, for the problem of two items with one key.
+ItemKind = Literal["tier", "class", "course", "discussion", "reminder", "announcement"]
 
 
 class Reader:
@@ -26,40 +32,41 @@ class Reader:
         self.filename = filename
         self.problems: list[Problem] = []
 
-    def problem(self, line: int | None, path: str, message: str, severity: str = "error") -> None:
+    def problem(self, line: int | None, path: str, message: Sentence, severity: str = "error") -> None:
         self.problems.append(Problem(self.filename, line, path, message, severity))
 
-    def at(self, node: YNode, message: str, severity: str = "error") -> None:
+    def at(self, node: YNode, message: Sentence, severity: str = "error") -> None:
         self.problem(node.line, node.path, message, severity)
 
     # structure
 
     def mapping(self, node: YNode | None, fields: Sequence[str], required: Sequence[str] = (), *,
-                what: str = "field", listed: bool = False) -> YMap | None:
+                what: KeyKind = "field") -> YMap | None:
         """``node`` as a mapping whose keys are all known ``what``s and which has every required one.
 
         A null (``hours:`` with nothing after it) is taken as absent: missing required fields are
-        reported by the mapping that holds them."""
+        reported by the mapping that holds them. An unknown roster fact or condition is told the allowed
+        ones (a handful of words); an unknown field only the closest one."""
         if node is None or _is_null(node):
             return None
         if not isinstance(node, YMap):
-            self.at(node, f"expected a mapping with {', '.join(fields)}; found {describe(node)}")
+            self.at(node, Sentence("expected a mapping with %(fields)s; found %(found)s",
+                                   fields=", ".join(fields), found=describe(node)))
             return None
         for key in node.entries:
             if key not in fields:
-                allowed = f" (allowed: {', '.join(fields)})" if listed else ""
-                self.problem(node.key_lines[key], child_path(node.path, key),
-                             f'unknown {what} "{key}"{did_you_mean(key, tuple(fields))}{allowed}')
+                self.problem(node.key_lines[key], child_path(node.path, key), _unknown_key(what, key, fields))
         for key in required:
             if key not in node.entries or _is_null(node.entries[key]):
-                self.problem(node.line, child_path(node.path, key), "required field is missing")
+                self.problem(node.line, child_path(node.path, key), Sentence("required field is missing"))
         return node
 
     def sequence(self, node: YNode | None, what: str) -> tuple[YNode, ...]:
         if node is None or _is_null(node):
             return ()
         if not isinstance(node, YSeq):
-            self.at(node, f"expected a list of {what}; found {describe(node)}")
+            self.at(node, Sentence("expected a list of %(section)s; found %(found)s",
+                                   section=what, found=describe(node)))
             return ()
         return node.items
 
@@ -70,7 +77,7 @@ class Reader:
         if value is None or _is_null(value):
             return None
         if not isinstance(value, YScalar):
-            self.at(value, f"expected a single value; found {describe(value)}")
+            self.at(value, Sentence("expected a single value; found %(found)s", found=describe(value)))
             return None
         return value
 
@@ -79,7 +86,7 @@ class Reader:
         if value is None:
             return default
         if isinstance(value.value, bool | dt.date) or not value.raw.strip():
-            self.at(value, f"expected text; found {describe(value)}")
+            self.at(value, Sentence("expected text; found %(found)s", found=describe(value)))
             return default
         return value.raw.strip()
 
@@ -87,8 +94,8 @@ class Reader:
         """Keys end up in Moodle idnumbers and shortnames: lower-case letters, digits, '-' and '_'."""
         text = self.text(node, key)
         if text is not None and not _KEY.match(text):
-            self.at(self._child(node, key), f'"{text}" is not a valid key: use lower-case letters, digits, '
-                                            '"-" and "_" (like "party-admin")')
+            self.at(self._child(node, key), Sentence('"%(key)s" is not a valid key: use lower-case letters, '
+                                                     'digits, "-" and "_" (like "party-admin")', key=text))
         return text
 
     def number(self, node: YMap | None, key: str, *, integer: bool = False,
@@ -97,17 +104,18 @@ class Reader:
         if value is None:
             return None
         number = value.value
-        if isinstance(number, bool) or not isinstance(number, int | float):
-            self.at(value, f"expected {'a whole number' if integer else 'a number'}; found {describe(value)}")
+        if integer and (isinstance(number, bool) or not isinstance(number, int | float)
+                        or not float(number).is_integer()):
+            self.at(value, Sentence("expected a whole number; found %(found)s", found=describe(value)))
             return None
-        if integer and not float(number).is_integer():
-            self.at(value, f"expected a whole number; found {describe(value)}")
+        if isinstance(number, bool) or not isinstance(number, int | float):
+            self.at(value, Sentence("expected a number; found %(found)s", found=describe(value)))
             return None
         if positive and number <= 0:
-            self.at(value, f"must be more than 0 (found {hours_text(number)})")
+            self.at(value, Sentence("must be more than 0 (found %(number)s)", number=hours_text(number)))
             return None
         if number < 0:
-            self.at(value, f"must not be negative (found {hours_text(number)})")
+            self.at(value, Sentence("must not be negative (found %(number)s)", number=hours_text(number)))
             return None
         return float(number)
 
@@ -120,7 +128,7 @@ class Reader:
         if value is None:
             return None
         if not isinstance(value.value, bool):
-            self.at(value, f"expected true or false; found {describe(value)}")
+            self.at(value, Sentence("expected true or false; found %(found)s", found=describe(value)))
             return None
         return value.value
 
@@ -129,7 +137,8 @@ class Reader:
         if value is None:
             return None
         if isinstance(value.value, dt.datetime):
-            self.at(value, f'expected a date (YYYY-MM-DD) without a time; found "{value.raw}"')
+            self.at(value, Sentence('expected a date (YYYY-MM-DD) without a time; found "%(raw)s"',
+                                    raw=value.raw))
             return None
         if isinstance(value.value, dt.date):
             return value.value
@@ -137,9 +146,9 @@ class Reader:
             try:
                 return dt.date.fromisoformat(value.raw)
             except ValueError:
-                self.at(value, f'"{value.raw}" is not a date of the calendar')
+                self.at(value, Sentence('"%(raw)s" is not a date of the calendar', raw=value.raw))
                 return None
-        self.at(value, f'expected a date (YYYY-MM-DD); found "{value.raw}"')
+        self.at(value, Sentence('expected a date (YYYY-MM-DD); found "%(raw)s"', raw=value.raw))
         return None
 
     def words_or_all(self, node: YMap | None, key: str) -> list[YScalar] | Literal["all"] | None:
@@ -162,19 +171,19 @@ class Reader:
                 if isinstance(item, YScalar) and not _is_null(item):
                     found.append(item)
                 else:
-                    self.at(item, f"expected a word; found {describe(item)}")
+                    self.at(item, Sentence("expected a word; found %(found)s", found=describe(item)))
             return found
-        self.at(value, "expected a word or a list of words; found a mapping")
+        self.at(value, Sentence("expected a word or a list of words; found a mapping"))
         return None
 
-    def unique(self, items: Iterable[tuple[str | None, YNode]], what: str) -> None:
+    def unique(self, items: Iterable[tuple[str | None, YNode]], what: ItemKind) -> None:
         """Keys identify things in Moodle across runs: two items with one key would fight over one object."""
         first: dict[str, YNode] = {}
         for key, node in items:
             if key is None:
                 continue
             if key in first:
-                self.at(node, f'duplicate {what} key "{key}" (first on line {first[key].line})')
+                self.at(node, _duplicate_key(what, key, first[key].line))
             else:
                 first[key] = node
 
@@ -188,3 +197,48 @@ class Reader:
 
 def _is_null(node: YNode) -> bool:
     return isinstance(node, YScalar) and node.value is None
+
+
+def unknown_name(what: Literal["tier", "course"], name: str, known: Sequence[str]) -> Sentence:
+    """An unknown tier or course named in a reference, with the closest known one as a hint."""
+    close = close_match(name, tuple(known))
+    if what == "tier":
+        if close is None:
+            return Sentence('unknown tier "%(name)s"', name=name)
+        return Sentence('unknown tier "%(name)s" (did you mean "%(close)s"?)', name=name, close=close)
+    if close is None:
+        return Sentence('unknown course "%(name)s"', name=name)
+    return Sentence('unknown course "%(name)s" (did you mean "%(close)s"?)', name=name, close=close)
+
+
+def _unknown_key(what: KeyKind, key: str, fields: Sequence[str]) -> Sentence:
+    close = close_match(key, tuple(fields))
+    if what == "field":
+        if close is None:
+            return Sentence('unknown field "%(key)s"', key=key)
+        return Sentence('unknown field "%(key)s" (did you mean "%(close)s"?)', key=key, close=close)
+    allowed = ", ".join(fields)
+    if what == "roster fact":
+        if close is None:
+            return Sentence('unknown roster fact "%(key)s" (allowed: %(allowed)s)', key=key, allowed=allowed)
+        return Sentence('unknown roster fact "%(key)s" (did you mean "%(close)s"?) (allowed: %(allowed)s)',
+                        key=key, close=close, allowed=allowed)
+    if close is None:
+        return Sentence('unknown condition "%(key)s" (allowed: %(allowed)s)', key=key, allowed=allowed)
+    return Sentence('unknown condition "%(key)s" (did you mean "%(close)s"?) (allowed: %(allowed)s)',
+                    key=key, close=close, allowed=allowed)
+
+
+def _duplicate_key(what: ItemKind, key: str, first: int) -> Sentence:
+    values = {"key": key, "first": first}
+    if what == "tier":
+        return Sentence('duplicate tier key "%(key)s" (first on line %(first)s)', **values)
+    if what == "class":
+        return Sentence('duplicate class key "%(key)s" (first on line %(first)s)', **values)
+    if what == "course":
+        return Sentence('duplicate course key "%(key)s" (first on line %(first)s)', **values)
+    if what == "discussion":
+        return Sentence('duplicate discussion key "%(key)s" (first on line %(first)s)', **values)
+    if what == "reminder":
+        return Sentence('duplicate reminder key "%(key)s" (first on line %(first)s)', **values)
+    return Sentence('duplicate announcement key "%(key)s" (first on line %(first)s)', **values)

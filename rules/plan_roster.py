@@ -13,6 +13,7 @@ from rules.problems import Problem
 from rules.roster import Roster
 from rules.tiers import Placement, placements
 from rules.vocabulary import LEADER_RANK, OPEN_FACTS
+from rules.wording import Sentence
 
 _SHOWN = 10  # cadres named in one message before "and N more"
 
@@ -23,25 +24,27 @@ def check_plan_against_roster(plan: Plan, roster: Roster) -> list[Problem]:
     for index, tier in enumerate(plan.tiers):
         members = [p for p in placed.values() if p.tier == tier.key]
         if not members:
-            problems.append(Problem(plan.filename, tier.line, f"tiers[{index}]",
-                                    f'tier "{tier.key}" matches nobody in {roster.filename}', "warning"))
+            problems.append(Problem(plan.filename, tier.line, f"tiers[{index}]", Sentence(
+                'tier "%(tier)s" matches nobody in %(roster)s', tier=tier.key, roster=roster.filename),
+                "warning"))
             continue
         classless = [p for p in members if p.klass is None]
         if classless and plan.classes_of(tier.key):
-            problems.append(Problem(
-                plan.filename, tier.line, f"tiers[{index}]", f"{len(classless)} cadre(s) of tier "
-                f'"{tier.key}" match none of its classes: {_names(classless, roster)}'))
+            problems.append(Problem(plan.filename, tier.line, f"tiers[{index}]", Sentence(
+                '%(count)s cadre(s) of tier "%(tier)s" match none of its classes: %(cadres)s',
+                count=len(classless), tier=tier.key, cadres=_names(classless, roster))))
     for index, klass in enumerate(plan.classes):
         if plan.tier(klass.tier) is not None and not any(p.klass == klass.key for p in placed.values()):
-            problems.append(Problem(plan.filename, klass.line, f"classes[{index}]",
-                                    f'class "{klass.key}" has nobody from {roster.filename}', "warning"))
+            problems.append(Problem(plan.filename, klass.line, f"classes[{index}]", Sentence(
+                'class "%(klass)s" has nobody from %(roster)s', klass=klass.key, roster=roster.filename),
+                "warning"))
     for cadre in roster:
         placement = placed[cadre.employee_no]
         if not placement.excluded and placement.tier is None:
-            problems.append(Problem(
-                roster.filename, cadre.line, "", f"{cadre.employee_no} {cadre.name} "
-                f"({cadre.department_type}, {cadre.rank}) matches no tier of {plan.filename}: "
-                "not enrolled this year", "warning"))
+            problems.append(Problem(roster.filename, cadre.line, "", Sentence(
+                "%(employee_no)s %(name)s (%(department_type)s, %(rank)s) matches no tier of %(plan)s: not "
+                "enrolled this year", employee_no=cadre.employee_no, name=cadre.name,
+                department_type=cadre.department_type, rank=cadre.rank, plan=plan.filename), "warning"))
     return problems
 
 
@@ -52,16 +55,20 @@ def _fallback(plan: Plan, roster: Roster) -> list[Problem]:
     where, line = "reviewers.fallback", plan.reviewers.line or None
     leader = roster.get(number)
     if leader is None:
-        return [Problem(plan.filename, line, where,
-                        f'fallback reviewer "{number}" is not in {roster.filename}')]
-    who = f'fallback reviewer "{number}" ({leader.name})'
+        return [Problem(plan.filename, line, where, Sentence(
+            'fallback reviewer "%(number)s" is not in %(roster)s', number=number, roster=roster.filename))]
     if leader.departed:
-        return [Problem(plan.filename, line, where, f"{who} has departed ({leader.status})")]
+        return [Problem(plan.filename, line, where, Sentence(
+            'fallback reviewer "%(number)s" (%(name)s) has departed (%(status)s)',
+            number=number, name=leader.name, status=leader.status))]
     if leader.on_leave:
-        return [Problem(plan.filename, line, where, f"{who} is on leave ({leader.status})", "warning")]
+        return [Problem(plan.filename, line, where, Sentence(
+            'fallback reviewer "%(number)s" (%(name)s) is on leave (%(status)s)',
+            number=number, name=leader.name, status=leader.status), "warning")]
     if not leader.is_leader:
-        return [Problem(plan.filename, line, where, f"{who} is {leader.rank}, not a {LEADER_RANK} leader",
-                        "warning")]
+        return [Problem(plan.filename, line, where, Sentence(
+            'fallback reviewer "%(number)s" (%(name)s) is %(rank)s, not a %(leader_rank)s leader',
+            number=number, name=leader.name, rank=leader.rank, leader_rank=LEADER_RANK), "warning")]
     return []
 
 
@@ -83,14 +90,19 @@ def _named_values(plan: Plan, roster: Roster) -> list[Problem]:
             else:
                 present = {c.fact(test.fact) for c in roster}
                 missing = [v for v in test.values if v not in present]
-            problems += [Problem(plan.filename, line, f"{where}.{test.fact}",
-                                 f'{test.fact} "{value}" is nobody\'s in {roster.filename}', "warning")
-                         for value in missing]
+            problems += [Problem(plan.filename, line, f"{where}.{test.fact}", Sentence(
+                '%(fact)s "%(value)s" is nobody\'s in %(roster)s', fact=test.fact, value=value,
+                roster=roster.filename), "warning") for value in missing]
     return problems
 
 
-def _names(members: list[Placement], roster: Roster) -> str:
-    shown = [f"{p.employee_no} {roster[p.employee_no].name} (line {roster[p.employee_no].line})"
+def _names(members: list[Placement], roster: Roster) -> Sentence:
+    """The first cadres by employee number, each with their line in the roster, then how many more."""
+    shown = [Sentence("%(employee_no)s %(name)s (line %(line)s)", employee_no=p.employee_no,
+                      name=roster[p.employee_no].name, line=roster[p.employee_no].line)
              for p in sorted(members, key=lambda p: p.employee_no)[:_SHOWN]]
+    listed = shown[0]
+    for name in shown[1:]:
+        listed = Sentence("%(listed)s, %(next)s", listed=listed, next=name)
     more = len(members) - _SHOWN
-    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+    return Sentence("%(listed)s and %(more)s more", listed=listed, more=more) if more > 0 else listed

@@ -33,8 +33,9 @@ from rules.plan_model import (
     Tier,
     hours_text,
 )
-from rules.plan_reader import Reader
-from rules.vocabulary import CLOSED_FACTS, MATCH_FACTS, did_you_mean
+from rules.plan_reader import Reader, unknown_name
+from rules.vocabulary import CLOSED_FACTS, MATCH_FACTS, close_match
+from rules.wording import Sentence
 from rules.yamltree import YMap, YNode, YScalar, child_path
 
 TOP_FIELDS = ("year", "title", "organisation", "period", "moodle", "hours", "tiers", "excluded",
@@ -42,6 +43,8 @@ TOP_FIELDS = ("year", "title", "organisation", "period", "moodle", "hours", "tie
               "certificate", "survey")
 TOP_REQUIRED = ("year", "title", "period", "moodle", "hours", "tiers", "classes", "courses")
 HOURS_FIELDS = ("target", "required_min", "elective_max")
+#: What a dated field is, as a problem of a date outside the plan period names it.
+DatedField = Literal["due", "opens", "closes", "reminder", "announcement"]
 
 
 @dataclass
@@ -65,16 +68,16 @@ class Context:
             if item.raw in self.tiers:
                 found.add(item.raw)
             else:
-                self.r.at(item, f'unknown tier "{item.raw}"{did_you_mean(item.raw, self.tiers)}')
+                self.r.at(item, unknown_name("tier", item.raw, self.tiers))
                 self.complete = False  # hour sums per tier would be wrong: do not report on them
         return frozenset(found)
 
-    def in_period(self, node: YMap | None, key: str, day: dt.date | None, what: str) -> None:
+    def in_period(self, node: YMap | None, key: str, day: dt.date | None, what: DatedField) -> None:
         if day is None or self.period is None or day in self.period or node is None:
             return
         place = node.get(key)
         assert place is not None
-        self.r.at(place, f"{what} {day} is outside the plan period {self.period.start} – {self.period.end}")
+        self.r.at(place, _outside(what, day, self.period))
 
 
 def period(ctx: Context, node: YNode | None) -> Period | None:
@@ -86,12 +89,14 @@ def period(ctx: Context, node: YNode | None) -> Period | None:
     if end <= start:
         end_node = m.get("end")
         assert end_node is not None
-        r.at(end_node, f"the period must end after it starts: it starts {start} and ends {end}")
+        r.at(end_node, Sentence("the period must end after it starts: it starts %(start)s and ends %(end)s",
+                                start=start.isoformat(), end=end.isoformat()))
         return None
     if ctx.year is not None and start.year != ctx.year:
         start_node = m.get("start")
         assert start_node is not None
-        r.at(start_node, f"the period starts in {start.year}, not in the plan's year {ctx.year}")
+        r.at(start_node, Sentence("the period starts in %(start)s, not in the plan's year %(year)s",
+                                  start=start.year, year=ctx.year))
     return Period(start, end)
 
 
@@ -105,7 +110,7 @@ def moodle(ctx: Context, node: YNode | None) -> MoodleSettings:
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         place = m.get("timezone") if m is not None else None
         assert place is not None
-        r.at(place, f'unknown time zone "{timezone}" (like "Asia/Shanghai")')
+        r.at(place, Sentence('unknown time zone "%(zone)s" (like "Asia/Shanghai")', zone=timezone))
         timezone = "Asia/Shanghai"
     return MoodleSettings(
         category=r.text(m, "category") or "", learner_role=r.text(m, "learner_role") or "",
@@ -120,12 +125,12 @@ def year_hours(ctx: Context, node: YNode | None) -> Hours:
     if target is None or required_min is None:
         ctx.complete = False
     elif m is not None and required_min > target:
-        r.at(_scalar(m, "required_min"), f"required_min ({hours_text(required_min)}) is more than the target "
-                                         f"({hours_text(target)})")
+        r.at(_scalar(m, "required_min"), _required_above_target(required_min, target))
     elective_max = r.number(m, "elective_max")
     if m is not None and target is not None and elective_max is not None and elective_max > target:
-        r.at(_scalar(m, "elective_max"), f"elective_max ({hours_text(elective_max)}) is more than the target "
-                                         f"({hours_text(target)}): it caps nothing", "warning")
+        r.at(_scalar(m, "elective_max"), Sentence(
+            "elective_max (%(elective_max)s) is more than the target (%(target)s): it caps nothing",
+            elective_max=hours_text(elective_max), target=hours_text(target)), "warning")
     return Hours(target or 0.0, required_min or 0.0, elective_max)
 
 
@@ -134,7 +139,7 @@ def match(ctx: Context, node: YNode | None) -> Match:
     r = ctx.r
     if node is None:
         return Match()
-    m = r.mapping(node, MATCH_FACTS, what="roster fact", listed=True)
+    m = r.mapping(node, MATCH_FACTS, what="roster fact")
     if m is None:
         return Match()
     tests: list[FactTest] = []
@@ -165,7 +170,7 @@ def tiers(ctx: Context, node: YNode | None, year: Hours) -> tuple[Tier, ...]:
         key = r.key(m)
         keyed.append((key, key_node(item)))
         if key == "all":
-            r.at(key_node(item), '"all" cannot be a tier key: in a plan it means every tier')
+            r.at(key_node(item), Sentence('"all" cannot be a tier key: in a plan it means every tier'))
         own = r.mapping(m.get("hours") if m is not None else None, HOURS_FIELDS)
         values = {name: r.number(own, name) for name in (own.entries if own is not None else ())
                   if name in HOURS_FIELDS}
@@ -176,13 +181,12 @@ def tiers(ctx: Context, node: YNode | None, year: Hours) -> tuple[Tier, ...]:
         hours = Hours(target or 0.0, required_min or 0.0, values.get("elective_max", year.elective_max))
         overridden = {"target", "required_min"} & set(values)
         if own is not None and overridden and hours.required_min > hours.target:
-            r.at(own, f"required_min ({hours_text(hours.required_min)}) is more than the target "
-                      f"({hours_text(hours.target)})")
+            r.at(own, _required_above_target(hours.required_min, hours.target))
         tier_match = match(ctx, m.get("match") if m else None)
         name = r.text(m, "name") or ""
         found.append(Tier(key or "", name, tier_match, hours, frozenset(values), item.line))
     if node is not None and not items:
-        r.at(node, "a plan needs at least one tier")
+        r.at(node, Sentence("a plan needs at least one tier"))
     r.unique(keyed, "tier")
     ctx.tiers = [t.key for t in found if t.key]
     return tuple(found)
@@ -217,19 +221,18 @@ def reviewers(ctx: Context, node: YNode | None) -> Reviewers | None:
         return None
     by, fallback = r.text(m, "by"), r.text(m, "fallback")
     if by is not None and by not in REVIEWER_RULES:
-        r.at(_scalar(m, "by"), f'unknown reviewer rule "{by}"{did_you_mean(by, REVIEWER_RULES)} '
-                               f"(allowed: {', '.join(REVIEWER_RULES)})")
+        r.at(_scalar(m, "by"), _unknown_rule(by))
     if fallback is None:
         r.problem(m.line, child_path(m.path, "fallback"),
-                  "required field is missing: school leaders, and cadres without a supervising leader, "
-                  "need a fallback reviewer")
+                  Sentence("required field is missing: school leaders, and cadres without a supervising "
+                           "leader, need a fallback reviewer"))
     line = m.entries["fallback"].line if fallback is not None else m.line
     return Reviewers(by or "supervising_leader", fallback, line)
 
 
 def conditions(ctx: Context, node: YNode | None, courses: dict[str, YMap | None]) -> tuple[Condition, ...]:
     r = ctx.r
-    m = r.mapping(node, list(WHEN_CONDITIONS), what="condition", listed=True)
+    m = r.mapping(node, list(WHEN_CONDITIONS), what="condition")
     if m is None:
         return ()
     found: list[Condition] = []
@@ -245,11 +248,12 @@ def conditions(ctx: Context, node: YNode | None, courses: dict[str, YMap | None]
             if kind in ("course_incomplete", "course_not_started") and course == ANY_REQUIRED:
                 continue
             if course and course not in courses:
-                r.at(_scalar(m, kind), f'unknown course "{course}"{did_you_mean(course, known)}')
+                r.at(_scalar(m, kind), unknown_name("course", course, known))
             elif course and kind == "reflection_missing" and not _has_reflection(courses[course]):
-                r.at(_scalar(m, kind), f'course "{course}" asks for no reflection')
+                r.at(_scalar(m, kind), Sentence('course "%(course)s" asks for no reflection', course=course))
     if not m.entries:
-        r.at(m, f"a reminder needs a condition ({', '.join(WHEN_CONDITIONS)})")
+        r.at(m, Sentence("a reminder needs a condition (%(conditions)s)",
+                         conditions=", ".join(WHEN_CONDITIONS)))
     return tuple(found)
 
 
@@ -259,8 +263,7 @@ def recipients(ctx: Context, m: YMap | None) -> tuple[str, ...]:
         if item.raw in RECIPIENTS:
             found.append(item.raw)
         else:
-            ctx.r.at(item, f'unknown recipient "{item.raw}"{did_you_mean(item.raw, RECIPIENTS)} '
-                           f"(recipients: {', '.join(RECIPIENTS)})")
+            ctx.r.at(item, _unknown_recipient(item.raw))
     return tuple(found)
 
 
@@ -293,8 +296,46 @@ def survey(ctx: Context, node: YNode | None, courses: dict[str, YMap | None]) ->
     course = r.text(m, "course")
     if course is not None and course not in courses:
         known = [key for key in courses if key]
-        r.at(_scalar(m, "course"), f'unknown course "{course}"{did_you_mean(course, known)}')
+        r.at(_scalar(m, "course"), unknown_name("course", course, known))
     return Survey(r.text(m, "activity", Survey.activity) or Survey.activity, course, m.line)
+
+
+def _unknown_rule(rule: str) -> Sentence:
+    close, allowed = close_match(rule, REVIEWER_RULES), ", ".join(REVIEWER_RULES)
+    if close is None:
+        return Sentence('unknown reviewer rule "%(rule)s" (allowed: %(allowed)s)', rule=rule, allowed=allowed)
+    return Sentence('unknown reviewer rule "%(rule)s" (did you mean "%(close)s"?) (allowed: %(allowed)s)',
+                    rule=rule, close=close, allowed=allowed)
+
+
+def _unknown_recipient(recipient: str) -> Sentence:
+    close, allowed = close_match(recipient, RECIPIENTS), ", ".join(RECIPIENTS)
+    if close is None:
+        return Sentence('unknown recipient "%(recipient)s" (recipients: %(allowed)s)',
+                        recipient=recipient, allowed=allowed)
+    return Sentence('unknown recipient "%(recipient)s" (did you mean "%(close)s"?) (recipients: %(allowed)s)',
+                    recipient=recipient, close=close, allowed=allowed)
+
+
+def _required_above_target(required_min: float, target: float) -> Sentence:
+    return Sentence("required_min (%(required_min)s) is more than the target (%(target)s)",
+                    required_min=hours_text(required_min), target=hours_text(target))
+
+
+def _outside(what: DatedField, day: dt.date, period: Period) -> Sentence:
+    """A date outside the plan period: nothing in Moodle happens for the year outside it."""
+    values = {"day": day.isoformat(), "start": period.start.isoformat(), "end": period.end.isoformat()}
+    if what == "due":
+        return Sentence("due %(day)s is outside the plan period %(start)s – %(end)s", **values)
+    if what == "opens":
+        return Sentence("opens %(day)s is outside the plan period %(start)s – %(end)s", **values)
+    if what == "closes":
+        return Sentence("closes %(day)s is outside the plan period %(start)s – %(end)s", **values)
+    if what == "reminder":
+        return Sentence("the reminder's date %(day)s is outside the plan period %(start)s – %(end)s",
+                        **values)
+    return Sentence("the announcement's date %(day)s is outside the plan period %(start)s – %(end)s",
+                    **values)
 
 
 def _has_reflection(course: YMap | None) -> bool:

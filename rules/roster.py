@@ -27,6 +27,7 @@ from rules.vocabulary import (
     Vocabulary,
     fold,
 )
+from rules.wording import Sentence
 
 
 @dataclass(frozen=True)
@@ -150,7 +151,7 @@ def load_roster(data: bytes, filename: str) -> Roster:
     """The roster in ``data``, or InputError listing every problem in it."""
     rows, problems = read_rows(data, filename)
     if not rows and not problems:
-        problems.append(Problem(filename, None, "", "the file is empty: no header, no cadres"))
+        problems.append(Problem(filename, None, "", Sentence("the file is empty: no header, no cadres")))
     if problems:
         raise InputError(problems)
     header_at = _header_index(rows)
@@ -162,7 +163,7 @@ def load_roster(data: bytes, filename: str) -> Roster:
     _check_duplicates(cadres, columns, filename, problems)
     _check_leaders(cadres, columns, filename, problems)
     if not cadres:
-        problems.append(Problem(filename, header_line, "", "the roster has a header but no cadres"))
+        problems.append(Problem(filename, header_line, "", Sentence("the roster has a header but no cadres")))
     if any(p.severity == "error" for p in problems):
         raise InputError(problems)
     return Roster(tuple(cadres), filename, hashlib.sha256(data).hexdigest(), tuple(sorted(problems)))
@@ -188,20 +189,34 @@ def _read_header(header: list[str], line: int,
             continue
         if column is None:
             known = ", ".join(c.chinese for c in COLUMNS)
-            problems.append(Problem(filename, line, f"column {name}",
-                                    f"unknown column, ignored (known: {known})", "warning"))
+            problems.append(Problem(filename, line, _column_place(name),
+                                    Sentence("unknown column, ignored (known: %(known)s)", known=known),
+                                    "warning"))
         elif column.field in columns:
-            problems.append(Problem(filename, line, f"column {name}",
-                                    f"column {column.chinese} ({column.field}) appears twice: "
-                                    f"also as {columns[column.field][1]}"))
+            problems.append(Problem(filename, line, _column_place(name), Sentence(
+                "column %(column)s (%(field)s) appears twice: also as %(other)s",
+                column=column.chinese, field=column.field, other=columns[column.field][1])))
         else:
             columns[column.field] = (index, name)
     english = sum(c.isascii() for c in header if c) > len([c for c in header if c]) / 2
     for column in COLUMNS:
         if column.required and column.field not in columns:
-            named = f"{column.field} ({column.chinese})" if english else f"{column.chinese} ({column.field})"
-            problems.append(Problem(filename, line, "", f"missing required column {named}"))
+            problems.append(Problem(filename, line, "", _missing(column, english)))
     return columns, problems
+
+
+def _column_place(name: str) -> Sentence:
+    """Where a roster problem is: the column, as the file's header names it."""
+    return Sentence("column %(name)s", name=name)
+
+
+def _missing(column: Column, english: bool) -> Sentence:
+    """A required column the header lacks, named first in the language the header is written in."""
+    if english:
+        return Sentence("missing required column %(field)s (%(column)s)",
+                        field=column.field, column=column.chinese)
+    return Sentence("missing required column %(column)s (%(field)s)",
+                    column=column.chinese, field=column.field)
 
 
 def _read_row(line: int, cells: list[str], columns: dict[str, tuple[int, str]], filename: str,
@@ -213,31 +228,32 @@ def _read_row(line: int, cells: list[str], columns: dict[str, tuple[int, str]], 
             continue
         index, header = columns[column.field]
         values[column.field], findings = _cell(column, cells[index] if index < len(cells) else "")
-        problems += [Problem(filename, line, f"column {header}", message, severity)
+        problems += [Problem(filename, line, _column_place(header), message, severity)
                      for message, severity in findings]
     return Cadre(line=line, **values)
 
 
-def _cell(column: Column, value: str) -> tuple[str, list[tuple[str, str]]]:
+def _cell(column: Column, value: str) -> tuple[str, list[tuple[Sentence, str]]]:
     """The value as kept (closed vocabularies in their Chinese word), and what is wrong with it."""
     if not value:
         if column.required:
-            return "", [("required value is empty", "error")]
+            return "", [(Sentence("required value is empty"), "error")]
         if column.field == "email":
-            return "", [("no email: Moodle needs one to create the account", "warning")]
+            return "", [(Sentence("no email: Moodle needs one to create the account"), "warning")]
         return "", []
     if column.vocabulary is not None:
         canonical = column.vocabulary.canonical(value)
         return (canonical, []) if canonical else (value, [(column.vocabulary.unknown(value), "error")])
     if column.field == "employee_no" and not _USERNAME.match(value):
-        return value, [(f'employee number "{value}" cannot be a Moodle username: use letters, digits, '
-                        '"_", "-", "." or "@"', "error")]
+        return value, [(Sentence('employee number "%(value)s" cannot be a Moodle username: use letters, '
+                                 'digits, "_", "-", "." or "@"', value=value), "error")]
     if column.field == "email" and not _EMAIL.match(value):
-        return value, [(f'malformed email "{value}"', "error")]
+        return value, [(Sentence('malformed email "%(value)s"', value=value), "error")]
     if column.field == "mobile":
         mobile = _mobile(value)
         if not _MOBILE.match(mobile):
-            return value, [(f'malformed mobile "{value}" (expected 11 digits, like 13912345678)', "error")]
+            return value, [(Sentence('malformed mobile "%(value)s" (expected 11 digits, like 13912345678)',
+                                     value=value), "error")]
         return mobile, []
     return value, []
 
@@ -252,16 +268,16 @@ def _mobile(value: str) -> str:
 
 def _check_duplicates(cadres: list[Cadre], columns: dict[str, tuple[int, str]], filename: str,
                       problems: list[Problem]) -> None:
-    where = f"column {columns['employee_no'][1]}"
+    where = _column_place(columns["employee_no"][1])
     first: dict[str, Cadre] = {}
     for cadre in cadres:
         if not cadre.employee_no:
             continue
         earlier = first.setdefault(username(cadre.employee_no), cadre)
         if earlier is not cadre:
-            problems.append(Problem(filename, cadre.line, where,
-                                    f'duplicate employee number "{cadre.employee_no}" '
-                                    f"(lines {earlier.line} and {cadre.line})"))
+            problems.append(Problem(filename, cadre.line, where, Sentence(
+                'duplicate employee number "%(employee_no)s" (lines %(first)s and %(line)s)',
+                employee_no=cadre.employee_no, first=earlier.line, line=cadre.line)))
 
 
 def _check_leaders(cadres: list[Cadre], columns: dict[str, tuple[int, str]], filename: str,
@@ -269,7 +285,7 @@ def _check_leaders(cadres: list[Cadre], columns: dict[str, tuple[int, str]], fil
     """A supervising leader reviews reflections, so must be a school leader (校级) of this roster."""
     if "supervising_leader" not in columns:
         return
-    where = f"column {columns['supervising_leader'][1]}"
+    where = _column_place(columns["supervising_leader"][1])
     by_no: dict[str, Cadre] = {}
     for cadre in cadres:
         by_no.setdefault(username(cadre.employee_no), cadre)  # of duplicates, the first (both are reported)
@@ -278,15 +294,24 @@ def _check_leaders(cadres: list[Cadre], columns: dict[str, tuple[int, str]], fil
             continue
         leader = by_no.get(username(cadre.supervising_leader))
         if leader is None:
-            problems.append(Problem(filename, cadre.line, where,
-                                    f'supervising leader "{cadre.supervising_leader}" is not in the roster'))
+            problems.append(Problem(filename, cadre.line, where, Sentence(
+                'supervising leader "%(leader)s" is not in the roster', leader=cadre.supervising_leader)))
         elif not leader.is_leader:
             problems.append(Problem(filename, cadre.line, where,
-                                    f'supervising leader "{cadre.supervising_leader}" ({leader.name}, line '
-                                    f"{leader.line}) is {leader.rank or 'of no rank'}, not a {LEADER_RANK} "
-                                    "leader"))
+                                    _not_a_leader(cadre.supervising_leader, leader)))
         elif leader.departed:
-            problems.append(Problem(filename, cadre.line, where,
-                                    f'supervising leader "{cadre.supervising_leader}" ({leader.name}) has '
-                                    f"departed ({DEPARTED}): the plan's fallback reviewer reviews instead",
-                                    "warning"))
+            problems.append(Problem(filename, cadre.line, where, Sentence(
+                'supervising leader "%(leader)s" (%(name)s) has departed (%(departed)s): the plan\'s '
+                "fallback reviewer reviews instead",
+                leader=cadre.supervising_leader, name=leader.name, departed=DEPARTED), "warning"))
+
+
+def _not_a_leader(named: str, leader: Cadre) -> Sentence:
+    """A supervising leader who is not a school leader: of another rank, or of none when it was left blank."""
+    if leader.rank:
+        return Sentence('supervising leader "%(leader)s" (%(name)s, line %(line)s) is %(rank)s, not a '
+                        "%(leader_rank)s leader", leader=named, name=leader.name, line=leader.line,
+                        rank=leader.rank, leader_rank=LEADER_RANK)
+    return Sentence('supervising leader "%(leader)s" (%(name)s, line %(line)s) is of no rank, not a '
+                    "%(leader_rank)s leader", leader=named, name=leader.name, line=leader.line,
+                    leader_rank=LEADER_RANK)

@@ -18,6 +18,7 @@ import zipfile
 from collections.abc import Iterable
 
 from rules.problems import Problem
+from rules.wording import Sentence
 
 Row = tuple[int, list[str]]  # (line or row number, cells)
 
@@ -48,8 +49,8 @@ def is_xlsx(data: bytes, filename: str) -> bool:
 def read_rows(data: bytes, filename: str) -> tuple[list[Row], list[Problem]]:
     """The non-blank rows of a CSV or XLSX file, or the problem that stops it being read at all."""
     if filename.lower().endswith(".xls") and not data.startswith(ZIP_SIGNATURE):
-        return [], [Problem(filename, None, "", 'old Excel ".xls" files cannot be read: save the roster as '
-                            '"Excel 工作簿 (.xlsx)" or "CSV UTF-8"')]
+        return [], [Problem(filename, None, "", Sentence('old Excel ".xls" files cannot be read: save the '
+                                                         'roster as "Excel 工作簿 (.xlsx)" or "CSV UTF-8"'))]
     if is_xlsx(data, filename):
         return _xlsx_rows(data, filename)
     text, problem = decode(data, filename)
@@ -70,8 +71,8 @@ def decode(data: bytes, filename: str) -> tuple[str, Problem | None]:
         except UnicodeDecodeError:
             continue
     tried = ", ".join(name for _, name in ENCODINGS)
-    return "", Problem(filename, None, "", f"cannot decode the file (tried {tried}): "
-                       'save it from Excel as "CSV UTF-8" or as .xlsx')
+    return "", Problem(filename, None, "", Sentence('cannot decode the file (tried %(tried)s): save it from '
+                                                    'Excel as "CSV UTF-8" or as .xlsx', tried=tried))
 
 
 def _csv_rows(text: str) -> list[Row]:
@@ -97,7 +98,8 @@ def _xlsx_rows(data: bytes, filename: str) -> tuple[list[Row], list[Problem]]:
             warnings.simplefilter("ignore")
             book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as error:
-        return [], [Problem(filename, None, "", f"not a readable XLSX workbook ({error})")]
+        return [], [Problem(filename, None, "", Sentence("not a readable XLSX workbook (%(error)s)",
+                                                         error=str(error)))]
     try:
         sheet = book.worksheets[0]
         rows = list(_sheet_rows(sheet.iter_rows(values_only=True)))

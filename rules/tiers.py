@@ -110,7 +110,7 @@ class Explanation:
     hours: Hours | None = None
     reviewer: str | None = None  # employee number
     reviewer_name: str = ""
-    reviewer_why: str = ""
+    reviewer_why: str = ""  # a rules.wording.Sentence where the cadre is included
     suspended: bool = False
     labels: tuple[tuple[str, str], ...] = ()  # rule -> how lines() names it, with the plan's names
 

@@ -11,6 +11,8 @@ import difflib
 import re
 from dataclasses import dataclass
 
+from rules.wording import Sentence
+
 LEADER_RANK = "校级"
 ACTIVE, ON_LEAVE, DEPARTED = "在职", "离岗", "离职"
 
@@ -20,7 +22,6 @@ class Vocabulary:
     """One closed set of words, in its canonical order, with the English (or other) words that mean each."""
 
     fact: str  # the roster fact it describes, as named in plans: "rank"
-    label: str  # how messages name it: "rank"
     words: tuple[str, ...]
     synonyms: dict[str, str]  # folded synonym -> canonical word
 
@@ -32,8 +33,18 @@ class Vocabulary:
     def allowed(self) -> str:
         return ", ".join(self.words)
 
-    def unknown(self, value: str) -> str:
-        return f'unknown {self.label} "{value}" (allowed: {self.allowed()})'
+    def unknown(self, value: str) -> Sentence:
+        """The problem of a word not in the set; one sentence per fact, so that each reads well translated."""
+        values = {"value": value, "allowed": self.allowed()}
+        if self.fact == "rank":
+            return Sentence('unknown rank "%(value)s" (allowed: %(allowed)s)', **values)
+        if self.fact == "department_type":
+            return Sentence('unknown department type "%(value)s" (allowed: %(allowed)s)', **values)
+        if self.fact == "status":
+            return Sentence('unknown status "%(value)s" (allowed: %(allowed)s)', **values)
+        if self.fact == "gender":
+            return Sentence('unknown gender "%(value)s" (allowed: %(allowed)s)', **values)
+        raise ValueError(f"no wording for the vocabulary of {self.fact!r}")
 
 
 def fold(text: str) -> str:
@@ -42,12 +53,12 @@ def fold(text: str) -> str:
     return re.sub(r"[\s_\-]+", " ", text).strip()
 
 
-def _vocabulary(fact: str, label: str, table: dict[str, tuple[str, ...]]) -> Vocabulary:
+def _vocabulary(fact: str, table: dict[str, tuple[str, ...]]) -> Vocabulary:
     synonyms = {fold(alias): word for word, aliases in table.items() for alias in (word, *aliases)}
-    return Vocabulary(fact, label, tuple(table), synonyms)
+    return Vocabulary(fact, tuple(table), synonyms)
 
 
-RANKS = _vocabulary("rank", "rank", {
+RANKS = _vocabulary("rank", {
     "校级": ("school level", "school-level", "school leader", "leader"),
     "正处级": ("division head", "division level", "director"),
     "副处级": ("deputy division head", "deputy division level", "deputy director"),
@@ -55,19 +66,19 @@ RANKS = _vocabulary("rank", "rank", {
     "副科级": ("deputy section head", "deputy section level", "deputy section chief"),
 })
 
-DEPARTMENT_TYPES = _vocabulary("department_type", "department type", {
+DEPARTMENT_TYPES = _vocabulary("department_type", {
     "党政部门": ("party and administration", "party administration", "party admin", "administration"),
     "教学部门": ("teaching",),
     "教辅部门": ("teaching support", "support"),
 })
 
-STATUSES = _vocabulary("status", "status", {
+STATUSES = _vocabulary("status", {
     ACTIVE: ("active", "in post", "employed", "在岗"),
     ON_LEAVE: ("on leave", "leave"),
     DEPARTED: ("departed", "left", "resigned"),
 })
 
-GENDERS = _vocabulary("gender", "gender", {
+GENDERS = _vocabulary("gender", {
     "男": ("male", "m", "man"),
     "女": ("female", "f", "woman"),
 })
@@ -78,7 +89,8 @@ OPEN_FACTS = ("employee_no", "department", "position")
 MATCH_FACTS = ("employee_no", "gender", "department", "department_type", "position", "rank", "status")
 
 
-def did_you_mean(word: str, candidates: list[str] | tuple[str, ...]) -> str:
-    """A hint for a misspelt name, or nothing: people mistype field names and keys, rarely invent them."""
+def close_match(word: str, candidates: list[str] | tuple[str, ...]) -> str | None:
+    """The name a misspelt one was probably meant to be, or None: people mistype field names and keys, rarely
+    invent them. Messages say it as a hint (``(did you mean "template"?)``)."""
     close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
-    return f' (did you mean "{close[0]}"?)' if close else ""
+    return close[0] if close else None

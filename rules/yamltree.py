@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import yaml
 
 from rules.problems import Problem
+from rules.wording import Sentence
 
 
 @dataclass(frozen=True)
@@ -41,13 +42,14 @@ class YMap(YNode):
         return self.entries.get(key)
 
 
-def describe(node: YNode) -> str:
+def describe(node: YNode) -> Sentence:
+    """What was found where something else was expected, as a message says it ("found a list")."""
     if isinstance(node, YMap):
-        return "a mapping"
+        return Sentence("a mapping")
     if isinstance(node, YSeq):
-        return "a list"
+        return Sentence("a list")
     assert isinstance(node, YScalar)
-    return "nothing" if node.value is None else f'"{node.raw}"'
+    return Sentence("nothing") if node.value is None else Sentence('"%(raw)s"', raw=node.raw)
 
 
 def child_path(parent: str, key: str | int) -> str:
@@ -64,11 +66,11 @@ def parse(text: str, filename: str) -> tuple[YNode | None, list[Problem]]:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark is not None else None
         what = " ".join(part for part in (error.context, error.problem) if part)
-        return None, [Problem(filename, line, "", f"not valid YAML: {what}")]
+        return None, [Problem(filename, line, "", Sentence("not valid YAML: %(error)s", error=what))]
     except yaml.YAMLError as error:
-        return None, [Problem(filename, None, "", f"not valid YAML: {error}")]
+        return None, [Problem(filename, None, "", Sentence("not valid YAML: %(error)s", error=str(error)))]
     if root is None:
-        return None, [Problem(filename, None, "", "the plan is empty")]
+        return None, [Problem(filename, None, "", Sentence("the plan is empty"))]
     problems: list[Problem] = []
     constructor = yaml.SafeLoader("")
     return _convert(root, "", filename, constructor, problems), problems
@@ -83,12 +85,12 @@ def _convert(node: yaml.Node, path: str, filename: str, constructor: yaml.SafeLo
         for key_node, value_node in node.value:
             key_line = key_node.start_mark.line + 1
             if not isinstance(key_node, yaml.ScalarNode):
-                problems.append(Problem(filename, key_line, path, "a key must be a plain word"))
+                problems.append(Problem(filename, key_line, path, Sentence("a key must be a plain word")))
                 continue
             key = str(key_node.value)
             if key in entries:
-                problems.append(Problem(filename, key_line, child_path(path, key),
-                                        f'duplicate key "{key}" (first on line {key_lines[key]})'))
+                problems.append(Problem(filename, key_line, child_path(path, key), Sentence(
+                    'duplicate key "%(key)s" (first on line %(line)s)', key=key, line=key_lines[key])))
                 continue
             key_lines[key] = key_line
             entries[key] = _convert(value_node, child_path(path, key), filename, constructor, problems)
