@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rules.wording import Sentence
+
 
 @dataclass(frozen=True)
 class Requirement:
@@ -18,10 +20,11 @@ class Requirement:
     why: str = ""
 
 
-PROVISIONING = "provisioning"
-HARVEST = "harvest"
-ENGAGEMENT = "engagement"
-SITE = "site"
+# A feature is both the key the services select their functions by and its name shown to an admin.
+PROVISIONING = Sentence("provisioning")
+HARVEST = Sentence("harvest")
+ENGAGEMENT = Sentence("engagement")
+SITE = Sentence("site")
 
 
 def _r(function: str, feature: str, *capabilities: str, optional: bool = False,
@@ -59,7 +62,7 @@ REQUIREMENTS: tuple[Requirement, ...] = (
        "moodle/course:viewhiddencourses"),
     _r("enrol_manual_enrol_users", PROVISIONING, "enrol/manual:enrol", "moodle/role:assign"),
     _r("enrol_manual_unenrol_users", PROVISIONING, "enrol/manual:unenrol", optional=True,
-       why="only to undo an enrolment made by mistake; leavers are suspended, not unenrolled"),
+       why=Sentence("only to undo an enrolment made by mistake; leavers are suspended, not unenrolled")),
     _r("core_enrol_get_enrolled_users", PROVISIONING, "moodle/course:viewparticipants",
        "moodle/course:enrolreview", "moodle/user:viewdetails", "moodle/site:accessallgroups"),
     _r("core_completion_get_course_completion_status", HARVEST, "report/completion:view"),
@@ -73,15 +76,16 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     _r("mod_forum_get_forum_discussions", HARVEST, "mod/forum:viewdiscussion"),
     _r("mod_forum_get_discussion_posts", HARVEST, "mod/forum:viewdiscussion"),
     _r("core_reportbuilder_list_reports", HARVEST, "moodle/reportbuilder:viewall", optional=True,
-       why="the fast harvest path reads a custom report instead of one call per cadre and course"),
+       why=Sentence("the fast harvest path reads a custom report instead of one call per cadre and course")),
     _r("core_reportbuilder_retrieve_report", HARVEST, "moodle/reportbuilder:viewall",
-       optional=True, why="the fast harvest path"),
+       optional=True, why=Sentence("the fast harvest path")),
     _r("core_message_send_instant_messages", ENGAGEMENT, "moodle/site:sendmessage",
        "moodle/site:readallmessages"),
     _r("core_message_get_member_info", ENGAGEMENT, "moodle/site:sendmessage",
-       why="checks that each recipient exists and may be messaged before a message is sent"),
+       why=Sentence("checks that each recipient exists and may be messaged before a message is sent")),
     _r("core_message_get_messages", ENGAGEMENT, "moodle/site:sendmessage",
-       why="checks whether a message whose sending was interrupted was delivered, before resending it"),
+       why=Sentence("checks whether a message whose sending was interrupted was delivered, before "
+                    "resending it")),
     _r("mod_forum_add_discussion", ENGAGEMENT, "mod/forum:startdiscussion"),
     _r("mod_forum_set_lock_state", ENGAGEMENT, "moodle/course:manageactivities"),
     _r("mod_feedback_get_feedbacks_by_courses", ENGAGEMENT, "mod/feedback:view"),

@@ -21,12 +21,15 @@ from moodle_bridge import (
     TransientError,
 )
 from moodle_bridge.areas.core_webservice import SiteInfo
+from rules.wording import Sentence
 
 from ..moodle_requirements import REQUIREMENTS, Requirement
 from .harvest import SETUP, HarvestError, find_completion_report
 
-SERVICE_PAGE = "Site administration > Server > Web services > External services"
-ROLE_PAGE = "Site administration > Users > Permissions > Define roles"
+# Moodle's menu paths are sentences of their own: a reader's catalogue may name them as their Moodle does.
+SERVICE_PAGE = Sentence("Site administration > Server > Web services > External services")
+ROLE_PAGE = Sentence("Site administration > Users > Permissions > Define roles")
+TOKENS_PAGE = Sentence("Site administration > Server > Web services > Manage tokens")
 
 
 @dataclass(frozen=True)
@@ -36,9 +39,9 @@ class FunctionCheck:
 
     @property
     def fix(self) -> str:
-        caps = ", ".join(self.requirement.capabilities)
-        return (f"add {self.requirement.function} to the token's service ({SERVICE_PAGE} > "
-                f"Functions); the service user's role needs {caps}")
+        return Sentence("add %(function)s to the token's service (%(page)s > Functions); the service "
+                        "user's role needs %(capabilities)s", function=self.requirement.function,
+                        page=SERVICE_PAGE, capabilities=", ".join(self.requirement.capabilities))
 
 
 @dataclass(frozen=True)
@@ -82,29 +85,37 @@ def diagnose(client: MoodleClient) -> DoctorReport:
         result = probe(client, site)
         if result is not None:
             report.probes.append(result)
-    report.notes.append(
+    report.notes.append(Sentence(
         "enrolments also need the service user's role to be allowed to assign the learner and "
-        f"reviewer roles ({ROLE_PAGE} > Allow role assignments); Moodle answers "
-        "wsusercannotassign otherwise, and this cannot be checked without enrolling someone")
+        "reviewer roles (%(page)s > Allow role assignments); Moodle answers %(code)s otherwise, "
+        "and this cannot be checked without enrolling someone", page=ROLE_PAGE, code="wsusercannotassign"))
     return report
 
 
 def explain_fatal(url: str, exc: MoodleError) -> str:
     """One line for an error that stops every check."""
     if isinstance(exc, InvalidTokenError):
-        return (f"{url} refused the token ({exc.errorcode}): create a token for the service user at "
-                "Site administration > Server > Web services > Manage tokens")
+        return Sentence("%(url)s refused the token (%(code)s): create a token for the service user at "
+                        "%(page)s", url=url, code=exc.errorcode, page=TOKENS_PAGE)
     if isinstance(exc, FunctionNotInServiceError):
-        return (f"the token's service lacks core_webservice_get_site_info: add it at {SERVICE_PAGE}"
-                " > Functions")
+        return Sentence("the token's service lacks %(function)s: add it at %(page)s > Functions",
+                        function="core_webservice_get_site_info", page=SERVICE_PAGE)
     if isinstance(exc, TransientError):
-        return f"cannot reach Moodle: {exc.message}"
+        return Sentence("cannot reach Moodle: %(error)s", error=exc.message)
     if isinstance(exc, ProtocolError):
-        return f"{url} does not answer as a Moodle web service: {exc.message}"
+        return Sentence("%(url)s does not answer as a Moodle web service: %(error)s", url=url,
+                        error=exc.message)
     if isinstance(exc, AccessDeniedError):
-        return (f"the service user may not use web services ({exc.errorcode}): grant its role "
-                "webservice/rest:use")
-    return f"Moodle at {url} answered an error: {exc}"
+        return Sentence("the service user may not use web services (%(code)s): grant its role "
+                        "%(capability)s", code=exc.errorcode, capability="webservice/rest:use")
+    return Sentence("Moodle at %(url)s answered an error: %(error)s", url=url, error=str(exc))
+
+
+def _message(exc: Exception) -> str:
+    """What ``exc`` says: the sentence it was raised with, so that it can still be translated; Moodle's
+    own text as it is."""
+    said = exc.args[0] if len(exc.args) == 1 else None
+    return said if isinstance(said, Sentence) else str(exc)
 
 
 ProbeFunc = Callable[[MoodleClient, SiteInfo], "Probe | None"]
@@ -116,57 +127,73 @@ FIRST_ADMIN_ID = 2  # Moodle's installer creates the guest as user 1 and the fir
 def _probe_users_visible(client: MoodleClient, site: SiteInfo) -> Probe | None:
     """Moodle shows the caller itself always, but hides others without the view capabilities."""
     fn = "core_user_get_users_by_field"
-    name = "other users are visible in full"
-    fix = ("grant the service user's role moodle/user:viewdetails, moodle/user:viewalldetails and "
-           "moodle/site:viewuseridentity: without them Moodle answers 'no such user' for users that "
-           "exist, or leaves out their username and email")
+    name = Sentence("other users are visible in full")
+    fix = Sentence("grant the service user's role %(details)s, %(all_details)s and %(identity)s: without "
+                   "them Moodle answers 'no such user' for users that exist, or leaves out their username "
+                   "and email", details="moodle/user:viewdetails", all_details="moodle/user:viewalldetails",
+                   identity="moodle/site:viewuseridentity")
     if fn not in site.function_names or site.userid == FIRST_ADMIN_ID:
         return None
     try:
         found = client.core_user.get_users_by_field("id", [FIRST_ADMIN_ID])
     except MoodleError as exc:
-        return Probe(name, False, str(exc), fix)
+        return Probe(name, False, _message(exc), fix)
     if not found:
-        return Probe(name, False, f"{fn} answered no user for the site's first admin "
-                     f"(id {FIRST_ADMIN_ID})", fix)
-    hidden = [field for field in ("username", "email") if getattr(found[0], field) is None]
-    if hidden:
-        return Probe(name, False, f"{fn} leaves out {', '.join(hidden)} of other users", fix)
-    return Probe(name, True, f"{fn} shows other users with their username and email")
+        return Probe(name, False, Sentence("%(function)s answered no user for the site's first admin "
+                                           "(id %(id)s)", function=fn, id=FIRST_ADMIN_ID), fix)
+    hidden = tuple(field for field in ("username", "email") if getattr(found[0], field) is None)
+    if hidden == ("username", "email"):
+        return Probe(name, False, Sentence("%(function)s leaves out username, email of other users",
+                                           function=fn), fix)
+    if hidden == ("username",):
+        return Probe(name, False, Sentence("%(function)s leaves out username of other users",
+                                           function=fn), fix)
+    if hidden == ("email",):
+        return Probe(name, False, Sentence("%(function)s leaves out email of other users", function=fn),
+                     fix)
+    return Probe(name, True, Sentence("%(function)s shows other users with their username and email",
+                                      function=fn))
 
 
 def _probe_cohorts(client: MoodleClient, site: SiteInfo) -> Probe | None:
     fn = "core_cohort_search_cohorts"
+    name = Sentence("cohorts are readable")
     if fn not in site.function_names:
         return None
     try:
         client.core_cohort.search_cohorts("cadre-doctor-probe", includes="all", limitnum=1)
     except AccessDeniedError as exc:
-        return Probe("cohorts are readable", False, str(exc),
-                     "grant the service user's role moodle/cohort:view and moodle/cohort:manage")
+        return Probe(name, False, _message(exc),
+                     Sentence("grant the service user's role %(view)s and %(manage)s",
+                              view="moodle/cohort:view", manage="moodle/cohort:manage"))
     except MoodleError as exc:
-        return Probe("cohorts are readable", False, str(exc))
-    return Probe("cohorts are readable", True, f"{fn} answers")
+        return Probe(name, False, _message(exc))
+    return Probe(name, True, Sentence("%(function)s answers", function=fn))
 
 
 def _probe_completion_report(client: MoodleClient, site: SiteInfo) -> Probe | None:
     """The harvest's fast path: a custom report on course participants with the completion columns.
     Its absence is not a failure (the harvest then asks once per cadre and course), so the probe
     passes either way and says how to create it."""
-    name = "completion report for the harvest"
-    if not {"core_reportbuilder_list_reports", "core_reportbuilder_retrieve_report"} <= site.function_names:
-        return Probe(name, True, "core_reportbuilder_list_reports and core_reportbuilder_retrieve_report "
-                     "are not in the token's service: the harvest asks once per cadre and course", SETUP)
+    name = Sentence("completion report for the harvest")
+    listing, retrieving = "core_reportbuilder_list_reports", "core_reportbuilder_retrieve_report"
+    if not {listing, retrieving} <= site.function_names:
+        return Probe(name, True, Sentence("%(list)s and %(retrieve)s are not in the token's service: the "
+                                          "harvest asks once per cadre and course",
+                                          list=listing, retrieve=retrieving), SETUP)
     try:
         report = find_completion_report(client)
     except (MoodleError, HarvestError) as exc:
-        return Probe(name, False, str(exc), SETUP)
+        return Probe(name, False, _message(exc), SETUP)
     if report is None:
-        language = ("" if site.lang.startswith("en")
-                    else f" (the service user's language is {site.lang!r})")
-        return Probe(name, True, "none found: the harvest asks once per cadre and course, slow for "
-                     f"thousands of cadres{language}", SETUP)
-    return Probe(name, True, f"report {report.id} {report.name!r}: completion is read in a few calls")
+        if site.lang.startswith("en"):
+            return Probe(name, True, Sentence("none found: the harvest asks once per cadre and course, "
+                                              "slow for thousands of cadres"), SETUP)
+        return Probe(name, True, Sentence("none found: the harvest asks once per cadre and course, slow for "
+                                          "thousands of cadres (the service user's language is %(lang)s)",
+                                          lang=repr(site.lang)), SETUP)
+    return Probe(name, True, Sentence("report %(id)s %(name)s: completion is read in a few calls",
+                                      id=report.id, name=repr(report.name)))
 
 
 PROBES: tuple[ProbeFunc, ...] = (_probe_users_visible, _probe_cohorts, _probe_completion_report)

@@ -15,6 +15,7 @@ from datetime import tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from moodle_bridge import AccessDeniedError, MoodleClient, NotFoundError
+from rules.wording import Sentence
 
 from .context import HarvestError
 
@@ -31,10 +32,10 @@ TITLES = {
 REQUIRED = ("course", "user", "completed", "timecompleted")
 DEFAULT_NAME = "Course completion export"
 
-SETUP = f"""\
+SETUP = Sentence("""\
 To harvest completion in a few calls instead of one per cadre and course, a Moodle admin creates a
 custom report once (Site administration > Reports > Report builder > Custom reports > New report):
-  1. Name "{DEFAULT_NAME}", report source "Course participants", without default setup.
+  1. Name "%(name)s", report source "Course participants", without default setup.
   2. Columns, in this order: Course: Course ID number; User: ID number; Course completion: Completed;
      Course completion: Time completed; Course completion: Time started; Course access: Last access
      to course. Keep their default headings (the columns are found by them). (Do not add "Student
@@ -43,7 +44,7 @@ custom report once (Site administration > Reports > Report builder > Custom repo
   4. Audience: add the web-service user (Manually added users), so the token can read it.
   5. Give the web-service user English as its preferred language (the columns and dates are read
      in English). Its timezone is the one the dates are read in.
-Without the report, the harvest asks Moodle once per cadre and course."""
+Without the report, the harvest asks Moodle once per cadre and course.""", name=DEFAULT_NAME)
 
 
 @dataclass(frozen=True)
@@ -78,8 +79,9 @@ def find_completion_report(client: MoodleClient, wanted: str = "") -> Completion
     if wanted:
         named = [r for r in candidates if str(r.id) == wanted or (r.name or "") == wanted]
         if not named:
-            raise HarvestError(f"harvest_report {wanted!r}: no \"Course participants\" custom report "
-                               "with that name or id is visible to the web-service user.\n" + SETUP)
+            raise HarvestError(Sentence('harvest_report %(wanted)s: no "Course participants" custom report '
+                                        "with that name or id is visible to the web-service user.\n%(setup)s",
+                                        wanted=repr(wanted), setup=SETUP))
         candidates = named
     problems = []
     for report in candidates:
