@@ -577,7 +577,12 @@ class JobRequest(Base):
 
 class ConsoleUpload(Base):
     """A plan and roster uploaded in the console and found valid: what its diff and apply work from.
-    Only an apply stores them as the year's plan (``plan_id``): uploading alone changes nothing."""
+    Only an apply stores them as the year's plan (``plan_id``): uploading alone changes nothing.
+
+    The diff is a job (``diff_job_id``: the one last queued from the upload's page, whose retries are
+    followed too) that keeps its result here: the exact counts, the first changes as lines, or what went
+    wrong. Texts a person reads (warnings, changes, the error) are stored as ``rules.wording.dump`` writes
+    them, to be shown in the reader's language."""
 
     __tablename__ = "console_upload"
 
@@ -588,11 +593,15 @@ class ConsoleUpload(Base):
     roster_filename: Mapped[str] = mapped_column(String(255))
     roster_content: Mapped[bytes] = mapped_column(LargeBinary)
     cadres: Mapped[int] = mapped_column(default=0)
-    warnings: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # {file, line, where, message, severity} each (a plain string in uploads older than that)
+    warnings: Mapped[list[Any]] = mapped_column(JSON, default=list)
     uploaded_by: Mapped[str] = mapped_column(String(128))
     uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
     diff_counts: Mapped[dict[str, int] | None] = mapped_column(JSON, default=None)
     diffed_at: Mapped[datetime | None] = mapped_column(default=None)
+    diff_lines: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, default=None)  # {sign, kind, text}
+    diff_error: Mapped[str | dict[str, Any] | None] = mapped_column(JSON, default=None)
+    diff_job_id: Mapped[int | None] = mapped_column(ForeignKey("job_request.id"), default=None)
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("plan.id"), default=None)
     roster_id: Mapped[int | None] = mapped_column(ForeignKey("roster.id"), default=None)
     job_id: Mapped[int | None] = mapped_column(ForeignKey("job_request.id"), default=None)

@@ -10,6 +10,7 @@ from flask import current_app
 
 from .config import Settings
 from .moodle import client_from_settings
+from .services.console_inputs import read_diff
 from .services.engagement import EngagementError, engage
 from .services.harvest import harvest
 from .services.provision import apply
@@ -35,6 +36,13 @@ def apply_plan(self: Any, plan_id: int, roster_id: int, actor: str = "task") -> 
         result = apply(client, inputs, settings, actor=actor, progress=progress)
     return {"run_id": result.run_id, "counts": result.counts, "calls": result.calls,
             "seconds": round(result.seconds, 2)}
+
+
+@shared_task(name="cadre.diff_upload")
+def diff_upload(upload_id: int) -> dict[str, Any]:
+    """Reads Moodle for what applying a console upload would change and keeps it with the upload. It
+    writes nothing to Moodle: run again, it only reads again."""
+    return read_diff(_settings(), upload_id)
 
 
 @shared_task(name="cadre.apply_due_plans")

@@ -11,12 +11,13 @@ from __future__ import annotations
 import gc
 import html
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from rules.desired import DesiredState, DesiredUser
+from rules.wording import Sentence
 
 from .moodle_state import ActualState, Enrolled
 
@@ -34,12 +35,19 @@ SIGNS = {"create_category": "+", "create_user": "+", "create_class": "+", "copy_
 class Op:
     kind: str
     target: str  # the stable key of what changes (employee number, idnumber)
-    text: str  # what a person reads in ``plan diff``
+    says: Callable[..., Sentence]  # one of this module's sentences, made from ``words`` when it is read
+    words: tuple[Any, ...]
     data: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def sign(self) -> str:
         return SIGNS[self.kind]
+
+    @property
+    def text(self) -> Sentence:
+        """What a person reads in ``plan diff`` and the console. Made when it is read: a first apply's
+        100,000 operations would hold some 90 MB more as sentences, and the apply never reads them."""
+        return self.says(*self.words)
 
     def describe(self) -> str:
         return f"{self.sign} {self.text}"
@@ -84,9 +92,8 @@ def _diff(desired: DesiredState, actual: ActualState, *, hours_field: str | None
     ops: list[Op] = []
     year = desired.year
     if actual.category is None:
-        ops.append(Op("create_category", desired.category.idnumber,
-                      f"create category {desired.category.idnumber} ({desired.category.name})",
-                      {"name": desired.category.name}))
+        ops.append(Op("create_category", desired.category.idnumber, _create_category,
+                      (desired.category.idnumber, desired.category.name), {"name": desired.category.name}))
     ops.extend(_user_ops(desired, actual))
     ops.extend(_class_ops(desired, actual))
     ops.extend(_course_ops(desired, actual, hours_field))
@@ -109,8 +116,8 @@ def _user_ops(desired: DesiredState, actual: ActualState) -> list[Op]:
         wanted = user_fields(user)
         if existing is None:
             if not user.suspended:
-                ops.append(Op("create_user", user.employee_no,
-                              f"create user {user.employee_no} {user.lastname}{user.firstname}",
+                ops.append(Op("create_user", user.employee_no, _create_user,
+                              (user.employee_no, user.lastname + user.firstname),
                               {"username": user.username, **wanted}))
             continue
         # A field Moodle did not send (phones are shown to site admins only) cannot be compared:
@@ -126,8 +133,7 @@ def _user_ops(desired: DesiredState, actual: ActualState) -> list[Op]:
             what = ("suspend" if changes.get("suspended") is True
                     else "reactivate" if changes.get("suspended") is False else "update")
             listed = ", ".join(sorted(k for k in changes if k != "suspended"))
-            ops.append(Op("update_user", user.employee_no,
-                          f"{what} user {user.employee_no}" + (f": {listed}" if listed else ""),
+            ops.append(Op("update_user", user.employee_no, _update_user, (what, user.employee_no, listed),
                           changes))
     return ops
 
@@ -137,12 +143,11 @@ def _class_ops(desired: DesiredState, actual: ActualState) -> list[Op]:
     for klass in desired.classes:
         existing = actual.classes.get(klass.idnumber)
         if existing is None:
-            ops.append(Op("create_class", klass.idnumber,
-                          f"create class {klass.idnumber} ({klass.name})", {"name": klass.name}))
-        elif existing.plain_name != klass.name:
-            ops.append(Op("update_class", klass.idnumber,
-                          f"rename class {klass.idnumber}: {existing.plain_name} → {klass.name}",
+            ops.append(Op("create_class", klass.idnumber, _create_class, (klass.idnumber, klass.name),
                           {"name": klass.name}))
+        elif existing.plain_name != klass.name:
+            ops.append(Op("update_class", klass.idnumber, _rename_class,
+                          (klass.idnumber, existing.plain_name, klass.name), {"name": klass.name}))
     return ops
 
 
@@ -155,13 +160,12 @@ def _course_ops(desired: DesiredState, actual: ActualState, hours_field: str | N
         existing = actual.courses.get(course.idnumber) or actual.courses_by_shortname.get(course.shortname)
         if existing is None:
             if course.template:
-                ops.append(Op("copy_course", course.idnumber,
-                              f"copy course {course.idnumber} ({course.fullname}) from template "
-                              f"{course.template}", {"template": course.template, **wanted}))
+                ops.append(Op("copy_course", course.idnumber, _copy_course,
+                              (course.idnumber, course.fullname, course.template),
+                              {"template": course.template, **wanted}))
             else:
-                ops.append(Op("create_course", course.idnumber,
-                              f"create course {course.idnumber} ({course.fullname}), empty: no template",
-                              wanted))
+                ops.append(Op("create_course", course.idnumber, _create_course,
+                              (course.idnumber, course.fullname), wanted))
             continue
         changes: dict[str, Any] = {}
         if existing.idnumber != course.idnumber:
@@ -175,8 +179,8 @@ def _course_ops(desired: DesiredState, actual: ActualState, hours_field: str | N
         if hours_field and existing.customfield(hours_field) not in (None, _hours_text(course.hours)):
             changes["hours"] = course.hours
         if changes:
-            ops.append(Op("update_course", course.idnumber,
-                          f"update course {course.idnumber}: {', '.join(sorted(changes))}",
+            ops.append(Op("update_course", course.idnumber, _update_course,
+                          (course.idnumber, ", ".join(sorted(changes))),
                           {"courseid": existing.id, **changes}))
     return ops
 
@@ -191,14 +195,15 @@ def _membership_ops(desired: DesiredState, actual: ActualState) -> list[Op]:
         for employee_no in sorted(klass.members):
             userid = actual.userid(employee_no)
             if userid is None or userid not in current:
-                adds.append(Op("add_member", f"{klass.idnumber}/{employee_no}",
-                               f"add {employee_no} to class {klass.idnumber}",
+                adds.append(Op("add_member", f"{klass.idnumber}/{employee_no}", _add_member,
+                               (employee_no, klass.idnumber),
                                {"class": klass.idnumber, "employee_no": employee_no}))
         wanted_ids = {actual.userid(no) for no in klass.members}
         for userid in sorted(current - wanted_ids):
-            who = managed.get(userid, f"user id {userid}")
-            removes.append(Op("remove_member", f"{klass.idnumber}/{who}",
-                              f"remove {who} from class {klass.idnumber}",
+            cadre = managed.get(userid)
+            who = cadre if cadre is not None else f"user id {userid}"
+            removes.append(Op("remove_member", f"{klass.idnumber}/{who}", _remove_member,
+                              (cadre, userid, klass.idnumber),
                               {"class": klass.idnumber, "userid": userid}))
     return adds + removes
 
@@ -214,17 +219,19 @@ def _enrolment_ops(desired: DesiredState, actual: ActualState) -> list[Op]:
         found = actual.courses.get(course.idnumber) or actual.courses_by_shortname.get(course.shortname)
         enrolled_in[course.idnumber] = actual.enrolments.get(found.id, {}) if found is not None else {}
     userids = {no: user.id for no, user in actual.users.items()}
+    says: Callable[..., Sentence]
+    words: tuple[str, ...]
     for (course_idnumber, employee_no), roles in sorted(wanted.items()):
         userid = userids.get(employee_no)
         current = enrolled_in[course_idnumber].get(userid) if userid is not None else None
         for role in sorted(roles) if len(roles) > 1 else roles:
             if current is None or role not in current.roles:
-                text = f"enrol {employee_no} in {course_idnumber} as {role}"
+                says, words = _enrol, (employee_no, course_idnumber, role)
             elif not current.active:
-                text = f"reactivate the enrolment of {employee_no} in {course_idnumber}"
+                says, words = _reactivate_enrolment, (employee_no, course_idnumber)
             else:
                 continue
-            enrols.append(Op("enrol", f"{course_idnumber}/{employee_no}/{role}", text,
+            enrols.append(Op("enrol", f"{course_idnumber}/{employee_no}/{role}", says, words,
                              {"course": course_idnumber, "employee_no": employee_no, "role": role}))
     managed = {user.id: no for no, user in actual.users.items()}
     for course in desired.courses:
@@ -236,11 +243,80 @@ def _enrolment_ops(desired: DesiredState, actual: ActualState) -> list[Op]:
             if cadre is None or not enrolled.active or (course.idnumber, cadre) in wanted:
                 continue  # people the companion does not manage (teachers, admins) are left alone
             role = sorted(enrolled.roles)[0] if enrolled.roles else desired.learner_role
-            suspends.append(Op("suspend_enrolment", f"{course.idnumber}/{cadre}",
-                               f"suspend the enrolment of {cadre} in {course.idnumber}",
+            suspends.append(Op("suspend_enrolment", f"{course.idnumber}/{cadre}", _suspend_enrolment,
+                               (cadre, course.idnumber),
                                {"course": course.idnumber, "employee_no": cadre, "role": role}))
     return enrols + suspends
 
 
 def _hours_text(hours: float) -> str:
     return f"{hours:g}"
+
+
+# --- the sentences of the changes, as a person reads them ------------------------------------------
+
+def _create_category(idnumber: str, name: str) -> Sentence:
+    return Sentence("create category %(idnumber)s (%(name)s)", idnumber=idnumber, name=name)
+
+
+def _create_user(employee_no: str, name: str) -> Sentence:
+    return Sentence("create user %(employee_no)s %(name)s", employee_no=employee_no, name=name)
+
+
+def _update_user(what: str, employee_no: str, fields: str) -> Sentence:
+    """``what`` is suspend, reactivate or update; ``fields`` the changed fields' names, or empty."""
+    if what == "suspend":
+        return (Sentence("suspend user %(employee_no)s: %(fields)s", employee_no=employee_no, fields=fields)
+                if fields else Sentence("suspend user %(employee_no)s", employee_no=employee_no))
+    if what == "reactivate":
+        return (Sentence("reactivate user %(employee_no)s: %(fields)s", employee_no=employee_no,
+                         fields=fields)
+                if fields else Sentence("reactivate user %(employee_no)s", employee_no=employee_no))
+    return Sentence("update user %(employee_no)s: %(fields)s", employee_no=employee_no, fields=fields)
+
+
+def _create_class(idnumber: str, name: str) -> Sentence:
+    return Sentence("create class %(idnumber)s (%(name)s)", idnumber=idnumber, name=name)
+
+
+def _rename_class(idnumber: str, old: str, new: str) -> Sentence:
+    return Sentence("rename class %(idnumber)s: %(old)s → %(new)s", idnumber=idnumber, old=old, new=new)
+
+
+def _copy_course(idnumber: str, name: str, template: str) -> Sentence:
+    return Sentence("copy course %(idnumber)s (%(name)s) from template %(template)s", idnumber=idnumber,
+                    name=name, template=template)
+
+
+def _create_course(idnumber: str, name: str) -> Sentence:
+    return Sentence("create course %(idnumber)s (%(name)s), empty: no template", idnumber=idnumber, name=name)
+
+
+def _update_course(idnumber: str, fields: str) -> Sentence:
+    return Sentence("update course %(idnumber)s: %(fields)s", idnumber=idnumber, fields=fields)
+
+
+def _add_member(employee_no: str, klass: str) -> Sentence:
+    return Sentence("add %(employee_no)s to class %(klass)s", employee_no=employee_no, klass=klass)
+
+
+def _remove_member(employee_no: str | None, userid: int, klass: str) -> Sentence:
+    """A member the companion does not manage is named by their Moodle user id."""
+    if employee_no is None:
+        return Sentence("remove user id %(userid)s from class %(klass)s", userid=userid, klass=klass)
+    return Sentence("remove %(employee_no)s from class %(klass)s", employee_no=employee_no, klass=klass)
+
+
+def _enrol(employee_no: str, course: str, role: str) -> Sentence:
+    return Sentence("enrol %(employee_no)s in %(course)s as %(role)s", employee_no=employee_no, course=course,
+                    role=role)
+
+
+def _reactivate_enrolment(employee_no: str, course: str) -> Sentence:
+    return Sentence("reactivate the enrolment of %(employee_no)s in %(course)s", employee_no=employee_no,
+                    course=course)
+
+
+def _suspend_enrolment(employee_no: str, course: str) -> Sentence:
+    return Sentence("suspend the enrolment of %(employee_no)s in %(course)s", employee_no=employee_no,
+                    course=course)

@@ -1,42 +1,62 @@
 """The roster and plan as uploaded in the console: checked with every problem in its place, compared
 with Moodle, applied as a job; and the plan history of each year with its stored text.
 
-An upload changes nothing: a valid pair is kept as a ``ConsoleUpload`` for its diff and apply. Only the
-apply stores them as the year's plan and roster (what the nightly jobs then follow) and queues the
-provisioning task, which checks both again before it writes anything.
+An upload changes nothing: a valid pair is kept as a ``ConsoleUpload`` for its diff and apply. The diff
+is a job (reading a real Moodle for 10,000 cadres takes minutes) that writes nothing to Moodle and keeps
+its result with the upload. Only the apply stores them as the year's plan and roster (what the nightly
+jobs then follow) and queues the provisioning task, which checks both again before it writes anything.
+
+What a person reads here (warnings, change lines, errors) is kept as ``rules.wording`` sentences, so the
+console shows it in the reader's language.
 """
 
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from moodle_bridge import MoodleClient
+from moodle_bridge import MoodleError
 from rules.problems import InputError, Problem
+from rules.wording import Sentence, dump, load
 
-from ..config import Settings
-from ..models import AuditLog, ConsoleUpload, ProvisionRun, StoredPlan, StoredRoster, utcnow
-from .changeset import ChangeSet
-from .jobs import queue
-from .provision import Inputs, check_inputs, preview
+from ..config import ConfigError, Settings
+from ..db import session_scope
+from ..models import AuditLog, ConsoleUpload, JobRequest, ProvisionRun, StoredPlan, StoredRoster, utcnow
+from ..moodle import client_from_settings
+from .jobs import JobError, queue
+from .moodle_state import MoodleStateError
+from .provision import Inputs, ProvisionError, check_inputs, preview
 
 MAX_BYTES = 20 * 1024 * 1024
+#: The change lines kept with an upload (its counts are exact however many changes there are).
+DIFF_LINES = 2_000
 
 
 class UploadError(Exception):
     """The upload cannot be used: the message says what to do. Nothing was stored."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message  # a Sentence: ``str(error)`` would lose its template
+
+
+def said(error: BaseException) -> str:
+    """An error's message as it was made: the ``Sentence`` itself where it is one."""
+    first = error.args[0] if len(error.args) == 1 else None
+    return first if isinstance(first, Sentence) else str(error)
 
 
 def decode_plan(data: bytes, filename: str) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InputError([Problem(filename, None, "", f"not UTF-8 text (byte {exc.start}): save the plan "
-                                  "as UTF-8")]) from None
+        raise InputError([Problem(filename, None, "", Sentence(
+            "not UTF-8 text (byte %(byte)s): save the plan as UTF-8", byte=exc.start))]) from None
 
 
 def newest_stored(session: Session) -> tuple[StoredPlan | None, StoredRoster | None]:
@@ -51,12 +71,14 @@ def upload(session: Session, *, plan: tuple[str, bytes] | None, roster: tuple[st
     Raises ``InputError`` with every problem; the attempt is audited either way."""
     stored_plan, stored_roster = newest_stored(session)
     if plan is None and stored_plan is None:
-        raise UploadError("no plan uploaded and none stored yet: choose the year's plan (YAML)")
+        raise UploadError(Sentence("no plan uploaded and none stored yet: choose the year's plan (YAML)"))
     if roster is None and stored_roster is None:
-        raise UploadError("no roster uploaded and none stored yet: choose HR's roster (CSV or XLSX)")
+        raise UploadError(Sentence("no roster uploaded and none stored yet: "
+                                   "choose HR's roster (CSV or XLSX)"))
     for given in (plan, roster):
         if given is not None and len(given[1]) > MAX_BYTES:
-            raise UploadError(f"{given[0]} is larger than {MAX_BYTES // (1024 * 1024)} MB")
+            raise UploadError(Sentence("%(file)s is larger than %(mb)s MB", file=given[0],
+                                       mb=MAX_BYTES // (1024 * 1024)))
     if plan is not None:
         plan_name, plan_text = plan[0], decode_plan(plan[1], plan[0])
     else:
@@ -78,7 +100,7 @@ def upload(session: Session, *, plan: tuple[str, bytes] | None, roster: tuple[st
         raise
     row = ConsoleUpload(year=inputs.plan.year, plan_filename=plan_name, plan_text=plan_text,
                         roster_filename=roster_name, roster_content=roster_bytes,
-                        cadres=len(inputs.roster.cadres), warnings=[str(p) for p in inputs.warnings],
+                        cadres=len(inputs.roster.cadres), warnings=[_problem(p) for p in inputs.warnings],
                         uploaded_by=actor)
     session.add(row)
     session.flush()
@@ -88,16 +110,113 @@ def upload(session: Session, *, plan: tuple[str, bytes] | None, roster: tuple[st
     return row
 
 
+def _problem(problem: Problem) -> dict[str, Any]:
+    return {"file": problem.file, "line": problem.line, "where": dump(problem.where),
+            "message": dump(problem.message), "severity": problem.severity}
+
+
+def warnings_of(row: ConsoleUpload) -> list[Problem]:
+    """The upload's warnings, with their sentences again (an older upload kept each as one line of text)."""
+    return [Problem(w["file"], w["line"], load(w["where"]), load(w["message"]), w["severity"])
+            if isinstance(w, dict) else Problem("", None, "", str(w), "warning")
+            for w in row.warnings or []]
+
+
 def inputs_of(row: ConsoleUpload) -> Inputs:
     return check_inputs(row.plan_text, row.plan_filename, row.roster_content, row.roster_filename)
 
 
-def diff(session: Session, client: MoodleClient, settings: Settings, row: ConsoleUpload) -> ChangeSet:
-    """What applying the upload would change in Moodle (reads Moodle, writes nothing there); the
-    counts are kept with the upload."""
-    changes = preview(client, inputs_of(row), settings).changes
-    row.diff_counts, row.diffed_at = changes.counts(), utcnow()
-    return changes
+# --- the diff job ------------------------------------------------------------------------------------
+
+def queue_diff(session: Session, celery: Any, row: ConsoleUpload, *, actor: str) -> int:
+    """Queues the job that reads what applying the upload would change; returns the job request's id.
+    What an earlier diff kept is cleared (unless the job queue refuses the job): the apply waits for this
+    one, as it applies what was seen."""
+    kept = row.diff_counts, row.diffed_at, row.diff_lines, row.diff_error
+    row.diff_counts = row.diffed_at = row.diff_lines = row.diff_error = None
+    try:
+        request = queue(session, celery, "diff", {"upload_id": row.id}, actor=actor)
+    except JobError:
+        row.diff_counts, row.diffed_at, row.diff_lines, row.diff_error = kept
+        raise
+    row.diff_job_id = request.id
+    return request.id
+
+
+def read_diff(settings: Settings, upload_id: int) -> dict[str, Any]:
+    """The diff job: reads Moodle (writes nothing there) for what applying the upload would change, and
+    keeps with the upload the counts and the first ``DIFF_LINES`` changes, or else what went wrong, in
+    words for the console; the job fails then too, with the error."""
+    started = time.monotonic()
+    try:
+        with session_scope(settings.database_url) as session:
+            row = session.get(ConsoleUpload, upload_id)
+            if row is None:
+                raise UploadError(Sentence("upload %(id)s does not exist", id=upload_id))
+            inputs = inputs_of(row)
+        with client_from_settings(settings) as client:
+            changes = preview(client, inputs, settings).changes
+            calls = client.call_count()
+    except Exception as exc:
+        _keep(settings, upload_id, error=diff_error(exc))
+        raise
+    counts = changes.counts()
+    lines = [{"sign": op.sign, "kind": op.kind, "text": dump(op.text)} for op in changes.ops[:DIFF_LINES]]
+    _keep(settings, upload_id, counts=counts, lines=lines)
+    return {"counts": counts, "changes": len(changes.ops), "calls": calls,
+            "seconds": round(time.monotonic() - started, 2)}
+
+
+def diff_error(error: Exception) -> str:
+    """What a person reads when the diff failed."""
+    if isinstance(error, ConfigError):
+        return Sentence("No Moodle connection is set: enter it under Settings first.")
+    if isinstance(error, MoodleError):
+        return Sentence("Moodle answered an error: %(error)s", error=str(error))
+    if isinstance(error, (ProvisionError, MoodleStateError, InputError, UploadError)):
+        return said(error)
+    unforeseen = f"{type(error).__name__}: {error}"
+    return Sentence("The changes could not be read: %(error)s", error=unforeseen)
+
+
+def _keep(settings: Settings, upload_id: int, *, counts: dict[str, int] | None = None,
+          lines: list[dict[str, Any]] | None = None, error: str | None = None) -> None:
+    """Keeps a diff's result with its upload. An error never replaces a result: of two diffs of one
+    upload, an older one failing late leaves the newer one's changes in place."""
+    with session_scope(settings.database_url) as session:
+        row = session.get(ConsoleUpload, upload_id)
+        if row is None:
+            return
+        if error is not None:
+            if row.diffed_at is None:
+                row.diff_error = dump(error)
+            return
+        row.diff_counts, row.diff_lines, row.diff_error, row.diffed_at = counts, lines, None, utcnow()
+
+
+def diff_job(session: Session, row: ConsoleUpload) -> JobRequest | None:
+    """The newest diff job of the upload: the one queued from its page, or a retry of it from the jobs
+    page (which queues the same task again as a new request)."""
+    if row.diff_job_id is None:
+        return None
+    for request in session.scalars(select(JobRequest).where(JobRequest.kind == "diff",
+                                                            JobRequest.id >= row.diff_job_id)
+                                   .order_by(JobRequest.id.desc())):
+        if request.params.get("upload_id") == row.id:
+            return request
+    return None
+
+
+@dataclass(frozen=True)
+class ChangeLine:
+    sign: str  # + ~ -
+    kind: str
+    text: str  # a Sentence again, where one was kept
+
+
+def diff_lines(row: ConsoleUpload) -> list[ChangeLine]:
+    """The change lines kept with the upload (the first ``DIFF_LINES``)."""
+    return [ChangeLine(line["sign"], line["kind"], load(line["text"])) for line in row.diff_lines or []]
 
 
 def _stored_inputs(session: Session, inputs: Inputs) -> tuple[StoredPlan, StoredRoster]:
@@ -123,7 +242,7 @@ def apply(session: Session, celery: Any, row: ConsoleUpload, *, actor: str) -> i
     """Stores the upload as the year's plan and roster and queues the provisioning job; returns the
     job request's id."""
     if row.diffed_at is None:
-        raise UploadError("look at the diff first: apply what you have seen")
+        raise UploadError(Sentence("look at the diff first: apply what you have seen"))
     plan, roster = _stored_inputs(session, inputs_of(row))
     row.plan_id, row.roster_id = plan.id, roster.id
     session.add(AuditLog(actor=actor, action="console:apply", target=f"plan:{plan.id}",

@@ -1,5 +1,6 @@
 """The jobs: provisioning runs, harvests, engagement runs and document batches as their own tables
-record them, and the Celery tasks the console queued (``JobRequest``) with their live state.
+record them, and the Celery tasks the console queued (``JobRequest``) with their live state. The diff of
+a console upload is a job too, which keeps its result with the upload rather than in a run of its own.
 
 A job is queued by its task's name with JSON arguments; its live state is Celery's (queued, started,
 progress with done/total, success, failure) and is copied onto the request once it is final, so the
@@ -30,8 +31,10 @@ from ..models import (
 
 #: Job kind -> the Celery task that runs it.
 TASKS = {"apply": "cadre.apply_plan", "harvest": "cadre.harvest_year", "engage": "cadre.engage_year",
-         "certificates": "cadre.issue_certificates", "archives": "cadre.build_archives"}
-#: The run table each kind's task records its run in, and the key of its id in the task's answer.
+         "certificates": "cadre.issue_certificates", "archives": "cadre.build_archives",
+         "diff": "cadre.diff_upload"}
+#: The run table each kind's task records its run in, and the key of its id in the task's answer (a
+#: diff has none).
 RUNS = {"apply": ("provision", "run_id"), "harvest": ("harvest", "run_id"),
         "engage": ("engagement", "run_id"), "certificates": ("documents", "batch_id"),
         "archives": ("documents", "batch_id")}
@@ -196,6 +199,8 @@ def queue(session: Session, celery: Any, kind: str, params: dict[str, Any], *, a
 def _target(params: dict[str, Any]) -> str:
     if "plan_id" in params:
         return f"plan:{params['plan_id']}"
+    if "upload_id" in params:
+        return f"upload:{params['upload_id']}"
     return str(params.get("year", ""))
 
 
@@ -244,6 +249,8 @@ def live_state(session: Session, celery: Any, request: JobRequest) -> LiveState:
 
 def run_of(request: JobRequest) -> tuple[str, int] | None:
     """The run the finished request made (kind in ``RUN_KINDS``, id)."""
+    if request.kind not in RUNS:
+        return None
     table, key = RUNS[request.kind]
     value = request.result.get(key) if request.result else None
     return (table, int(value)) if isinstance(value, int) else None

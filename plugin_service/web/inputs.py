@@ -1,7 +1,10 @@
-"""Roster and plan: upload both, see every problem with its place, see the diff against Moodle, apply
-it as a job; and the plan history per year with each stored text (admins only)."""
+"""Roster and plan: upload both, see every problem with its place, see the diff against Moodle (a job:
+the upload's page follows it and then shows its result), apply it as a job; and the plan history per year
+with each stored text (admins only)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext, lazy_gettext
@@ -9,23 +12,31 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
 
-from moodle_bridge import MoodleError
 from rules.problems import InputError
+from rules.wording import load
 
-from ..config import ConfigError
 from ..db import session_scope
 from ..locks import LockedError
 from ..models import ConsoleUpload, StoredPlan
-from ..moodle import client_from_settings
-from ..services.console_inputs import UploadError, apply, diff, plan_history, recent_uploads, rosters, upload
-from ..services.jobs import JobError
-from ..services.moodle_state import MoodleStateError
-from ..services.provision import ProvisionError
-from ..services.site_settings import effective
+from ..services.console_inputs import (
+    UploadError,
+    apply,
+    diff_job,
+    diff_lines,
+    plan_history,
+    queue_diff,
+    recent_uploads,
+    rosters,
+    said,
+    upload,
+    warnings_of,
+)
+from ..services.jobs import JobError, live_state
 from .access import ADMIN, actor, allow, settings
+from .formatting import say
+from .jobs import REFRESH_SECONDS
 
 blueprint = Blueprint("inputs", __name__, url_prefix="/inputs")
-SHOWN_CHANGES = 500
 KIND_WORDS = {
     "create_category": lazy_gettext("create the year's category"),
     "create_user": lazy_gettext("create accounts"), "update_user": lazy_gettext("update accounts"),
@@ -73,7 +84,7 @@ def upload_files() -> Response | tuple[str, int]:
     except InputError as exc:
         return _index(400, problems=exc.problems, errors=len(exc.errors))
     except UploadError as exc:
-        return _index(400, error=str(exc))
+        return _index(400, error=exc.message)
     flash(gettext("Both files are valid. Look at the changes before applying them."), "info")
     return redirect(url_for("inputs.show_upload", upload_id=upload_id))
 
@@ -85,32 +96,41 @@ def _upload(db: Session, upload_id: int) -> ConsoleUpload:
     return row
 
 
+def celery() -> Any:
+    return current_app.extensions["celery"]
+
+
 @blueprint.get("/uploads/<int:upload_id>")
 @allow(ADMIN)
 def show_upload(upload_id: int) -> str:
+    """The upload with its warnings and its diff: the diff job's live state while it runs (the page
+    refreshes itself), then the changes it kept, or its error."""
     with session_scope(settings().database_url) as db:
         row = _upload(db, upload_id)
-    return render_template("inputs/upload.html", upload=row, changes=None, kinds=KIND_WORDS)
+        job = diff_job(db, row)
+        state = live_state(db, celery(), job) if job is not None else None
+        reading = state is not None and state.state in ("queued", "running")
+        error: str | None = None
+        if row.diff_error is not None:
+            error = load(row.diff_error)
+        elif job is not None and job.state == "failed" and row.diffed_at is None:
+            error = job.error  # the worker stopped before the job could say what went wrong
+        lines = diff_lines(row)
+    return render_template("inputs/upload.html", upload=row, warnings=warnings_of(row), job=job, state=state,
+                           reading=reading, error=error, lines=lines, kinds=KIND_WORDS,
+                           refresh=REFRESH_SECONDS if reading else None)
 
 
 @blueprint.post("/uploads/<int:upload_id>/diff")
 @allow(ADMIN)
-def diff_upload(upload_id: int) -> tuple[str, int]:
-    error = None
-    changes = None
+def diff_upload(upload_id: int) -> Response:
     with session_scope(settings().database_url) as db:
         row = _upload(db, upload_id)
         try:
-            with client_from_settings(effective(settings())) as client:
-                changes = diff(db, client, settings(), row)
-        except ConfigError:
-            error = gettext("No Moodle connection is set: enter it under Settings first.")
-        except (ProvisionError, MoodleStateError, InputError) as exc:
-            error = str(exc)
-        except MoodleError as exc:
-            error = gettext("Moodle answered an error: %(error)s", error=str(exc))
-    return render_template("inputs/upload.html", upload=row, changes=changes, error=error, kinds=KIND_WORDS,
-                           shown=SHOWN_CHANGES), (200 if error is None else 400)
+            queue_diff(db, celery(), row, actor=actor())
+        except JobError as exc:
+            flash(gettext("The job was not started: %(error)s", error=say(said(exc))), "error")
+    return redirect(url_for("inputs.show_upload", upload_id=upload_id))
 
 
 @blueprint.post("/uploads/<int:upload_id>/apply")
@@ -119,9 +139,9 @@ def apply_upload(upload_id: int) -> Response:
     with session_scope(settings().database_url) as db:
         row = _upload(db, upload_id)
         try:
-            job_id = apply(db, current_app.extensions["celery"], row, actor=actor())
+            job_id = apply(db, celery(), row, actor=actor())
         except (UploadError, JobError, LockedError, InputError) as exc:
-            flash(str(exc), "error")
+            flash(say(said(exc)), "error")
             return redirect(url_for("inputs.show_upload", upload_id=upload_id))
     flash(gettext("The plan was stored and its apply queued: follow it here."), "info")
     return redirect(url_for("jobs.request_page", job_id=job_id))

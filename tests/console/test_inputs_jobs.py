@@ -1,6 +1,7 @@
 """Roster and plan in the console: a plan with an error is refused with the error's line, the fixed one
-shows its diff against Moodle, and the apply runs as a job (eagerly here) whose run the job pages show;
-a harvest is started from the jobs page, and a failed job is retried. Every step is in the audit log."""
+shows its diff against Moodle (a job, eager here, whose result the upload keeps), and the apply runs as a
+job whose run the job pages show; a harvest is started from the jobs page, and a failed job is retried.
+Every step is in the audit log."""
 
 from __future__ import annotations
 
@@ -50,8 +51,9 @@ def test_upload_check_diff_apply_and_follow_the_jobs(fake: RunningFake, database
     page = answer.headers["Location"]
     assert 'id="show-diff"' in client.get(page).get_data(as_text=True)
     answer = post(client, f"{page}/diff")
-    text = answer.get_data(as_text=True)
-    assert answer.status_code == 200 and 'data-testid="diff-counts"' in text
+    assert answer.status_code == 302 and answer.headers["Location"] == page
+    text = client.get(page).get_data(as_text=True)
+    assert 'data-testid="diff-counts"' in text and 'data-testid="diff-ops"' in text
     with MoodleClient(fake.url, TOKEN) as moodle:
         wanted = preview(moodle, check_inputs(plan_text, "plan-2026.yaml", roster, "roster-2026.csv"),
                          settings).changes.counts()
@@ -78,7 +80,8 @@ def test_upload_check_diff_apply_and_follow_the_jobs(fake: RunningFake, database
 
     # The same files again: Moodle matches them now.
     answer = upload(client, plan_text, roster)
-    again = post(client, f"{answer.headers['Location']}/diff").get_data(as_text=True)
+    post(client, f"{answer.headers['Location']}/diff")
+    again = client.get(answer.headers["Location"]).get_data(as_text=True)
     assert 'data-testid="no-changes"' in again
 
     # A harvest started from the jobs page, and a job that fails and is retried.
@@ -101,7 +104,8 @@ def test_upload_check_diff_apply_and_follow_the_jobs(fake: RunningFake, database
         actions = [(a.action, a.outcome) for a in session.scalars(
             select(AuditLog).where(AuditLog.actor == "console:admin").order_by(AuditLog.id))]
     assert actions[:2] == [("console:login", "ok"), ("console:upload", "failed")]
-    for action in ("console:upload", "console:apply", "console:queue:apply", "console:queue:harvest"):
+    for action in ("console:upload", "console:queue:diff", "console:apply", "console:queue:apply",
+                   "console:queue:harvest"):
         assert (action, "ok") in actions, action
     jobs = client.get("/jobs/").get_data(as_text=True)
     assert 'data-testid="job-requests"' in jobs and f'id="retry-request-{failed_id}"' in jobs
