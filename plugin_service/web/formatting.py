@@ -7,7 +7,18 @@ import datetime as dt
 from typing import Any
 
 from flask import Flask
-from flask_babel import format_date, format_datetime, format_decimal, format_percent, gettext, lazy_gettext
+from flask_babel import (
+    format_date,
+    format_datetime,
+    format_decimal,
+    format_percent,
+    get_translations,
+    gettext,
+    lazy_gettext,
+)
+
+from rules.tiers import NOT_IN_POST
+from rules.wording import translated
 
 STATUS_WORDS = {
     "complete": lazy_gettext("complete"), "on_track": lazy_gettext("on track"),
@@ -22,6 +33,7 @@ JOB_KIND_WORDS = {
     "harvest": lazy_gettext("Harvest"), "engagement": lazy_gettext("Engagement"),
     "engage": lazy_gettext("Engagement"), "documents": lazy_gettext("Documents"),
     "certificates": lazy_gettext("Certificates"), "archives": lazy_gettext("Archives and forms"),
+    "diff": lazy_gettext("Changes to apply"),
 }
 WHAT_WORDS = {
     "apply": lazy_gettext("apply the plan"), "full": lazy_gettext("full"),
@@ -135,8 +147,64 @@ def rule_label(explanation: Any, rule: str) -> str:
     return gettext("tier %(name)s", name=name) if kind == "tier" else gettext("class %(name)s", name=name)
 
 
+ACTION_WORDS = {
+    "console:login": lazy_gettext("sign-in"), "console:upload": lazy_gettext("roster and plan uploaded"),
+    "console:apply": lazy_gettext("plan applied"), "roster:upload": lazy_gettext("roster uploaded (API)"),
+    "settings:change": lazy_gettext("Moodle connection changed"),
+    "settings:reset": lazy_gettext("Moodle connection set back to the environment's"),
+    "api-token:make": lazy_gettext("API token created"),
+    "api-token:revoke": lazy_gettext("API token revoked"),
+    "certificate:issue": lazy_gettext("certificate issued"),
+    "certificate:override": lazy_gettext("certificate issued by exception"),
+    "certificate:revoke": lazy_gettext("certificate revoked"),
+    "certificate:supersede": lazy_gettext("certificate superseded"),
+    "user:add": lazy_gettext("console user added"),
+    "user:passwd": lazy_gettext("console user's password set"),
+    "user:change": lazy_gettext("console user changed"),
+    "user:disable": lazy_gettext("console user disabled"),
+    "user:enable": lazy_gettext("console user enabled"),
+}
+
+
+def action_word(action: str) -> str:
+    """An audit log action in the reader's words; a Moodle write keeps its web-service function's name."""
+    if action in ACTION_WORDS:
+        return str(ACTION_WORDS[action])
+    kind, _sep, rest = action.partition(":")
+    if kind == "moodle":
+        return gettext("Moodle: %(function)s", function=rest)
+    if kind == "documents":
+        return gettext("documents: %(kind)s", kind=word(JOB_KIND_WORDS, rest))
+    if action.startswith("console:queue:"):
+        queued = action.removeprefix("console:queue:")
+        return gettext("job queued: %(kind)s", kind=word(JOB_KIND_WORDS, queued))
+    return action
+
+
+OUTCOME_WORDS = {"ok": lazy_gettext("ok"), "failed": lazy_gettext("failed"),
+                 "unknown": lazy_gettext("unknown")}
+
+
+def exclusion_word(reason: str | None) -> str:
+    """Why a cadre takes no part in a year (``Membership.excluded``): the roster's status when they are not
+    in post, else the plan's exclusion rule or no matching tier."""
+    if not reason:
+        return "–"
+    if reason in NOT_IN_POST:
+        return reason
+    if reason == "no tier matches":
+        return gettext("matches no tier of the plan")
+    return gettext("excluded by the plan's exclusion rule")
+
+
+def say(text: object) -> str:
+    """A sentence of the rules or the services (``rules.wording.Sentence``) in the reader's language;
+    any other text as it is."""
+    return translated(text, get_translations().gettext)
+
+
 def install(app: Flask) -> None:
-    app.jinja_env.filters.update(number=number, hours=hours, day=day, moment=moment, age=age)
+    app.jinja_env.filters.update(number=number, hours=hours, day=day, moment=moment, age=age, say=say)
     app.jinja_env.globals.update(
         percent=percent, complete_rows=complete_rows, share_rows=share_rows, rule_label=rule_label,
         key_word=lambda key: word(KEY_WORDS, key), status_word=lambda key: word(STATUS_WORDS, key),
@@ -146,4 +214,6 @@ def install(app: Flask) -> None:
         course_state_word=lambda key: word(COURSE_STATE_WORDS, key),
         reflection_word=lambda key: word(REFLECTION_WORDS, key),
         certificate_word=lambda key: word(CERTIFICATE_WORDS, key),
-        role_word=lambda key: word(ROLE_WORDS, key), fact_word=lambda key: word(FACT_WORDS, key))
+        role_word=lambda key: word(ROLE_WORDS, key), fact_word=lambda key: word(FACT_WORDS, key),
+        exclusion_word=exclusion_word, action_word=action_word,
+        outcome_word=lambda key: word(OUTCOME_WORDS, key))

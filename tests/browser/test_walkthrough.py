@@ -84,10 +84,14 @@ def test_a_year_walked_in_the_browser(browser: Browser, screenshots: Path, tmp_p
             expect(wrong).to_contain_text("teachers")
             shot(page, screenshots, "upload")
 
-            # Fixed: the files are valid, the diff against Moodle is shown, then applied as a job.
+            # Fixed: the files are valid; the diff against Moodle is a job whose result the upload's page
+            # shows (at once here: the job ran in the request); then the changes are applied as a job.
             upload(page, base, files / "plan-2026.yaml", files / "roster-2026.csv")
             expect(page).to_have_url(re.compile(r"/inputs/uploads/\d+$"))
+            upload_page = page.url
             page.click("#show-diff")
+            expect(page).to_have_url(upload_page)
+            expect(page.get_by_test_id("diff-job")).to_have_count(0)
             counts = page.get_by_test_id("diff-counts")
             expect(counts).to_be_visible()
             assert int(counts.locator('[data-kind="create_user"]').inner_text()) == len(rows)
@@ -149,13 +153,26 @@ def test_a_year_walked_in_the_browser(browser: Browser, screenshots: Path, tmp_p
             # The audit log holds what was done here; the settings never show the token.
             page.click("#nav-audit")
             audit = page.get_by_test_id("audit-table")
-            expect(audit).to_contain_text("console:upload")
-            expect(audit).to_contain_text("console:queue:harvest")
+            for action in ("console:upload", "console:queue:harvest"):  # the action in words, its code beside
+                expect(audit.locator(f'td[title="{action}"]').first).to_have_text(re.compile(r"[\u4e00-\u9fff]"))
             shot(page, screenshots, "audit")
             page.click("#nav-settings")
             expect(page.locator("#moodle-url")).to_contain_text(fake.url)
             assert TOKEN not in page.content()
             shot(page, screenshots, "settings")
+
+            # A department officer is added from the users page, for one department of the roster.
+            page.click("#manage-users")
+            page.fill("#username", "officer-walk")
+            page.select_option("#role", "officer")
+            department = page.locator("#departments option").first.inner_text()
+            page.select_option("#departments", label=department)
+            page.fill("#password", "officer walk password")
+            page.fill("#password_again", "officer walk password")
+            page.click("#add-user")
+            row = page.get_by_test_id("users").locator("tr", has_text="officer-walk")
+            expect(row).to_contain_text(department)
+            shot(page, screenshots, "users")
 
             page.click("#nav-dashboard")
             expect(page.get_by_test_id("tiles")).to_be_visible()
