@@ -50,6 +50,13 @@ def translated(text: object, translate: Callable[[str], str]) -> str:
     return "" if text is None else str(text)
 
 
+def said(error: BaseException) -> str:
+    """What an error was raised with: the ``Sentence`` itself where it is one (``str(error)`` would lose
+    its template), else the error's text."""
+    first = error.args[0] if len(error.args) == 1 else None
+    return first if isinstance(first, Sentence) else str(error)
+
+
 def dump(text: str) -> str | dict[str, Any]:
     """``text`` as JSON that keeps a sentence's template and values (plain text stays a string)."""
     if not isinstance(text, Sentence):

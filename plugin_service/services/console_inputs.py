@@ -22,13 +22,13 @@ from sqlalchemy.orm import Session
 
 from moodle_bridge import MoodleError
 from rules.problems import InputError, Problem
-from rules.wording import Sentence, dump, load
+from rules.wording import Sentence, dump, load, said
 
 from ..config import ConfigError, Settings
 from ..db import session_scope
 from ..models import AuditLog, ConsoleUpload, JobRequest, ProvisionRun, StoredPlan, StoredRoster, utcnow
 from ..moodle import client_from_settings
-from .jobs import JobError, queue
+from .jobs import JobError, LiveState, live_state, queue
 from .moodle_state import MoodleStateError
 from .provision import Inputs, ProvisionError, check_inputs, preview
 
@@ -43,12 +43,6 @@ class UploadError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message  # a Sentence: ``str(error)`` would lose its template
-
-
-def said(error: BaseException) -> str:
-    """An error's message as it was made: the ``Sentence`` itself where it is one."""
-    first = error.args[0] if len(error.args) == 1 else None
-    return first if isinstance(first, Sentence) else str(error)
 
 
 def decode_plan(data: bytes, filename: str) -> str:
@@ -217,6 +211,29 @@ class ChangeLine:
 def diff_lines(row: ConsoleUpload) -> list[ChangeLine]:
     """The change lines kept with the upload (the first ``DIFF_LINES``)."""
     return [ChangeLine(line["sign"], line["kind"], load(line["text"])) for line in row.diff_lines or []]
+
+
+@dataclass(frozen=True)
+class DiffSeen:
+    """The upload's diff as its page shows it: the job and its live state, and what it kept."""
+
+    job: JobRequest | None
+    state: LiveState | None
+    reading: bool  # the job is queued or running: the page follows it
+    error: str | None
+    lines: list[ChangeLine]
+
+
+def diff_seen(session: Session, celery: Any, row: ConsoleUpload) -> DiffSeen:
+    job = diff_job(session, row)
+    state = live_state(session, celery, job) if job is not None else None
+    error: str | None = None
+    if row.diff_error is not None:
+        error = load(row.diff_error)
+    elif job is not None and job.state == "failed" and row.diffed_at is None:
+        error = job.error  # the worker stopped before the job could say what went wrong
+    return DiffSeen(job, state, state is not None and state.state in ("queued", "running"), error,
+                    diff_lines(row))
 
 
 def _stored_inputs(session: Session, inputs: Inputs) -> tuple[StoredPlan, StoredRoster]:

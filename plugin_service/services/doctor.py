@@ -21,7 +21,7 @@ from moodle_bridge import (
     TransientError,
 )
 from moodle_bridge.areas.core_webservice import SiteInfo
-from rules.wording import Sentence
+from rules.wording import Sentence, said
 
 from ..moodle_requirements import REQUIREMENTS, Requirement
 from .harvest import SETUP, HarvestError, find_completion_report
@@ -111,13 +111,6 @@ def explain_fatal(url: str, exc: MoodleError) -> str:
     return Sentence("Moodle at %(url)s answered an error: %(error)s", url=url, error=str(exc))
 
 
-def _message(exc: Exception) -> str:
-    """What ``exc`` says: the sentence it was raised with, so that it can still be translated; Moodle's
-    own text as it is."""
-    said = exc.args[0] if len(exc.args) == 1 else None
-    return said if isinstance(said, Sentence) else str(exc)
-
-
 ProbeFunc = Callable[[MoodleClient, SiteInfo], "Probe | None"]
 
 
@@ -137,7 +130,7 @@ def _probe_users_visible(client: MoodleClient, site: SiteInfo) -> Probe | None:
     try:
         found = client.core_user.get_users_by_field("id", [FIRST_ADMIN_ID])
     except MoodleError as exc:
-        return Probe(name, False, _message(exc), fix)
+        return Probe(name, False, said(exc), fix)
     if not found:
         return Probe(name, False, Sentence("%(function)s answered no user for the site's first admin "
                                            "(id %(id)s)", function=fn, id=FIRST_ADMIN_ID), fix)
@@ -163,11 +156,11 @@ def _probe_cohorts(client: MoodleClient, site: SiteInfo) -> Probe | None:
     try:
         client.core_cohort.search_cohorts("cadre-doctor-probe", includes="all", limitnum=1)
     except AccessDeniedError as exc:
-        return Probe(name, False, _message(exc),
+        return Probe(name, False, said(exc),
                      Sentence("grant the service user's role %(view)s and %(manage)s",
                               view="moodle/cohort:view", manage="moodle/cohort:manage"))
     except MoodleError as exc:
-        return Probe(name, False, _message(exc))
+        return Probe(name, False, said(exc))
     return Probe(name, True, Sentence("%(function)s answers", function=fn))
 
 
@@ -184,7 +177,7 @@ def _probe_completion_report(client: MoodleClient, site: SiteInfo) -> Probe | No
     try:
         report = find_completion_report(client)
     except (MoodleError, HarvestError) as exc:
-        return Probe(name, False, _message(exc), SETUP)
+        return Probe(name, False, said(exc), SETUP)
     if report is None:
         if site.lang.startswith("en"):
             return Probe(name, True, Sentence("none found: the harvest asks once per cadre and course, "

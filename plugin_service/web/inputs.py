@@ -4,16 +4,14 @@ with each stored text (admins only)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext, lazy_gettext
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
 
 from rules.problems import InputError
-from rules.wording import load
+from rules.wording import said
 
 from ..db import session_scope
 from ..locks import LockedError
@@ -21,20 +19,18 @@ from ..models import ConsoleUpload, StoredPlan
 from ..services.console_inputs import (
     UploadError,
     apply,
-    diff_job,
-    diff_lines,
+    diff_seen,
     plan_history,
     queue_diff,
     recent_uploads,
     rosters,
-    said,
     upload,
     warnings_of,
 )
-from ..services.jobs import JobError, live_state
+from ..services.jobs import JobError
 from .access import ADMIN, actor, allow, settings
 from .formatting import say
-from .jobs import REFRESH_SECONDS
+from .jobs import REFRESH_SECONDS, celery
 
 blueprint = Blueprint("inputs", __name__, url_prefix="/inputs")
 KIND_WORDS = {
@@ -96,10 +92,6 @@ def _upload(db: Session, upload_id: int) -> ConsoleUpload:
     return row
 
 
-def celery() -> Any:
-    return current_app.extensions["celery"]
-
-
 @blueprint.get("/uploads/<int:upload_id>")
 @allow(ADMIN)
 def show_upload(upload_id: int) -> str:
@@ -107,18 +99,10 @@ def show_upload(upload_id: int) -> str:
     refreshes itself), then the changes it kept, or its error."""
     with session_scope(settings().database_url) as db:
         row = _upload(db, upload_id)
-        job = diff_job(db, row)
-        state = live_state(db, celery(), job) if job is not None else None
-        reading = state is not None and state.state in ("queued", "running")
-        error: str | None = None
-        if row.diff_error is not None:
-            error = load(row.diff_error)
-        elif job is not None and job.state == "failed" and row.diffed_at is None:
-            error = job.error  # the worker stopped before the job could say what went wrong
-        lines = diff_lines(row)
-    return render_template("inputs/upload.html", upload=row, warnings=warnings_of(row), job=job, state=state,
-                           reading=reading, error=error, lines=lines, kinds=KIND_WORDS,
-                           refresh=REFRESH_SECONDS if reading else None)
+        seen = diff_seen(db, celery(), row)
+    return render_template("inputs/upload.html", upload=row, warnings=warnings_of(row), job=seen.job,
+                           state=seen.state, reading=seen.reading, error=seen.error, lines=seen.lines,
+                           kinds=KIND_WORDS, refresh=REFRESH_SECONDS if seen.reading else None)
 
 
 @blueprint.post("/uploads/<int:upload_id>/diff")
