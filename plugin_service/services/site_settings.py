@@ -21,6 +21,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from rules.wording import Sentence
+
 from ..config import Settings
 from ..db import session_scope
 from ..models import AuditLog, SiteSetting, utcnow
@@ -31,7 +33,7 @@ URL_KEY, TOKEN_KEY = "moodle_url", "moodle_token"
 class SettingError(Exception):
     """A setting's new value is not acceptable; the message names the field. Nothing was changed."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: Sentence) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
@@ -110,18 +112,19 @@ def check_url(url: str) -> str:
     url = url.strip().rstrip("/")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise SettingError("moodle_url", "not a web address: it starts with https:// (or http://) and "
-                           "names the Moodle site, for example https://moodle.example.edu")
+        raise SettingError("moodle_url", Sentence("not a web address: it starts with https:// (or http://) "
+                                                  "and names the Moodle site, for example "
+                                                  "https://moodle.example.edu"))
     if parts.username or parts.password or parts.query or parts.fragment:
-        raise SettingError("moodle_url", "the site's address only: no user, query or #fragment")
+        raise SettingError("moodle_url", Sentence("the site's address only: no user, query or #fragment"))
     return url
 
 
 def check_token(token: str) -> str:
     token = token.strip()
     if not 8 <= len(token) <= 128 or any(ch.isspace() for ch in token) or not token.isascii():
-        raise SettingError("moodle_token", "a web-service token is 8 to 128 letters and digits without "
-                           "spaces (Moodle's are 32)")
+        raise SettingError("moodle_token", Sentence("a web-service token is 8 to 128 letters and digits "
+                                                    "without spaces (Moodle's are 32)"))
     return token
 
 

@@ -17,6 +17,7 @@ from ..services.console_users import list_users
 from ..services.doctor import DoctorReport, diagnose
 from ..services.site_settings import SettingError, connection, effective, forget_connection, save_connection
 from .access import ADMIN, actor, allow, settings
+from .formatting import say
 
 blueprint = Blueprint("settings", __name__, url_prefix="/settings")
 DOCTOR_TIMEOUT = 20.0
@@ -47,7 +48,8 @@ def save() -> Response | tuple[str, int]:
             changed = save_connection(db, settings(), url=url, token=token, actor=actor())
     except SettingError as exc:
         field = gettext("Moodle address") if exc.field == "moodle_url" else gettext("Token")
-        return _render(error=f"{field}: {exc.message}", status=400, form_url=url)
+        return _render(error=gettext("%(field)s: %(error)s", field=field, error=say(exc.message)), status=400,
+                       form_url=url)
     if changed:
         flash(gettext("Saved. Run the check below to see whether Moodle accepts the connection."), "info")
     else:
