@@ -35,7 +35,7 @@ def test_the_token_is_write_only_and_overrides_the_environment(fake: RunningFake
 
     answer = post(client, "/settings/moodle", {"moodle_url": "not a url", "moodle_token": ""})
     assert answer.status_code == 400 and 'data-testid="settings-error"' in answer.get_data(as_text=True)
-    assert "Moodle 地址：不是网址" in answer.get_data(as_text=True)  # the field and why, in the reader's words
+    assert "Moodle 地址：不是网址" in answer.get_data(as_text=True)  # the field and why, in Chinese
     answer = post(client, "/settings/moodle", {"moodle_url": fake.url + "/", "moodle_token": TOKEN})
     assert answer.status_code == 302
     page = client.get("/settings/").get_data(as_text=True)
