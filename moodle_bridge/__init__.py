@@ -4,6 +4,7 @@ from .client import MoodleClient
 from .errors import (
     AccessDeniedError,
     DatabaseReadError,
+    DatabaseWriteError,
     DuplicateError,
     FunctionNotInServiceError,
     InvalidParameterError,
@@ -20,6 +21,7 @@ from .retry import Retry
 __all__ = [
     "AccessDeniedError",
     "DatabaseReadError",
+    "DatabaseWriteError",
     "DuplicateError",
     "FunctionNotInServiceError",
     "InvalidParameterError",

@@ -11,6 +11,8 @@ HTTP 200 on some versions and 4xx on others, so the class is chosen from ``error
      ├── NotFoundError               invalidrecord, invalidrecordunknown, invaliduser, invalidcourseid, ...
      ├── DuplicateError              shortnametaken, courseidnumbertaken, categoryidnumbertaken, idnumbertaken
      ├── TransientError              connection refused or reset, timeout, HTTP 5xx: may succeed if repeated
+     │    ├── DatabaseReadError      dmlreadexception: a read the database failed
+     │    └── DatabaseWriteError     dmlwriteexception: a write the database refused (a deadlock), rolled back
      └── ProtocolError               not a web-service answer: an HTML page, XML, truncated JSON, a bad shape
 """
 
@@ -93,8 +95,18 @@ class DatabaseReadError(TransientError):
     """``dml_read_exception``: Moodle's database failed a read (a timeout, a deadlock); passes on retry."""
 
 
+class DatabaseWriteError(TransientError):
+    """``dml_write_exception``: Moodle's database refused a write, typically a deadlock between two
+    calls that lock the same rows (users' access flags) in opposite orders.
+
+    Moodle's web-service layer runs each call in one transaction and aborts it on this error, so the
+    call wrote nothing; still, a write is only sent again after Moodle has been re-read.
+    """
+
+
 ERRORCODE_CLASSES: dict[str, type[MoodleError]] = {
     "dmlreadexception": DatabaseReadError,
+    "dmlwriteexception": DatabaseWriteError,
     "invalidtoken": InvalidTokenError,
     "accessexception": FunctionNotInServiceError,
     "nopermissions": AccessDeniedError,

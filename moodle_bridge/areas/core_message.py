@@ -30,6 +30,8 @@ from ._base import Area, MoodleWarning, Page, iter_pages
 FORMAT_MOODLE, FORMAT_HTML, FORMAT_PLAIN, FORMAT_MARKDOWN = 0, 1, 2, 4
 #: Moodle compares PHP's ``strlen`` of the text with this: bytes of UTF-8, so a Chinese character counts 3.
 MESSAGE_MAX_LENGTH = 4096
+# Moodle 5.1's core_message_get_member_info loads at most this many users per call.
+MEMBER_INFO_LIMIT = 100
 _CLIENTMSGID = re.compile(r"^[A-Za-z0-9_\-]*$")
 # Errors raised before Moodle sends anything: the whole call was refused.
 _REFUSED_BEFORE_SENDING = {"invalidtoken", "accessexception", "invalidparameter", "nopermissions",
@@ -129,13 +131,13 @@ class MessageList:
 class MemberInfo:
     id: int
     fullname: str
-    canmessage: bool = False
+    canmessage: bool | None = None  # None unless asked with includeprivacyinfo
     isdeleted: bool = False
     iscontact: bool = False
     isblocked: bool = False
-    requirescontact: bool = False
+    requirescontact: bool | None = None  # likewise
     cancreatecontact: bool = False
-    canmessageevenifblocked: bool = False
+    canmessageevenifblocked: bool | None = None  # likewise
     isonline: bool | None = None
     showonlinestatus: bool = False
     profileurl: str = ""
@@ -214,9 +216,11 @@ class CoreMessage(Area):
                 for i, r in enumerate(results)]
 
     def _reachable(self, userids: set[int], sender: int | None) -> set[int]:
+        """The users ``sender`` may message. Moodle leaves ``canmessage`` null unless it is asked for the
+        privacy information, so it is asked; a null would read as "may not"."""
         reference = sender if sender is not None else self._own_userid()
-        members = self.get_member_info(reference, sorted(userids))
-        return {member.id for member in members if member.canmessage and not member.isdeleted}
+        members = self.get_member_info(reference, sorted(userids), includeprivacyinfo=True)
+        return {member.id for member in members if member.canmessage is True and not member.isdeleted}
 
     def get_messages(self, useridto: int, *, useridfrom: int | None = None, type: str | None = None,
                      read: int | None = None, newestfirst: bool | None = None,
@@ -247,14 +251,36 @@ class CoreMessage(Area):
                         includeprivacyinfo: bool | None = None) -> list[MemberInfo]:
         """Calls core_message_get_member_info (read).
 
-        In batches of ``batch_size`` users. ``referenceuserid`` must be the token's user (unless it holds
-        ``moodle/site:readallmessages``); ``canmessage`` says whether that user may message each one. Unknown
-        users are left out.
+        ``referenceuserid`` must be the token's user (unless it holds ``moodle/site:readallmessages``).
+        ``canmessage`` (may the reference user message each one), ``requirescontact`` and
+        ``canmessageevenifblocked`` are null unless ``includeprivacyinfo`` is set. Unknown users are left
+        out, on every version: Moodle 4.5 leaves them out itself, while 5.1 loads at most
+        ``MEMBER_INFO_LIMIT`` users a call and fails the whole call with a PHP ``TypeError`` on an id it did
+        not load. So calls carry at most that many ids, and a call that fails so is split in halves until
+        the unknown ids stand alone and are dropped.
         """
         fn = "core_message_get_member_info"
-        return self._batched(
-            fn, list(dict.fromkeys(int(u) for u in userids)),
-            lambda chunk: {"referenceuserid": referenceuserid, "userids": chunk,
-                           "includecontactrequests": includecontactrequests,
-                           "includeprivacyinfo": includeprivacyinfo},
-            lambda data: parse_list(MemberInfo, data, fn), write=False, parallel=True)
+        wanted = list(dict.fromkeys(int(u) for u in userids))
+
+        def ask(chunk: list[int]) -> list[MemberInfo]:
+            params = {"referenceuserid": referenceuserid, "userids": chunk,
+                      "includecontactrequests": includecontactrequests,
+                      "includeprivacyinfo": includeprivacyinfo}
+            try:
+                return parse_list(MemberInfo, self._read(fn, params), fn)
+            except MoodleError as exc:
+                if not _missing_user_fault(exc):
+                    raise
+            if len(chunk) == 1:
+                return []  # the id of no user
+            half = len(chunk) // 2
+            return ask(chunk[:half]) + ask(chunk[half:])
+
+        size = min(self._client.batch_size, MEMBER_INFO_LIMIT)
+        chunks = [list(chunk) for chunk in self._client.batches(wanted, size)]
+        return [member for part in self._client.fan_out(ask, chunks) for member in part]
+
+
+def _missing_user_fault(error: MoodleError) -> bool:
+    """Moodle 5.1's answer to an id it did not load: a PHP TypeError with no errorcode."""
+    return error.errorcode is None and error.exception == "TypeError"

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import logging
 import queue
+import random
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
-from moodle_bridge import MoodleClient, MoodleError
+from moodle_bridge import DatabaseWriteError, MoodleClient, MoodleError
 from moodle_bridge.areas.core_cohort import (
     CategoryType,
     CohortMember,
@@ -34,7 +36,7 @@ from rules.desired import DesiredState
 
 from ..models import AuditLog, JournalEntry
 from .changeset import ChangeSet, Op
-from .moodle_state import ActualState
+from .moodle_state import ActualState, read_course_enrolments
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +80,7 @@ class Applier:
     progress: Progress | None = None
     done: int = 0
     total: int = 0
+    retries: int = 0  # writes Moodle's database refused, re-read and sent again
     _entry_ids: dict[int, int] = field(default_factory=dict)  # op index -> journal row id
 
     def run(self, changes: ChangeSet) -> Ids:
@@ -141,9 +144,15 @@ class Applier:
             self.session.commit()
 
     def _chunks(self, batch: list[tuple[int, Op]], *, least: int = 50) -> list[list[tuple[int, Op]]]:
-        """``batch`` cut into calls of at most ``batch_size`` operations, evenly, so that parallel calls
+        """``batch`` cut into chunks of about ``batch_size`` operations, evenly, so that parallel chunks
         take as long as each other: a multiple of the pool's size of them when there are more than it
-        has workers, else one per worker as long as each carries at least ``least`` operations."""
+        has workers, else one per worker as long as each carries at least ``least`` operations.
+
+        All the operations on one Moodle user go into one chunk, so chunks in flight at once never touch
+        the same user. A real Moodle locks a user's rows (the access flags ``role_assign`` marks dirty)
+        inside each call's transaction: two calls that enrol the same people into different courses
+        lock them in opposite orders and deadlock, and Moodle rolls one of them back.
+        """
         lanes = max(1, self.client.max_workers)
         count = -(-len(batch) // self.client.batch_size)
         if count > lanes:
@@ -152,11 +161,16 @@ class Applier:
             count = max(count, min(lanes, len(batch) // max(1, least)))
         count = max(1, min(count, len(batch)))
         size, extra = divmod(len(batch), count)
-        chunks, start = [], 0
-        for number in range(count):
-            end = start + size + (1 if number < extra else 0)
-            chunks.append(batch[start:end])
-            start = end
+        sizes = [size + (1 if number < extra else 0) for number in range(count)]
+        chunks: list[list[tuple[int, Op]]] = [[]]
+        for group in _by_user(batch):
+            current = chunks[-1]
+            target = sizes[min(len(chunks), count) - 1]
+            # A user's operations stay together: the group goes where the chunk comes closer to its size.
+            if current and (len(current) + len(group) > self.client.batch_size
+                            or len(current) + len(group) - target > target - len(current)):
+                chunks.append(current := [])
+            current.extend(group)
         return chunks
 
     def _apply(self, chunks: list[list[tuple[int, Op]]], send: Send,
@@ -255,6 +269,10 @@ class Applier:
                 crash: BaseException | None = None, *, commit: bool = True) -> None:
         """Journals and audits what one chunk's writes did."""
         targets = [op.target for _, op in chunk]
+        for wsfunction, refusal in calls.refused:
+            self._audit(wsfunction, targets, "refused",
+                        {"error": str(refusal), "then": "re-read, sent again"}, commit=False)
+            self.retries += 1
         for wsfunction, result in calls.answered:
             warnings = [getattr(w, "message", str(w)) for w in getattr(result, "warnings", ())]
             self._audit(wsfunction, targets, "ok", {"warnings": warnings} if warnings else {}, commit=False)
@@ -404,32 +422,71 @@ class Applier:
 
     def _add_members(self, batch: list[tuple[int, Op]], ids: Ids) -> None:
         def send(chunk: list[tuple[int, Op]], write: Write) -> None:
-            members = [CohortMember(cohort=ids.classes[op.data["class"]],
-                                    user=ids.users[op.data["employee_no"]]) for _, op in chunk]
-            write("core_cohort_add_cohort_members",
-                  partial(self.client.core_cohort.add_cohort_members, members))
+            for part in self.client.batches(chunk):
+                members = [CohortMember(cohort=ids.classes[op.data["class"]],
+                                        user=ids.users[op.data["employee_no"]]) for _, op in part]
+                write("core_cohort_add_cohort_members",
+                      partial(self.client.core_cohort.add_cohort_members, members),
+                      partial(self._members_again, members, adding=True))
 
         self._apply(self._chunks(batch), send)
 
     def _remove_members(self, batch: list[tuple[int, Op]], ids: Ids) -> None:
         def send(chunk: list[tuple[int, Op]], write: Write) -> None:
-            members = [CohortMembership(cohortid=ids.classes[op.data["class"]], userid=op.data["userid"])
-                       for _, op in chunk]
-            write("core_cohort_delete_cohort_members",
-                  partial(self.client.core_cohort.delete_cohort_members, members))
+            for part in self.client.batches(chunk):
+                members = [CohortMember(cohort=ids.classes[op.data["class"]], user=op.data["userid"])
+                           for _, op in part]
+                write("core_cohort_delete_cohort_members",
+                      partial(self.client.core_cohort.delete_cohort_members, [
+                          CohortMembership(cohortid=int(m.cohort), userid=int(m.user)) for m in members]),
+                      partial(self._members_again, members, adding=False))
 
         self._apply(self._chunks(batch), send)
+
+    def _members_again(self, members: list[CohortMember], *, adding: bool) -> Thunk | None:
+        """After a refused membership write: the classes' members as Moodle has them now, and the write
+        of those still to add (or remove), if any."""
+        current = {(entry.cohortid, userid) for entry in self.client.core_cohort.get_cohort_members(
+            sorted({int(m.cohort) for m in members})) for userid in entry.userids}
+        missing = [m for m in members if ((int(m.cohort), int(m.user)) in current) != adding]
+        if not missing:
+            return None
+        if adding:
+            return partial(self.client.core_cohort.add_cohort_members, missing)
+        return partial(self.client.core_cohort.delete_cohort_members,
+                       [CohortMembership(cohortid=int(m.cohort), userid=int(m.user)) for m in missing])
 
     def _enrolments(self, batch: list[tuple[int, Op]], ids: Ids, *, suspend: bool) -> None:
-        # Moodle's per-enrolment work dominates: the calls go in parallel over the client's pool.
+        # Moodle's per-enrolment work dominates: the calls go in parallel over the client's pool, each
+        # chunk's users its own (see ``_chunks``).
         def send(chunk: list[tuple[int, Op]], write: Write) -> None:
-            enrolments = [Enrolment(userid=ids.users[op.data["employee_no"]],
-                                    courseid=ids.courses[op.data["course"]],
-                                    roleid=self.role_ids[op.data["role"]], suspend=suspend)
-                          for _, op in chunk]
-            write("enrol_manual_enrol_users", partial(self.client.enrol_manual.enrol_users, enrolments))
+            for part in self.client.batches(chunk):
+                enrolments = [Enrolment(userid=ids.users[op.data["employee_no"]],
+                                        courseid=ids.courses[op.data["course"]],
+                                        roleid=self.role_ids[op.data["role"]], suspend=suspend)
+                              for _, op in part]
+                write("enrol_manual_enrol_users", partial(self.client.enrol_manual.enrol_users, enrolments),
+                      partial(self._enrolments_again, enrolments))
 
         self._apply(self._chunks(batch), send)
+
+    def _enrolments_again(self, enrolments: list[Enrolment]) -> Thunk | None:
+        """After a refused enrolment write: the courses' enrolments as Moodle has them now, and the
+        write of those not yet as wanted (enrolled with the role and active, or suspended), if any."""
+        roles = {roleid: name for name, roleid in self.role_ids.items()}
+        courses = sorted({e.courseid for e in enrolments})
+        now = dict(self.client.fan_out(partial(read_course_enrolments, self.client), courses))
+
+        def landed(enrolment: Enrolment) -> bool:
+            found = now[enrolment.courseid].get(enrolment.userid)
+            if found is None:
+                return False
+            if enrolment.suspend:
+                return not found.active
+            return found.active and roles.get(enrolment.roleid) in found.roles
+
+        missing = [e for e in enrolments if not landed(e)]
+        return partial(self.client.enrol_manual.enrol_users, missing) if missing else None
 
     def _enrol(self, batch: list[tuple[int, Op]], ids: Ids) -> None:
         self._enrolments(batch, ids, suspend=False)
@@ -439,24 +496,90 @@ class Applier:
 
 
 class _Calls:
-    """The Moodle writes one chunk made, as ``send`` makes them: the answers, and the call that failed."""
+    """The Moodle writes one chunk made, as ``send`` makes them: the answers, the calls Moodle's database
+    refused and that were sent again after a re-read, and the call that failed."""
 
     def __init__(self) -> None:
         self.answered: list[tuple[str, Any]] = []
+        self.refused: list[tuple[str, MoodleError]] = []
         self.failed: tuple[str, MoodleError] | None = None
         self.pending: str | None = None
 
-    def __call__(self, wsfunction: str, thunk: Callable[[], Any]) -> Any:
+    def __call__(self, wsfunction: str, thunk: Callable[[], Any],
+                 again: Callable[[], Callable[[], Any] | None] | None = None) -> Any:
+        """Makes one write. ``again`` re-reads Moodle after a refused write and gives the write of what
+        is still missing (``None`` when everything is there): a ``dmlwriteexception`` is never answered by
+        sending the same call blindly. Without ``again`` the refusal fails the chunk."""
         self.pending = wsfunction
-        try:
-            result = thunk()
-        except MoodleError as exc:
-            self.failed = (wsfunction, exc)
-            raise
+        for attempt in range(WRITE_ATTEMPTS):
+            try:
+                result = thunk()
+                break
+            except DatabaseWriteError as exc:
+                if again is None or attempt == WRITE_ATTEMPTS - 1:
+                    self.failed = (wsfunction, exc)
+                    raise
+                self.refused.append((wsfunction, exc))
+                time.sleep(REFUSED_PAUSE_S * 2 ** attempt * (1 + random.random()))
+                try:
+                    following = again()
+                except MoodleError as reread:
+                    self.failed = (wsfunction, reread)
+                    raise
+                if following is None:
+                    result = None
+                    break
+                thunk = following
+            except MoodleError as exc:
+                self.failed = (wsfunction, exc)
+                raise
         self.answered.append((wsfunction, result))
         self.pending = None
         return result
 
 
-Write = Callable[[str, Callable[[], Any]], Any]
+# A write refused by Moodle's database (a deadlock) is re-read and sent again at most this often in all,
+# after a pause that doubles each time, with jitter so that two lanes do not meet again.
+WRITE_ATTEMPTS = 4
+REFUSED_PAUSE_S = 0.5
+
+
+def _user_of(op: Op) -> str | None:
+    """The Moodle user an operation writes to, if any."""
+    if op.kind in ("create_user", "update_user"):
+        return op.target
+    if "employee_no" in op.data:
+        return str(op.data["employee_no"])
+    if "userid" in op.data:
+        return f"#{op.data['userid']}"
+    return None
+
+
+def _by_user(batch: list[tuple[int, Op]]) -> list[list[tuple[int, Op]]]:
+    """The operations grouped by the user they write to, in the order each user first appears;
+    operations that write to no user stand alone."""
+    groups: dict[str, list[tuple[int, Op]]] = {}
+    alone: list[list[tuple[int, Op]]] = []
+    order: list[list[tuple[int, Op]]] = []
+    for item in batch:
+        user = _user_of(item[1])
+        if user is None:
+            alone.append([item])
+            order.append(alone[-1])
+        elif user in groups:
+            groups[user].append(item)
+        else:
+            groups[user] = [item]
+            order.append(groups[user])
+    return order
+
+
+Thunk = Callable[[], Any]
+
+
+class Write(Protocol):
+    def __call__(self, wsfunction: str, thunk: Thunk,
+                 again: Callable[[], Thunk | None] | None = None) -> Any: ...
+
+
 Send = Callable[[list[tuple[int, Op]], Write], None]

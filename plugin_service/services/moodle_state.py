@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import partial
 
 from moodle_bridge import MoodleClient
 from moodle_bridge.areas.core_cohort import Cohort
@@ -122,23 +123,25 @@ def _read_courses(client: MoodleClient, desired: DesiredState, state: ActualStat
 
 
 def _read_enrolments(client: MoodleClient, state: ActualState) -> None:
-    courses = list({course.id: course for course in
+    courses = list({course.id: course.id for course in
                     [*state.courses.values(), *state.courses_by_shortname.values()]}.values())
-
     shared: dict[frozenset[str], frozenset[str]] = {}  # nearly everyone holds the same one or two roles
+    state.enrolments = dict(client.fan_out(partial(read_course_enrolments, client, shared=shared), courses))
 
-    def read(course: Course) -> tuple[int, dict[int, Enrolled]]:
-        enrolled: dict[int, Enrolled] = {}
-        for user in client.core_enrol.iter_enrolled_users(course.id, page_size=5000,
-                                                           userfields=["roles"]):
-            roles = user.role_shortnames
-            enrolled[user.id] = Enrolled(shared.setdefault(roles, roles), active=True)
-        # Suspended is the complement of active (Moodle's onlysuspended / onlyactive options), and
-        # there are few of them: reading those rather than every active user halves the work.
-        for user in client.core_enrol.iter_enrolled_users(course.id, page_size=5000,
-                                                           onlysuspended=True, userfields=["id"]):
-            if user.id in enrolled:
-                enrolled[user.id].active = False
-        return course.id, enrolled
 
-    state.enrolments = dict(client.fan_out(read, courses))
+def read_course_enrolments(client: MoodleClient, courseid: int, *,
+                           shared: dict[frozenset[str], frozenset[str]] | None = None,
+                           ) -> tuple[int, dict[int, Enrolled]]:
+    """Everyone enrolled in one course: their roles, and whether the enrolment is active."""
+    roles_seen = shared if shared is not None else {}
+    enrolled: dict[int, Enrolled] = {}
+    for user in client.core_enrol.iter_enrolled_users(courseid, page_size=5000, userfields=["roles"]):
+        roles = user.role_shortnames
+        enrolled[user.id] = Enrolled(roles_seen.setdefault(roles, roles), active=True)
+    # Suspended is the complement of active (Moodle's onlysuspended / onlyactive options), and
+    # there are few of them: reading those rather than every active user halves the work.
+    for user in client.core_enrol.iter_enrolled_users(courseid, page_size=5000,
+                                                       onlysuspended=True, userfields=["id"]):
+        if user.id in enrolled:
+            enrolled[user.id].active = False
+    return courseid, enrolled

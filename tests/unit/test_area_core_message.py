@@ -89,13 +89,59 @@ def test_only_validated_recipients_are_sent_to() -> None:
     assert [fn for fn, _ in session.sent] == ["core_webservice_get_site_info", "core_message_get_member_info",
                                               "core_message_send_instant_messages"]
     assert session.sent[1][1] == [("referenceuserid", "3"), ("userids[0]", "49"), ("userids[1]", "50"),
-                                  ("userids[2]", "999999")]
+                                  ("userids[2]", "999999"), ("includeprivacyinfo", "1")]
     assert session.sent[2][1] == [("messages[0][touserid]", "49"), ("messages[0][text]", "<p>hi</p>"),
                                   ("messages[0][textformat]", "1"), ("messages[0][clientmsgid]", "m1")]
     assert [r.sent for r in results] == [True, False, False]
     assert [r.skipped for r in results] == [False, True, True]
     assert [r.clientmsgid for r in results] == ["m1", "m2", "m3"]
     assert [r.touserid for r in results] == [49, 999999, 50]
+
+
+def test_a_null_canmessage_is_not_reachable() -> None:
+    """Moodle leaves ``canmessage`` null when the privacy information is not asked for: never "yes"."""
+    unasked = dict(_member(49, True), canmessage=None, requirescontact=None, canmessageevenifblocked=None)
+    client, session = stub_client((200, ME), (200, [unasked]))
+    results = client.core_message.send_instant_messages([InstantMessage(49, "x")])
+    assert [fn for fn, _ in session.sent][-1] == "core_message_get_member_info"
+    assert results[0].skipped
+
+
+def test_member_info_without_privacy_info_reads_null() -> None:
+    unasked = dict(_member(49, True), canmessage=None, requirescontact=None, canmessageevenifblocked=None)
+    client, _ = stub_client((200, [unasked]))
+    member, = client.core_message.get_member_info(3, [49])
+    assert member.canmessage is None and member.requirescontact is None
+
+
+TYPE_ERROR = {"exception": "TypeError", "message": "user_process_profile_callbacks(): Argument #1 ($user) "
+              "must be of type stdClass, null given, called in [dirroot]/user/lib.php on line 1255"}
+
+
+def test_an_unknown_id_cannot_sink_a_batch() -> None:
+    """Moodle 5.1 fails the whole call on an id of no user: the batch is halved until it stands alone."""
+    client, session = stub_client((200, TYPE_ERROR), (200, [_member(49, True)]), (200, TYPE_ERROR),
+                                  (200, [_member(50, True)]), (200, TYPE_ERROR))
+    client.max_workers = 1
+    members = client.core_message.get_member_info(3, [49, 50, 999999], includeprivacyinfo=True)
+    assert [m.id for m in members] == [49, 50]
+    asked = [[v for k, v in form if k.startswith("userids")] for _, form in session.sent]
+    assert asked == [["49", "50", "999999"], ["49"], ["50", "999999"], ["50"], ["999999"]]
+
+
+def test_other_member_info_errors_are_raised() -> None:
+    client, _ = stub_client((200, {"exception": "moodle_exception", "errorcode": "disabled",
+                                   "message": "Messaging is disabled on this site"}))
+    with pytest.raises(MoodleError, match="disabled"):
+        client.core_message.get_member_info(3, [49])
+
+
+def test_member_info_asks_at_most_a_hundred_users_a_call() -> None:
+    """Moodle 5.1 loads at most 100 of the users asked for; ids past them fail the call."""
+    client, session = stub_client((200, []), (200, []), (200, []))
+    client.batch_size, client.max_workers = 500, 1
+    client.core_message.get_member_info(3, range(1, 251), includeprivacyinfo=True)
+    assert [sum(k.startswith("userids") for k, _ in form) for _, form in session.sent] == [100, 100, 50]
 
 
 def test_nobody_reachable_sends_nothing() -> None:
