@@ -2,7 +2,8 @@
 
 What the recordings taught (FINDINGS.md): no web service creates a report (an admin does, once);
 ``retrieve_report`` pages with no cap on ``perpage`` (0 returns every row) and a page beyond the end comes
-back empty with ``totalrowcount`` 0; values are display strings in the token user's language and timezone
+back empty, with ``totalrowcount`` 0 on 5.1 but the real total on 4.5 (so paging stops on a short page,
+never on the count); values are display strings in the token user's language and timezone
 (``Yes``/``No``/empty, ``Friday, 27 November 2026, 8:22 PM``: see ``report_yes`` and
 ``parse_report_datetime``); an enrolment method with nobody in it gives a row with empty user columns
 (add a "username is not empty" condition to drop them); ``conditions_add`` adds a condition without a
@@ -126,7 +127,8 @@ class ReportRow:
 
 @dataclass(frozen=True)
 class ReportPage:
-    """One page of ``retrieve_report``. ``totalrowcount`` is 0 on a page beyond the end."""
+    """One page of ``retrieve_report``. On a page beyond the end ``totalrowcount`` is 0 on Moodle 5.1 and
+    the report's real total on 4.5."""
 
     details: Report
     headers: tuple[str, ...]

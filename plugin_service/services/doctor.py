@@ -30,6 +30,7 @@ from .harvest import SETUP, HarvestError, find_completion_report
 SERVICE_PAGE = Sentence("Site administration > Server > Web services > External services")
 ROLE_PAGE = Sentence("Site administration > Users > Permissions > Define roles")
 TOKENS_PAGE = Sentence("Site administration > Server > Web services > Manage tokens")
+MESSAGING_PAGE = Sentence("Site administration > General > Messaging")
 
 
 @dataclass(frozen=True)
@@ -189,4 +190,37 @@ def _probe_completion_report(client: MoodleClient, site: SiteInfo) -> Probe | No
                                       id=report.id, name=repr(report.name)))
 
 
-PROBES: tuple[ProbeFunc, ...] = (_probe_users_visible, _probe_cohorts, _probe_completion_report)
+def _probe_messaging(client: MoodleClient, site: SiteInfo) -> Probe | None:
+    """Reminders go only to the people Moodle says the service user may message: ``canmessage`` of
+    ``core_message_get_member_info`` asked with the privacy information, as the sending does. A cadre
+    shares no course with the service user, so without ``moodle/site:readallmessages`` Moodle refuses
+    everyone whose privacy setting (by default) admits only course members."""
+    fn = "core_message_get_member_info"
+    name = Sentence("cadres can be messaged")
+    fix = Sentence("grant the service user's role %(send)s and %(all)s, and keep messaging enabled "
+                   "(%(page)s > Enable messaging system)", send="moodle/site:sendmessage",
+                   all="moodle/site:readallmessages", page=MESSAGING_PAGE)
+    if fn not in site.function_names or site.userid == FIRST_ADMIN_ID:
+        return None
+    try:
+        members = client.core_message.get_member_info(site.userid, [FIRST_ADMIN_ID], includeprivacyinfo=True)
+    except MoodleError as exc:
+        return Probe(name, False, said(exc), fix)
+    if not members:
+        return Probe(name, False, Sentence("%(function)s answered nothing for the site's first admin (id "
+                                           "%(id)s): the service user may not see other users' profiles",
+                                           function=fn, id=FIRST_ADMIN_ID), fix)
+    if members[0].canmessage is None:
+        return Probe(name, False, Sentence("%(function)s does not say whether the service user may message "
+                                           "others (%(field)s is empty)", function=fn, field="canmessage"),
+                     fix)
+    if not members[0].canmessage:
+        return Probe(name, False, Sentence("Moodle says the service user may not message the site's first "
+                                           "admin (id %(id)s): reminders would reach nobody who shares no "
+                                           "course with it", id=FIRST_ADMIN_ID), fix)
+    return Probe(name, True, Sentence("%(function)s says the service user may message users it shares no "
+                                      "course with", function=fn))
+
+
+PROBES: tuple[ProbeFunc, ...] = (_probe_users_visible, _probe_cohorts, _probe_completion_report,
+                                 _probe_messaging)

@@ -36,7 +36,7 @@ def test_every_function_the_project_needs_is_served_by_the_fake(client: MoodleCl
     report = diagnose(client)
     assert report.fatal is None
     assert not [c.requirement.function for c in report.functions if not c.available]
-    assert all(probe.ok for probe in report.probes) and len(report.probes) == 3
+    assert all(probe.ok for probe in report.probes) and len(report.probes) == 4
     assert report.ok
 
 
@@ -72,6 +72,31 @@ def test_doctor_finds_users_hidden_by_a_missing_capability(fake: RunningFake) ->
     assert result.returncode == 2
     assert "FAIL other users are visible in full" in result.stdout
     assert "moodle/user:viewdetails" in result.stdout
+
+
+def _messaging_probe(client: MoodleClient):
+    return next(p for p in diagnose(client).probes if p.name == "cadres can be messaged")
+
+
+def test_doctor_reads_message_reachability_as_the_sending_does(client: MoodleClient) -> None:
+    probe = _messaging_probe(client)
+    assert probe.ok and "may message users it shares no course with" in probe.detail
+
+
+def test_doctor_says_a_service_user_that_may_not_message_cadres(fake: RunningFake,
+                                                                client: MoodleClient) -> None:
+    """Without moodle/site:readallmessages the service user may message only people it shares a course
+    with, and it shares none with the site's first admin (nor with the cadres)."""
+    held = {c for r in REQUIREMENTS for c in r.capabilities} | {
+        "webservice/rest:use", "moodle/user:viewdetails", "moodle/user:viewalldetails",
+        "moodle/site:viewuseridentity", "moodle/site:sendmessage"}
+    fake.site.site_action("set_capabilities", {"userid": 3, "capabilities": sorted(
+        held - {"moodle/site:readallmessages"})})
+    probe = _messaging_probe(client)
+    assert not probe.ok and "may not message the site's first admin" in probe.detail
+    assert "moodle/site:readallmessages" in probe.fix
+    result = run_doctor(fake.url, TOKEN)
+    assert result.returncode == 2 and "FAIL cadres can be messaged" in result.stdout
 
 
 def test_a_user_without_rights_is_told_what_is_missing(fake: RunningFake) -> None:

@@ -128,7 +128,10 @@ def test_completion_report_pages_without_truncation(live_client: MoodleClient) -
     assert [row.columns for row in paged] == [row.columns for row in everything.rows]
     assert len(paged) == everything.totalrowcount
     beyond = area.retrieve_report(report.id, everything.totalrowcount + 10, 1)
-    assert beyond.rows == () and beyond.totalrowcount == 0
+    # 5.1 counts no rows on a page beyond the end; 4.5 still gives the report's total there.
+    assert beyond.rows == () and beyond.totalrowcount in (0, everything.totalrowcount)
+    if live_client.core_webservice.get_site_info().release.startswith("4."):
+        assert beyond.totalrowcount == everything.totalrowcount
     for row in everything.rows:
         report_yes(row.get("Completed"))
         when = row.get("Time completed")

@@ -121,7 +121,9 @@ def test_messages_go_only_to_reachable_users(live_client: MoodleClient, prefix: 
                       "core_message_get_member_info", "core_webservice_get_site_info")
     learner = _learner(live_client, prefix, cleanup, "msg-u1")
     me = live_client.core_webservice.get_site_info().userid
-    reachable = {m.id: m.canmessage for m in live_client.core_message.get_member_info(me, [learner])}
+    reachable = {m.id: m.canmessage for m in live_client.core_message.get_member_info(
+        me, [learner], includeprivacyinfo=True)}
+    assert isinstance(reachable[learner], bool)  # asked with the privacy information, Moodle says
     unknown = 2_000_000_000
     results = live_client.core_message.send_instant_messages([
         InstantMessage(learner, f"<p>{prefix} 您好</p>", 1, f"{prefix}m1"),

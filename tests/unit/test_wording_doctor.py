@@ -59,7 +59,8 @@ class _Site:
     def __init__(self, *, fatal: MoodleError | None = None, functions: frozenset[str] = EVERY_FUNCTION,
                  lang: str = "en", users: list[Any] | MoodleError | None = None,
                  cohorts: MoodleError | None = None, report: bool = False,
-                 report_error: Exception | None = None) -> None:
+                 report_error: Exception | None = None,
+                 members: list[Any] | MoodleError | None = None) -> None:
         self.url = URL
         info = SiteInfo(sitename="College", username="wsbot", userid=3, siteurl=URL,
                         functions=tuple(SiteFunction(name, "1") for name in sorted(functions)),
@@ -68,6 +69,8 @@ class _Site:
         self.core_user = SimpleNamespace(get_users_by_field=_answer([ADMIN] if users is None else users))
         self.core_cohort = SimpleNamespace(search_cohorts=_answer(cohorts if cohorts else []))
         self.core_reportbuilder = _Reports(report, report_error)
+        reachable = [SimpleNamespace(id=2, canmessage=True)]
+        self.core_message = SimpleNamespace(get_member_info=_answer(reachable if members is None else members))
 
 
 def _answer(result: Any) -> Callable[..., Any]:
@@ -183,6 +186,39 @@ def test_a_harvest_error_keeps_its_sentence() -> None:
     assert probe.detail is said and not probe.ok
     plain = _probe(_doctor(report_error=HarvestError("not a sentence")), REPORT)
     assert plain.detail == "not a sentence"
+
+
+MESSAGING = "cadres can be messaged"
+MESSAGING_FIX = ("grant the service user's role moodle/site:sendmessage and moodle/site:readallmessages, and "
+                 "keep messaging enabled (Site administration > General > Messaging > Enable messaging system)")
+MESSAGING_CASES = [
+    ("reachable", None,
+     "core_message_get_member_info says the service user may message users it shares no course with"),
+    ("refused", [SimpleNamespace(id=2, canmessage=False)],
+     "Moodle says the service user may not message the site's first admin (id 2): reminders would reach "
+     "nobody who shares no course with it"),
+    ("not said", [SimpleNamespace(id=2, canmessage=None)],
+     "core_message_get_member_info does not say whether the service user may message others (canmessage "
+     "is empty)"),
+    ("nobody", [], "core_message_get_member_info answered nothing for the site's first admin (id 2): the "
+     "service user may not see other users' profiles"),
+]
+
+
+@pytest.mark.parametrize(("members", "english"), [c[1:] for c in MESSAGING_CASES],
+                         ids=[c[0] for c in MESSAGING_CASES])
+def test_the_messaging_probe_speaks_in_sentences(members: list[Any] | None, english: str) -> None:
+    probe = _probe(_doctor(members=members), MESSAGING)
+    _assert_said(probe, english)
+    assert probe.ok == (members is None)
+    assert probe.fix == ("" if members is None else MESSAGING_FIX)
+
+
+def test_a_messaging_error_is_moodle_s_own_text() -> None:
+    error = _error(MoodleError, "disabled", "Messaging is disabled on this site")
+    probe = _probe(_doctor(members=error), MESSAGING)
+    _assert_said(probe, str(error), moodle_text=True)
+    assert not probe.ok
 
 
 def test_the_function_list_and_the_note_are_sentences() -> None:
