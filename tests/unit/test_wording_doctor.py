@@ -70,7 +70,8 @@ class _Site:
         self.core_cohort = SimpleNamespace(search_cohorts=_answer(cohorts if cohorts else []))
         self.core_reportbuilder = _Reports(report, report_error)
         reachable = [SimpleNamespace(id=2, canmessage=True)]
-        self.core_message = SimpleNamespace(get_member_info=_answer(reachable if members is None else members))
+        answer = reachable if members is None else members
+        self.core_message = SimpleNamespace(get_member_info=_answer(answer))
 
 
 def _answer(result: Any) -> Callable[..., Any]:
@@ -190,7 +191,8 @@ def test_a_harvest_error_keeps_its_sentence() -> None:
 
 MESSAGING = "cadres can be messaged"
 MESSAGING_FIX = ("grant the service user's role moodle/site:sendmessage and moodle/site:readallmessages, and "
-                 "keep messaging enabled (Site administration > General > Messaging > Enable messaging system)")
+                 "keep messaging enabled (Site administration > General > Messaging > Enable messaging "
+                 "system)")
 MESSAGING_CASES = [
     ("reachable", None,
      "core_message_get_member_info says the service user may message users it shares no course with"),
