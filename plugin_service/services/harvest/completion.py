@@ -2,7 +2,9 @@
 site), or per cadre and course (one call each) where the site has no such report.
 
 Both give ``Seen`` values per course; what changed since the last harvest is decided by comparing
-fingerprints of what Moodle showed, so an unchanged row costs nothing to store.
+fingerprints of what Moodle showed, so an unchanged row costs nothing to store. The report's times are
+to the minute, the per-user ones to the second; ``progress_store`` keeps one value of a completion
+whichever path read it.
 """
 
 from __future__ import annotations
@@ -175,7 +177,7 @@ def _seen(employee_no: str, row: Row, completed: bool, completed_at: datetime | 
     started_at, access_at = read_report_datetime(started_cell, tz), read_report_datetime(access_cell, tz)
     started = completed or _shows_a_time(started_cell, started_at) or _shows_a_time(access_cell, access_at)
     return Seen(employee_no, completed, completed_at, utc(started_at), utc(access_at), started,
-                row_fingerprint(row))
+                row_fingerprint(row), to_the_minute=True)
 
 
 def _shows_a_time(cell: str, read: datetime | None) -> bool:
