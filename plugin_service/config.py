@@ -39,9 +39,12 @@ class Settings:
     documents_workers: int = 0  # processes rendering PDFs in a batch; 0: one per CPU
     verify_rate_limit: str = "30/minute"  # per client IP on the public verification page
     ratelimit_storage: str = ""  # "" : the broker's Redis; "memory://" keeps counts per process
-    trusted_proxies: int = 0  # reverse proxies in front of the app whose X-Forwarded-For is trusted
+    trusted_proxies: int = 0  # reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted
+    metrics_token: str = ""  # the bearer token /metrics asks for; "" : no metrics (404)
+    log_format: str = "text"  # text, or json: one JSON object per line
+    harvest_max_age_hours: float = 48.0  # /readyz fails when a year under way has no newer harvest
 
-    SECRETS = ("moodle_token", "secret_key")
+    SECRETS = ("moodle_token", "secret_key", "metrics_token")
 
     def role_ids(self) -> dict[str, int]:
         """Moodle role shortname -> id: web services cannot list roles, so the site's ids are set here."""

@@ -6,6 +6,10 @@ for the holder). A holder on this host whose process is gone (killed, crashed, o
 stale lock: the next run takes it over at once instead of waiting for it to expire. A holder on another
 host cannot be checked from here; its lock is taken over once it expires. Machines (and containers)
 sharing one database must therefore have distinct host names, as they have by default.
+
+The row also names the code version of its holder (``services.platform.version``): ``cadre db upgrade``
+reads the locks to find jobs of another version still running. While the lock is held, log lines name
+the job and its year (``logs.job_context``).
 """
 
 from __future__ import annotations
@@ -23,7 +27,9 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
 from .db import session_scope
+from .logs import job_context
 from .models import JobLock, utcnow
+from .services.platform.version import code_version
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +90,10 @@ def job_lock(database_url: str, name: str, *, ttl: timedelta = timedelta(hours=6
     """Holds the lock ``name`` for the block; raises ``LockedError`` if a live run holds it."""
     owner = owner_name()
     _acquire(database_url, name, owner, ttl)
+    job, _, year = name.partition(":")
     try:
-        yield
+        with job_context(job, int(year) if year.isdigit() else None):
+            yield
     finally:
         with session_scope(database_url) as session:
             session.execute(delete(JobLock).where(JobLock.name == name, JobLock.owner == owner))
@@ -97,7 +105,8 @@ def _acquire(database_url: str, name: str, owner: str, ttl: timedelta) -> None:
     for _ in range(_TAKEOVER_ATTEMPTS):
         try:
             with session_scope(database_url) as session:
-                session.add(JobLock(name=name, owner=owner, expires_at=utcnow() + ttl))
+                session.add(JobLock(name=name, owner=owner, expires_at=utcnow() + ttl,
+                                    version=code_version()))
             return
         except IntegrityError:
             pass

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .db import Base
@@ -173,7 +173,9 @@ class AuditLog(Base):
 
 
 class JobLock(Base):
-    """An atomic lock between processes: the primary key makes a second holder's insert fail."""
+    """An atomic lock between processes: the primary key makes a second holder's insert fail.
+    ``version`` is the code that holds it (package and schema revision): a schema upgrade waits for
+    the jobs of another version to end."""
 
     __tablename__ = "job_lock"
 
@@ -181,6 +183,19 @@ class JobLock(Base):
     owner: Mapped[str] = mapped_column(String(255))
     acquired_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
+    version: Mapped[str] = mapped_column(String(64), default="")
+
+
+class MoodleCallStat(Base):
+    """Moodle web-service calls and failed calls per function, summed over every process since the
+    database was made: what ``/metrics`` reports, whichever process made the calls."""
+
+    __tablename__ = "moodle_call_stat"
+
+    function: Mapped[str] = mapped_column(String(128), primary_key=True)
+    calls: Mapped[int] = mapped_column(BigInteger, default=0)
+    errors: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class HarvestRun(Base):

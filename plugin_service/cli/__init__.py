@@ -6,6 +6,8 @@ import logging
 
 import click
 
+from ..config import ConfigError, load_settings
+from ..logs import configure
 from .doctor import doctor
 from .documents import archives, certificate, certificates
 from .engage import announce_command, commend_command, discussions, remind_command, survey_group
@@ -15,6 +17,8 @@ from .plan import explain, plan, roster
 from .tokens import token
 from .users import user
 
+TEXT_FORMAT = "%(levelname)s %(name)s: %(message)s"
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="cadre-companion")
@@ -22,7 +26,11 @@ from .users import user
 def main(verbose: int) -> None:
     """Cadre Companion: runs the cadre training year on a self-hosted Moodle."""
     level = {0: logging.ERROR, 1: logging.INFO}.get(verbose, logging.DEBUG)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings()
+        configure(settings, level, text_format=TEXT_FORMAT, replace=False)
+    except ConfigError:  # the command that reads the settings says what is wrong
+        logging.basicConfig(level=level, format=TEXT_FORMAT)
 
 
 main.add_command(doctor)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from ..config import Settings
 from ..db import session_scope
+from ..logs import bind
 from ..models import AuditLog, DocumentBatch, utcnow
 
 #: ``progress(step, done, total)``, as harvests report it.
@@ -100,10 +101,12 @@ def start_batch(settings: Settings, *, kind: str, year: int, tier: str | None, l
         if unfinished is not None:
             unfinished.attempts += 1
             unfinished.status, unfinished.error, unfinished.actor = "running", None, actor
+            bind(run=unfinished.id)
             return unfinished.id, True
         batch = DocumentBatch(kind=kind, year=year, tier_key=tier, lang=lang, actor=actor)
         session.add(batch)
         session.flush()
+        bind(run=batch.id)
         return batch.id, False
 
 

@@ -27,6 +27,7 @@ from rules.tiers import placements
 from ..config import Settings
 from ..db import session_scope
 from ..locks import job_lock
+from ..logs import bind
 from ..models import (
     Cadre,
     JournalEntry,
@@ -165,6 +166,7 @@ def apply(client: MoodleClient, inputs: Inputs, settings: Settings, *, actor: st
                                ops_total=len(found.changes.ops), summary=found.changes.counts())
             session.add(run)
             session.flush()
+            bind(run=run.id)
             ids = Ids.of(found.actual, found.desired)
             try:
                 if not found.changes.empty:

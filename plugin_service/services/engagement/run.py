@@ -25,6 +25,7 @@ from rules.survey import Summary
 from ...config import Settings
 from ...db import session_scope
 from ...locks import job_lock
+from ...logs import bind
 from ...models import EngagementRun, utcnow
 from ..harvest.context import HarvestError, YearContext, latest_year, load_context
 from . import commendation as commendations
@@ -119,6 +120,7 @@ def _job(client: MoodleClient, settings: Settings, context: YearContext, job: st
             session.add(run)
             session.flush()
             result.run_id = run.id
+            bind(run=run.id)
         error: BaseException | None = None
         try:
             yield result

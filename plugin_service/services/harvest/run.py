@@ -25,12 +25,14 @@ from moodle_bridge.areas.core_webservice import SiteInfo
 from ...config import Settings
 from ...db import session_scope
 from ...locks import job_lock
+from ...logs import bind
 from ...models import CourseProgress, HarvestRun, HarvestStep, ReflectionRecord, utcnow
 from ...moodle_requirements import HARVEST, REQUIREMENTS, SITE
 from .activities import harvest_activities
 from .completion import changed_rows, one_row_per_user, read_report, seen_from_report, seen_per_user
 from .context import HarvestError, YearContext, latest_year, load_context
 from .discussions import course_forums, harvest_discussion
+from .graders import GraderNames
 from .grades import harvest_grades
 from .progress_store import stored_fingerprints, stored_progress, write_progress
 from .records import changed_since, compute_records
@@ -112,6 +114,7 @@ def _harvest(client: MoodleClient, settings: Settings, year: int, full: bool, to
     with session_scope(settings.database_url) as session:
         run, resumed, marks = _start_run(session, year, "full" if full else "incremental", chosen, today)
         run_id = run.id
+    bind(run=run_id)
     harvester = _Harvester(client, settings, context, run_id, full, today, marks, progress,
                            found.site.userid)
     try:
@@ -224,6 +227,7 @@ class _Harvester:
         self.new_marks: dict[str, Any] = dict(marks)
         self.progress = progress
         self.waiting_activities = 0
+        self.graders = GraderNames(client, context)  # asked once a harvest
         with session_scope(settings.database_url) as session:
             self.done = {(step, item) for step, item in session.execute(
                 select(HarvestStep.step, HarvestStep.item).where(HarvestStep.run_id == run_id))}
@@ -315,7 +319,7 @@ class _Harvester:
             return
         since = None if self.full else self.marks.get("assign_since")
         with self.checkpoint("reflections") as (session, tally):
-            read = harvest_reflections(self.client, session, self.context, since)
+            read = harvest_reflections(self.client, session, self.context, since, self.graders)
             tally["rows"], tally["changes"] = read.rows_read, read.changes
             if read.newest:
                 self.new_marks["assign_since"] = read.newest
