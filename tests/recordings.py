@@ -1,4 +1,4 @@
-"""The recordings of a real Moodle (``../shared/moodle-contract``) as test cases for the client areas.
+"""The recordings of a real Moodle (``tests/contract/recordings``) as test cases for the client areas.
 
 Every area test feeds recorded answers to the client through one stub session and holds the client to
 the same rules: a success parses into the typed result, an error raises the ``MoodleError`` class its
@@ -24,9 +24,12 @@ from moodle_bridge import MoodleClient
 from moodle_bridge.errors import ERRORCODE_CLASSES, MoodleError, ProtocolError
 from moodle_bridge.fake.external import decode_form
 
-CONTRACT = Path(__file__).resolve().parents[2] / "shared" / "moodle-contract"
+CONTRACT = Path(__file__).resolve().parent / "contract" / "recordings"
 needs_recordings = pytest.mark.skipif(not CONTRACT.is_dir(),
-                                      reason="../shared/moodle-contract (the recordings) is absent")
+                                      reason="tests/contract/recordings (the recordings) is absent")
+# Where each set of recordings lives, by the name a recorded call's origin starts with.
+SCENARIOS = {"scenarios": CONTRACT / "5.1" / "scenarios", "scenarios-4.5": CONTRACT / "4.5" / "scenarios"}
+SINGLE_CALLS = CONTRACT / "5.1" / "single-calls"
 CONTROL = ("wstoken", "wsfunction", "moodlewsrestformat")
 # How a test calls the client for a recorded call: with the recorded parameters.
 Invoke = Callable[[MoodleClient, dict[str, Any]], Any]
@@ -104,8 +107,8 @@ def recorded_calls(functions: Collection[str] | str) -> list[Recorded]:
     if not CONTRACT.is_dir():
         return []
     calls: list[Recorded] = []
-    for folder in ("scenarios", "scenarios-4.5"):
-        for path in sorted((CONTRACT / folder).glob("*.json")):
+    for folder, directory in SCENARIOS.items():
+        for path in sorted(directory.glob("*.json")):
             answers: dict[str, Any] = {}
             for step in json.loads(path.read_text("utf-8"))["steps"]:
                 answers[step["id"]] = step.get("response")
@@ -117,7 +120,7 @@ def recorded_calls(functions: Collection[str] | str) -> list[Recorded]:
                     _resolve(step.get("params") or {}, answers),
                     None if encoded is None else [(pair[0], pair[1]) for pair in encoded],
                     int(step["http_status"]), step["response"], str(step.get("content_type") or JSON)))
-    for path in sorted((CONTRACT / "single-calls-5.1").glob("*.json")):
+    for path in sorted(SINGLE_CALLS.glob("*.json")):
         call = json.loads(path.read_text("utf-8"))
         if not isinstance(call, dict) or not wanted(call.get("function")):
             continue
@@ -132,6 +135,12 @@ def recorded_calls(functions: Collection[str] | str) -> list[Recorded]:
                               int(call.get("http_status") or 200), call["response"],
                               str(call.get("content_type") or JSON)))
     return calls
+
+
+def recorded_files() -> list[Path]:
+    """Every recorded file: the 5.1 and 4.5 scenarios, then the 5.1 single calls (``_index.json`` too)."""
+    return [path for directory in (*SCENARIOS.values(), SINGLE_CALLS)
+            for path in sorted(directory.glob("*.json"))]
 
 
 def where(calls: Sequence[Recorded]) -> list[str]:

@@ -8,6 +8,11 @@ It knows nothing of the applications that use it: it is a Moodle. Start one with
         MoodleClient(fake.url, token)...
 
 What people and cron do on a real site is offered by ``site.site_action(name, args)``.
+
+It answers as Moodle 5.1 unless made as 4.5 (``stock_site(release="4.5")``, ``--release 4.5``; see
+``releases.py``), and with contention on (``serve(..., contention=True)``, ``--contention``, or the ``moodle``
+profile) a write call touching the users of another write in flight answers ``dmlwriteexception`` and
+writes nothing, as PostgreSQL's deadlocks make Moodle do (``contention.py``).
 """
 
 from .costs import FAULT_KINDS, MOODLE_PROFILE, PROFILES, Faults, Latency, fixed

@@ -11,6 +11,7 @@ import threading
 from dataclasses import replace
 
 from .costs import FAULT_KINDS, PROFILES, Faults
+from .releases import DEFAULT, RELEASES
 from .seed import seed_site
 from .server import serve
 from .stock import stock_site
@@ -26,6 +27,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--small-token",
                         help="token whose service holds only get_site_info and get_users_by_field")
     parser.add_argument("--sitename", default="Fake Moodle")
+    parser.add_argument("--release", choices=sorted(RELEASES), default=DEFAULT,
+                        help="the Moodle release to answer as")
     parser.add_argument("--seed", default=None,
                         help="'demo' (course library with template courses) or a number N: "
                              "N learners, courses, enrolments and progress, from a fixed seed")
@@ -34,6 +37,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--latency-ms", type=float, default=None, help="fixed cost of every call")
     parser.add_argument("--per-item-ms", type=float, default=None, help="cost per item carried")
     parser.add_argument("--workers", type=int, default=None, help="requests served at once")
+    parser.add_argument("--contention", action=argparse.BooleanOptionalAction, default=None,
+                        help="a write touching the users of another write in flight answers "
+                             "dmlwriteexception, as PostgreSQL's deadlocks make Moodle do "
+                             "(default: the profile's, on for 'moodle')")
     parser.add_argument("--fail-rate", type=float, default=0.0, help="share of calls that fail")
     parser.add_argument("--fail-seed", type=int, default=0)
     parser.add_argument("--fault-kinds", default=",".join(FAULT_KINDS),
@@ -48,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         tokens["weak"] = args.weak_token
     if args.small_token:
         tokens["small"] = args.small_token
-    site = stock_site(sitename=args.sitename, tokens=tokens)
+    site = stock_site(sitename=args.sitename, tokens=tokens, release=args.release)
     if args.seed is not None:
         summary = seed_site(site, args.seed)
         print(f"seeded: {summary}", flush=True)
@@ -66,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    running = serve(site, host=args.host, port=args.port, latency=latency, faults=faults)
+    running = serve(site, host=args.host, port=args.port, latency=latency, faults=faults,
+                    contention=args.contention)
     print(f"fake Moodle serving on {running.url}", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -299,6 +299,21 @@ def shares_course(site: FakeSite, userid: int, other: int) -> bool:
     return bool(courses(userid) & courses(other))
 
 
+def user_can_view_profile(site: FakeSite, viewerid: int, user: Row) -> bool:
+    """``user_can_view_profile($user)`` without a course, on a site that forces login for profiles (the
+    default): never a deleted user; oneself, a course contact (an editing teacher somewhere), anyone with
+    ``moodle/user:viewdetails`` or ``viewalldetails``; else only someone sharing a course."""
+    if user.get("deleted"):
+        return False
+    userid = int(user["id"])
+    if userid == viewerid or site.has_capability(viewerid, "moodle/user:viewdetails") or \
+            site.has_capability(viewerid, "moodle/user:viewalldetails"):
+        return True
+    if any(int(row["roleid"]) == 3 for row in site.db["role_assignments"].select(userid=userid)):
+        return True
+    return shares_course(site, viewerid, userid)
+
+
 # --- logging in to a course (external_api::validate_context) --------------------------------------------
 
 def can_access_course(site: FakeSite, userid: int, course: Row) -> str | None:

@@ -50,5 +50,10 @@ class FakeControl:
             body["timeout_s"] = timeout_s
         self._post("faults", body)
 
+    def set_contention(self, on: bool) -> bool:
+        """Concurrent writes touching the same users answer ``dmlwriteexception`` (on) or not."""
+        enabled: bool = self._post("contention", {"on": on})["contention"]
+        return enabled
+
     def close(self) -> None:
         self._http.close()

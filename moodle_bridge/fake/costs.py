@@ -1,8 +1,9 @@
 """Simulated latency and faults, so benchmarks and resilience tests see a real site's costs and failures.
 
 A call costs a fixed part plus a part per item it carries (users created, enrolments); ``workers`` bounds
-how many requests are served at once, like PHP's worker pool on the recording site. The ``moodle``
-profile reproduces ``moodle-contract/measurements.json``.
+how many requests are served at once, like PHP's worker pool on the recording site; ``contention`` makes
+concurrent writes touching the same users deadlock as on PostgreSQL (``contention.py``). The ``moodle``
+profile reproduces ``tests/contract/recordings/5.1/measurements.json`` and has contention on.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ class Latency:
     per_item_ms_by_function: dict[str, float] = field(default_factory=dict)
     per_call_ms_by_function: dict[str, float] = field(default_factory=dict)
     workers: int | None = None
+    contention: bool = False  # what a FakeMoodleApp serving this profile does unless told otherwise
 
     def seconds(self, wsfunction: str, items: int) -> float:
         per_call = self.per_call_ms_by_function.get(wsfunction, self.per_call_ms)
@@ -55,6 +57,7 @@ MOODLE_PROFILE = Latency(
         "core_reportbuilder_retrieve_report": 110.0,
     },
     workers=4,
+    contention=True,
 )
 
 PROFILES = {"none": Latency(), "moodle": MOODLE_PROFILE}

@@ -66,6 +66,9 @@ ENTITIES: list[tuple[str, str, list[tuple[str, str]]]] = [
         ("timestarted", "Time started"), ("reaggregate", "Time reaggregated")]),
     ("access", "Course access", [("timeaccess", "Last access to course")]),
 ]
+# Filters and conditions the recorded 4.5 site did not offer yet.
+ONLY_IN_5_1: frozenset[str] = frozenset({"course_category:coursecount", "user:picture", "user:firstaccess",
+                                         "user:neveraccessed"})
 FILTERS: dict[str, tuple[str, str]] = {
     f"{entity}:{name}": (title, entityname)
     for entity, entityname, names in ENTITIES for name, title in names

@@ -2,7 +2,12 @@
 
 Served by werkzeug's threaded server on loopback, in-process (``serve``) or as a program
 (``python -m moodle_bridge.fake``). Simulated latency is slept outside the site's lock, bounded by the
-profile's worker count, so concurrency behaves as on a real site.
+profile's worker count, so concurrency behaves as on a real site. With contention on (the ``moodle``
+profile's default, or ``contention=True``), a write call arriving while another write in flight holds
+one of its users answers ``dmlwriteexception`` and writes nothing (``contention.py``).
+
+``/_fake/stats`` also tells whether contention is on, how many calls answered ``dmlwriteexception`` for it
+(``dmlwriteexception``) and the most web-service calls served at once (``peak_in_flight``).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from xml.sax.saxutils import escape
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
+from .contention import Contention
 from .costs import Faults, Latency
 from .site import FakeSite
 from .wserror import WSError
@@ -27,18 +33,39 @@ SERVER_PATH = "/webservice/rest/server.php"
 
 
 class FakeMoodleApp:
-    """The WSGI application of one fake site."""
+    """The WSGI application of one fake site.
+
+    ``contention`` None follows the latency profile's (on for ``moodle``, also after ``set_latency``);
+    True or False holds whatever the profile says.
+    """
 
     def __init__(self, site: FakeSite, latency: Latency | None = None,
-                 faults: Faults | None = None) -> None:
+                 faults: Faults | None = None, contention: bool | None = None) -> None:
         self.site = site
         self.latency = latency or Latency()
         self.faults = faults or Faults()
         self._workers = threading.BoundedSemaphore(self.latency.workers or 1024)
+        self._contention_forced = contention
+        self.contention = Contention(self.latency.contention if contention is None else contention)
+        self._flight_lock = threading.Lock()
+        self._in_flight = 0
+        self.peak_in_flight = 0
 
     def set_latency(self, latency: Latency) -> None:
         self.latency = latency
         self._workers = threading.BoundedSemaphore(latency.workers or 1024)
+        if self._contention_forced is None:
+            self.contention.enabled = latency.contention
+
+    def set_contention(self, enabled: bool) -> None:
+        """Turns contention on or off from now on, whatever the latency profile says."""
+        self._contention_forced = enabled
+        self.contention.enabled = enabled
+
+    def _flying(self, delta: int) -> None:
+        with self._flight_lock:
+            self._in_flight += delta
+            self.peak_in_flight = max(self.peak_in_flight, self._in_flight)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)
@@ -72,7 +99,25 @@ class FakeMoodleApp:
         raw = decode_form(pairs)
         fault = self.faults.draw()
         with self._workers:
-            delay = self.latency.seconds(wsfunction or "", self.site.item_count(wsfunction or "", raw))
+            self._flying(+1)
+            try:
+                response = self._serve(token, wsfunction or "", raw, fmt, fault)
+            finally:
+                self._flying(-1)
+        if fault == "timeout":
+            time.sleep(self.faults.timeout_s)
+        if fault == "truncated":
+            body = response.get_data()
+            response.set_data(body[: max(1, len(body) // 2)])
+        return response
+
+    def _serve(self, token: str | None, wsfunction: str, raw: dict[str, Any], fmt: str,
+               fault: str | None) -> Response:
+        """One call inside a worker: its latency, a fault drawn for it before it runs, or its answer.
+        Its users stay held (contention) until the answer is made."""
+        runs = fault not in ("http500", "http503", "exception")
+        with self.contention.hold(self.site, token if runs else None, wsfunction, raw) as refuse:
+            delay = self.latency.seconds(wsfunction, self.site.item_count(wsfunction, raw))
             if delay:
                 time.sleep(delay)
             if fault in ("http500", "http503"):
@@ -81,18 +126,12 @@ class FakeMoodleApp:
                                 status=status, content_type="text/html; charset=utf-8")
             if fault == "exception":
                 error = WSError("dml_read_exception", "dmlreadexception", "Error reading from database")
-                return self._answer(fmt, error.body(self.site.debug))
+                return self._answer(fmt, self.site.error_body(error))
             try:
-                result: Any = self.site.handle(token, wsfunction, raw)
+                result: Any = self.site.handle(token, wsfunction, raw, refuse=refuse)
             except WSError as exc:
-                result = exc.body(self.site.debug)
-            response = self._answer(fmt, result)
-        if fault == "timeout":
-            time.sleep(self.faults.timeout_s)
-        if fault == "truncated":
-            body = response.get_data()
-            response.set_data(body[: max(1, len(body) // 2)])
-        return response
+                result = self.site.error_body(exc)
+            return self._answer(fmt, result)
 
     def _answer(self, fmt: str, result: Any) -> Response:
         if fmt == "json":
@@ -111,12 +150,20 @@ class FakeMoodleApp:
         if name == "stats":
             with site.lock:
                 return _json({"calls": dict(site.calls), "items": dict(site.items),
-                              "total": sum(site.calls.values())})
+                              "total": sum(site.calls.values()), "contention": self.contention.enabled,
+                              "dmlwriteexception": self.contention.deadlocks,
+                              "peak_in_flight": self.peak_in_flight})
         if name == "reset_stats" and request.method == "POST":
             with site.lock:
                 site.calls.clear()
                 site.items.clear()
+            self.contention.reset()
+            with self._flight_lock:
+                self.peak_in_flight = self._in_flight
             return _json({"ok": True})
+        if name == "contention" and request.method == "POST":
+            self.set_contention(bool(body.get("on")))
+            return _json({"contention": self.contention.enabled})
         if name == "clock" and request.method == "POST":
             if "set" in body:
                 site.clock.set(float(body["set"]), frozen=bool(body.get("frozen")))
@@ -192,10 +239,12 @@ class RunningFake:
 
 
 def serve(site: FakeSite, *, host: str = "127.0.0.1", port: int = 0,
-          latency: Latency | None = None, faults: Faults | None = None) -> RunningFake:
-    """Starts serving ``site`` in a daemon thread; port 0 picks a free port."""
+          latency: Latency | None = None, faults: Faults | None = None,
+          contention: bool | None = None) -> RunningFake:
+    """Starts serving ``site`` in a daemon thread; port 0 picks a free port. ``contention`` None follows
+    the latency profile's."""
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    app = FakeMoodleApp(site, latency, faults)
+    app = FakeMoodleApp(site, latency, faults, contention)
     server = make_server(host, port, app, threaded=True)
     server.daemon_threads = True  # type: ignore[attr-defined]  # ThreadingMixIn's switch
     site.siteurl = f"http://{host}:{server.port}"

@@ -3,6 +3,8 @@
 ``FakeSite.handle`` is what ``webservice/rest/server.php`` does: find the token, check the function is in
 its service, validate the parameters against the site's declared signature, run the function, clean the
 answer against the declared returns, and turn exceptions into Moodle's error body.
+
+A site is Moodle 5.1 unless made with ``release="4.5"`` (``releases.py`` says what then differs).
 """
 
 from __future__ import annotations
@@ -19,10 +21,10 @@ from typing import Any
 from . import external
 from .db import Database, Row
 from .registry import ACTIONS, FUNCTIONS
+from .releases import DEFAULT, RELEASES, as_answered_by, branch_of
 from .wserror import WSError, invalid_parameter, moodle_exception, no_permissions
 
-RELEASE = "5.1+ (Build: 20251017)"
-VERSION = "2025100600.02"
+RELEASE, VERSION = RELEASES[DEFAULT]
 ALL = frozenset({"*"})
 
 
@@ -125,7 +127,11 @@ class Service:
 
 @dataclass
 class FakeSite:
-    """A Moodle site held in memory."""
+    """A Moodle site held in memory.
+
+    ``release`` is Moodle's release string, or a short name of ``releases.RELEASES`` ("4.5", "5.1"), which
+    sets the release and version that site reported.
+    """
 
     sitename: str = "Fake Moodle"
     siteurl: str = "http://127.0.0.1"
@@ -142,8 +148,21 @@ class FakeSite:
     lock: threading.RLock = field(default_factory=threading.RLock)
     ext: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if self.release in RELEASES:
+            self.release, self.version = RELEASES[self.release]
+
+    @property
+    def branch(self) -> tuple[int, int]:
+        """``(major, minor)`` of the release, for the answers 4.5 and 5.1 give differently."""
+        return branch_of(self.release)
+
     def now(self) -> int:
         return self.clock.now()
+
+    def error_body(self, error: WSError) -> dict[str, Any]:
+        """The body this release answers for ``error``, with ``debuginfo`` while the site debugs."""
+        return error.body(self.debug, branch=self.branch)
 
     @property
     def debug(self) -> bool:
@@ -166,8 +185,13 @@ class FakeSite:
         held = self.capabilities.get(userid, frozenset())
         return held is ALL or "*" in held or capability in held
 
-    def handle(self, token: str | None, wsfunction: str | None, raw: dict[str, Any]) -> Any:
-        """Runs one web-service call; returns the cleaned answer or raises ``WSError``."""
+    def handle(self, token: str | None, wsfunction: str | None, raw: dict[str, Any], *,
+               refuse: WSError | None = None) -> Any:
+        """Runs one web-service call; returns the cleaned answer or raises ``WSError``.
+
+        ``refuse`` is an error the call meets once it has passed Moodle's checks, before it writes (a
+        deadlock with another call in flight): the call counts, nothing runs.
+        """
         if not token or token not in self.tokens:
             raise moodle_exception("invalidtoken", "Invalid token - token not found")
         userid, service_id = self.tokens[token]
@@ -176,10 +200,12 @@ class FakeSite:
         description = external.signatures().get(wsfunction)
         spec = FUNCTIONS.get(wsfunction)
         if description is None or spec is None:
+            sql = f"SELECT * FROM {{external_functions}} WHERE name = ? [array (\n  0 => '{wsfunction}',\n)]"
+            if self.branch < (5, 0):
+                raise WSError("dml_missing_record_exception", "invalidrecord",
+                              "Can't find data record in database table external_functions.", sql)
             raise WSError("dml_missing_record_exception", "invalidrecordunknown",
-                          "Can't find data record in database.",
-                          f"SELECT * FROM {{external_functions}} WHERE name = ? "
-                          f"[array (\n  0 => '{wsfunction}',\n)]")
+                          "Can't find data record in database.", sql)
         service = self.services[service_id]
         if wsfunction not in service.functions or not service.enabled:
             raise WSError("webservice_access_exception", "accessexception",
@@ -191,8 +217,10 @@ class FakeSite:
                 self.calls[wsfunction] += 1
                 if spec.items and isinstance(params.get(spec.items), list):
                     self.items[wsfunction] += len(params[spec.items])
+                if refuse is not None:
+                    raise refuse
                 result = spec.handler(Call(self, userid, wsfunction, token), params)
-            return external.returns_cleaner(wsfunction)(result)
+            return as_answered_by(self.branch, wsfunction, external.returns_cleaner(wsfunction)(result))
 
     def invoke(self, wsfunction: str, params: dict[str, Any], *, userid: int = 2) -> Any:
         """Runs a function as ``userid`` without HTTP or a token, as seeding and site actions do."""
@@ -201,7 +229,7 @@ class FakeSite:
         with collector_paused():
             with self.lock:
                 result = FUNCTIONS[wsfunction].handler(Call(self, userid, wsfunction, ""), validated)
-            return external.returns_cleaner(wsfunction)(result)
+            return as_answered_by(self.branch, wsfunction, external.returns_cleaner(wsfunction)(result))
 
     def site_action(self, name: str, args: dict[str, Any] | None = None) -> Any:
         """Does on the site what a person or cron would do (see ``registry.site_action``)."""

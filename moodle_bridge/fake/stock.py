@@ -17,6 +17,7 @@ from .records import (
     new_user,
 )
 from .registry import FUNCTIONS
+from .releases import DEFAULT
 from .site import ALL, FakeSite
 
 SERVICE_ROLE = "cadrecompanion"
@@ -25,13 +26,14 @@ MOBILE_SERVICE = "moodle_mobile_app"
 
 
 def stock_site(*, sitename: str = "Fake Moodle", tokens: dict[str, str] | None = None,
-               role_can_assign: bool = True) -> FakeSite:
-    """A fresh site. ``tokens`` maps ``wsbot``/``weak``/``small`` to token strings to accept.
+               role_can_assign: bool = True, release: str = DEFAULT) -> FakeSite:
+    """A fresh site. ``tokens`` maps ``wsbot``/``weak``/``small`` to token strings to accept;
+    ``release`` is "5.1" or "4.5" (``releases.RELEASES``), or a full release string.
 
     ``role_can_assign=False`` leaves the service role unable to assign roles, as on a stock site before
     an admin allows it (``allow_role_assign``), which makes enrolments fail with ``wsusercannotassign``.
     """
-    site = FakeSite(sitename=sitename)
+    site = FakeSite(sitename=sitename, release=release)
     db = site.db
     context(site, CONTEXT_SYSTEM, 0)
     for roleid, shortname in ROLES:

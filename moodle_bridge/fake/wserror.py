@@ -24,8 +24,8 @@ class WSError(Exception):
         self.message = message
         self.debuginfo = debuginfo
 
-    def body(self, debug: bool) -> dict[str, Any]:
-        """The error body as the site answers it; ``debuginfo`` only while the site debugs."""
+    def body(self, debug: bool, *, branch: tuple[int, int] = (5, 1)) -> dict[str, Any]:
+        """The error body as a site of release ``branch`` answers it; ``debuginfo`` only while it debugs."""
         body: dict[str, Any] = {"exception": self.exception}
         if self.errorcode is not None:
             body["errorcode"] = self.errorcode
@@ -72,7 +72,8 @@ class MissingRecord(WSError):
 
     Moodle 5.1 with debugging off says ``invalidrecordunknown`` ("Can't find data record in
     database."); with debugging on, what the throwing code asked for: ``invalidrecord`` naming the table
-    for a plain read (as 4.5 always does), or the caller's own code (``invaliduser``...).
+    for a plain read, or the caller's own code (``invaliduser``...). 4.5 always says what the throwing
+    code asked for, with ``debuginfo`` only while it debugs.
     """
 
     def __init__(self, table: str, debuginfo: str, *, errorcode: str = "invalidrecord",
@@ -82,11 +83,14 @@ class MissingRecord(WSError):
         self.debug_errorcode = errorcode
         self.debug_message = message or f"Can't find data record in database table {table}."
 
-    def body(self, debug: bool) -> dict[str, Any]:
-        if not debug:
+    def body(self, debug: bool, *, branch: tuple[int, int] = (5, 1)) -> dict[str, Any]:
+        if not debug and branch >= (5, 0):
             return super().body(debug)
-        return {"exception": self.exception, "errorcode": self.debug_errorcode,
-                "message": self.debug_message, "debuginfo": self.debuginfo}
+        body: dict[str, Any] = {"exception": self.exception, "errorcode": self.debug_errorcode,
+                                "message": self.debug_message}
+        if debug:
+            body["debuginfo"] = self.debuginfo
+        return body
 
 
 def missing_record_where(table: str, sql: str, values: Sequence[Any], *, errorcode: str = "invalidrecord",

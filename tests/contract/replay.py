@@ -1,5 +1,8 @@
 """Replays a scenario recorded on a real Moodle against the fake and lists every difference.
 
+The recordings live beside this module (``recordings/5.1/scenarios``, ``recordings/4.5/scenarios``); each
+set is replayed against a fake answering as the release it was recorded on.
+
 A step passes when the HTTP status is the same; for an error, ``exception`` and ``errorcode`` are the
 same; for a success, the JSON has the same shape (the same keys at every level, the same JSON types,
 lists element by element) and the values the scenario itself set come back the same.
@@ -18,21 +21,16 @@ import requests
 from moodle_bridge.encoding import encode_params
 from moodle_bridge.fake import serve, stock_site
 
-CONTRACT_DIR = Path(__file__).resolve().parents[3] / "shared" / "moodle-contract"
+RECORDINGS = Path(__file__).resolve().parent / "recordings"
+RELEASES = ("5.1", "4.5")
 TOKENS = {"wsbot": "a1" * 16, "weak": "b2" * 16, "small": "c3" * 16, "invalid": "ffff" * 8}
 _REF = re.compile(r"\$\{(s\d+)\.response((?:\[\d+\]|\.\w+)*)\}")
 _PATH_PART = re.compile(r"\[(\d+)\]|\.(\w+)")
 
 
-def contract_dir() -> Path:
-    for candidate in (CONTRACT_DIR, Path.cwd().parent / "shared" / "moodle-contract"):
-        if candidate.is_dir():
-            return candidate
-    return CONTRACT_DIR
-
-
-def scenario_files() -> list[Path]:
-    return sorted((contract_dir() / "scenarios").glob("*.json"))
+def scenario_files(release: str = "5.1") -> list[Path]:
+    """The scenarios recorded on ``release``."""
+    return sorted((RECORDINGS / release / "scenarios").glob("*.json"))
 
 
 @dataclass
@@ -61,14 +59,16 @@ class Replay:
         return node
 
 
-def run(path: Path, deviations: dict[tuple[str, str], str]) -> list[str]:
-    """Replays one scenario file; returns the differences not excused in ``deviations``."""
+def run(path: Path, deviations: dict[tuple[str, str], str], release: str = "5.1") -> list[str]:
+    """Replays one scenario file against a fake answering as ``release``; returns the differences not
+    excused in ``deviations``."""
     scenario = json.loads(path.read_text("utf-8"))
     replay = Replay(scenario)
     site = stock_site(sitename="Cadre Learning Center Lab",
                       tokens={k: v for k, v in TOKENS.items() if k != "invalid"},
                       role_can_assign=not any(step.get("site_action") == "allow_role_assign"
-                                              for step in scenario["steps"]))
+                                              for step in scenario["steps"]),
+                      release=release)
     with serve(site) as fake, requests.Session() as http:
         for step in scenario["steps"]:
             where = f"{path.stem} {step['id']}"

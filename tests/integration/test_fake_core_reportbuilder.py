@@ -11,6 +11,7 @@ import pytest
 from moodle_bridge import AccessDeniedError, InvalidParameterError, MoodleClient, NotFoundError
 from moodle_bridge.areas.core_reportbuilder import TEXT_CONTAINS, parse_report_datetime, report_yes
 from moodle_bridge.fake import RunningFake
+from moodle_bridge.fake.releases import RELEASES
 from tests.factories import enrol, learner, numbered_user, training_course
 
 from ..conftest import WEAK_TOKEN
@@ -92,6 +93,20 @@ def test_paging_has_no_cap_and_never_truncates(fake: RunningFake, client: Moodle
     assert beyond.rows == () and beyond.totalrowcount == 0
     default = area.retrieve_report(reportid)
     assert len(default.rows) == 10  # Moodle's default perpage
+
+
+@pytest.mark.parametrize("release", ["5.1", "4.5"])
+def test_a_page_beyond_the_end_counts_no_rows_on_5_1_and_all_on_4_5(
+        fake: RunningFake, client: MoodleClient, site_data: dict[str, Any], release: str) -> None:
+    fake.site.release, fake.site.version = RELEASES[release]
+    reportid = create_report(fake)
+    area = client.core_reportbuilder
+    assert area.retrieve_report(reportid, 0, 2).totalrowcount == 9
+    last = area.retrieve_report(reportid, 4, 2)  # rows 8 and 9 of 9: a short last page
+    assert len(last.rows) == 1 and last.totalrowcount == 9
+    beyond = area.retrieve_report(reportid, 5, 2)
+    assert beyond.rows == ()
+    assert beyond.totalrowcount == (0 if release == "5.1" else 9)
 
 
 def test_conditions_added_by_web_service_filter_nothing(fake: RunningFake, client: MoodleClient,

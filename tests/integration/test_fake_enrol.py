@@ -240,10 +240,9 @@ def test_users_with_capability(fake: RunningFake, client: MoodleClient) -> None:
 
 
 def test_parallel_batches_use_the_sites_workers() -> None:
-    """With Moodle's cost per enrolment (simulated: 10 ms each, 4 PHP workers), parallel batches finish
-    in about a quarter of the time sequential ones take."""
-    import time
-
+    """With Moodle's cost per enrolment (simulated: 10 ms each, 4 PHP workers), sequential batches reach the
+    site one at a time and parallel ones several at once (the fake counts the calls it serves at once; the
+    time saved is the provisioning benchmark's to measure)."""
     from moodle_bridge.fake import Latency
 
     site = stock_site(tokens={"wsbot": TOKEN})
@@ -252,11 +251,12 @@ def test_parallel_batches_use_the_sites_workers() -> None:
             MoodleClient(running.url, TOKEN, timeout=10, retries=0, batch_size=10, max_workers=4) as client:
         users = make_users(running.site, 40)
         one, two = make_course(client, "PA1"), make_course(client, "PA2")
-        started = time.perf_counter()
+        running.app.peak_in_flight = 0
         client.enrol_manual.enrol_users([Enrolment(u, one) for u in users])
-        sequential = time.perf_counter() - started
-        started = time.perf_counter()
+        sequential = running.app.peak_in_flight
+        running.app.peak_in_flight = 0
         client.enrol_manual.enrol_users([Enrolment(u, two) for u in users], parallel=True)
-        parallel = time.perf_counter() - started
-    assert sequential >= 0.4  # 4 calls of 10 enrolments at 10 ms each, one after the other
-    assert parallel < sequential * 0.6
+        parallel = running.app.peak_in_flight
+    assert site.calls["enrol_manual_enrol_users"] == 8  # 4 batches of 10, twice
+    assert sequential == 1
+    assert 1 < parallel <= 4  # never more than the site's workers

@@ -71,14 +71,22 @@ def test_each_fault_kind_reaches_the_client_as_its_error(kind: str, error: type)
     assert site.calls[FN] == (1 if ran_anyway else 0)
 
 
-def test_latency_is_simulated_per_call() -> None:
+def test_latency_is_simulated_per_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each call sleeps its cost (what is asserted is the sleep asked for, never a measured time)."""
+    slept: list[float] = []
+    real_sleep = time.sleep
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        real_sleep(seconds)
+
     site = stock_site(tokens={"wsbot": TOKEN})
     with serve(site, latency=fixed(50)) as fake:
-        started = time.perf_counter()
+        monkeypatch.setattr(time, "sleep", sleep)  # the server's sleeps go through the time module
         with MoodleClient(fake.url, TOKEN) as client:
             for _ in range(4):
                 client.core_webservice.get_site_info()
-        assert time.perf_counter() - started >= 0.2
+    assert slept == [pytest.approx(0.05)] * 4
 
 
 def test_the_test_interface_counts_and_drives(fake: RunningFake) -> None:
@@ -105,13 +113,18 @@ def test_the_fake_runs_as_a_program() -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     command = [sys.executable, "-m", "moodle_bridge.fake", "--port", str(port), "--token", TOKEN,
-               "--latency-ms", "1"]
+               "--latency-ms", "1", "--release", "4.5", "--contention"]
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
         try:
             assert process.stdout is not None
             assert f"serving on http://127.0.0.1:{port}" in process.stdout.readline()
             with MoodleClient(f"http://127.0.0.1:{port}", TOKEN) as client:
-                assert client.core_webservice.get_site_info().siteurl == f"http://127.0.0.1:{port}"
+                info = client.core_webservice.get_site_info()
+                assert info.siteurl == f"http://127.0.0.1:{port}"
+                assert info.release == "4.5 (Build: 20241007)"
+            control = FakeControl(f"http://127.0.0.1:{port}")
+            assert control.stats()["contention"] is True
+            control.close()
         finally:
             process.terminate()
             assert process.wait(timeout=10) == 0

@@ -109,7 +109,7 @@ def update_courses(call: Call, params: dict[str, Any]) -> dict[str, Any]:
         try:
             _update_course(site, call, item)
         except WSError as exc:
-            answer = exc.body(site.debug)
+            answer = site.error_body(exc)
             warnings.append({"item": "course", "itemid": item["id"],
                              "warningcode": answer.get("errorcode") or "", "message": answer["message"]})
     return {"warnings": warnings}

@@ -7,14 +7,17 @@ fullmessageformat, fullmessagehtml, smallmessage, timecreated, timeread, customd
 ``message_contacts`` (userid, contactid).
 
 Recorded behaviour kept: a call mixing delivered and refused messages fails as a whole with
-``formatnotsupported`` *after* the good ones were delivered.
+``formatnotsupported`` *after* the good ones were delivered. ``core_message_get_member_info`` fills
+``requirescontact``, ``canmessage`` and ``canmessageevenifblocked`` only with ``includeprivacyinfo``
+(null otherwise); on 5.1 an id of no user, or more than 100 ids, fails the whole call with a PHP
+TypeError (no errorcode), while 4.5 leaves unknown ids out.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..access import shares_course
+from ..access import shares_course, user_can_view_profile
 from ..db import Row
 from ..params import optional_int
 from ..php import php_json
@@ -22,9 +25,12 @@ from ..records import fullname, profile_image_urls
 from ..registry import function
 from ..site import Call, FakeSite
 from ..text import FORMAT_HTML, FORMAT_MOODLE, FORMAT_PLAIN, escape, html_to_text
-from ..wserror import invalid_parameter, missing_record, moodle_exception, no_permissions
+from ..wserror import invalid_parameter, missing_record, moodle_exception, no_permissions, php_error
 
 MESSAGE_MAX_LENGTH = 4096
+MEMBER_INFO_LOAD = 100  # 5.1's get_member_info loads at most this many users
+PROFILE_CALLBACK_TYPEERROR = ("user_process_profile_callbacks(): Argument #1 ($user) must be of type "
+                              "stdClass, null given, called in [dirroot]/user/lib.php on line 1255")
 PRIVACY_ONLYCONTACTS, PRIVACY_COURSEMEMBER, PRIVACY_SITE = 0, 1, 2
 CONVERSATION_INDIVIDUAL, CONVERSATION_SELF = 1, 3
 
@@ -214,16 +220,31 @@ def get_messages(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 
 @function("core_message_get_member_info", items="userids")
 def get_member_info(call: Call, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """``core_message_external::get_member_info``, then ``\\core_message\\helper::get_member_info``.
+
+    5.1 loads the asked users first (``get_records_list``, unordered, LIMIT ``MEMBER_INFO_LOAD``) and asks
+    ``user_can_view_profile`` of each asked id: an id it did not load (no such user, or one past the
+    limit) is a PHP TypeError failing the whole call, one the caller may not view is left out. 4.5 loads
+    the members with the helper's own query only: unknown ids are left out, there is no limit.
+    """
     site = call.site
     reference = int(params["referenceuserid"])
     if reference != call.userid and not call.has_capability("moodle/site:readallmessages"):
         raise moodle_exception("You do not have permission to perform this action.",
                                "error/You do not have permission to perform this action.")
+    asked = list(dict.fromkeys(int(u) for u in params["userids"]))
+    if site.branch >= (5, 0):
+        loaded = {u: site.db["user"].get(u) for u in asked}
+        if len(asked) > MEMBER_INFO_LOAD or any(user is None for user in loaded.values()):
+            raise php_error(PROFILE_CALLBACK_TYPEERROR, "TypeError")
+        asked = [u for u, user in loaded.items() if user and user_can_view_profile(site, call.userid, user)]
+    privacy = bool(params.get("includeprivacyinfo"))
     members = []
-    for userid in dict.fromkeys(int(u) for u in params["userids"]):
+    for userid in asked:
         user = site.db["user"].get(userid)
         if user is None:
             continue
+        deleted = bool(user.get("deleted"))
         contact = _is_contact(site, reference, userid)
         blocked = site.db["message_users_blocked"].first(userid=reference, blockeduserid=userid) is not None
         info: dict[str, Any] = {
@@ -233,10 +254,13 @@ def get_member_info(call: Call, params: dict[str, Any]) -> list[dict[str, Any]]:
             "profileimageurlsmall": profile_image_urls(site, user)["profileimageurlsmall"],
             "isonline": site.now() - int(user.get("lastaccess") or 0) < 300,
             "showonlinestatus": True,
-            "isblocked": blocked, "iscontact": contact, "isdeleted": bool(user.get("deleted")),
-            "canmessageevenifblocked": site.has_capability(userid, "moodle/site:readallmessages"),
-            "canmessage": not user.get("deleted") and can_send_message(site, userid, reference),
-            "requirescontact": _privacy(site, userid) == PRIVACY_ONLYCONTACTS,
+            "isblocked": blocked, "iscontact": contact, "isdeleted": deleted,
+            # Only asked for: each costs the member's preferences and capability checks.
+            "requirescontact": _privacy(site, userid) == PRIVACY_ONLYCONTACTS if privacy else None,
+            # May the reference user message this member; may the member message the reference user.
+            "canmessage": (not deleted and can_send_message(site, userid, reference)) if privacy else None,
+            "canmessageevenifblocked": (not deleted and can_send_message(site, reference, userid))
+            if privacy else None,
             "cancreatecontact": not contact and userid != reference,
         }
         if params.get("includecontactrequests"):

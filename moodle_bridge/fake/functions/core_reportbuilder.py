@@ -6,8 +6,10 @@ uniqueidentifier, iscondition, filterorder) and ``reportbuilder_user_filters`` (
 the values one user set with ``core_reportbuilder_set_filters``).
 
 What the recorded site did and the fake does: a condition added by web service has no value and filters
-nothing; ``perpage`` has no cap and 0 returns every row; a page beyond the end returns no rows and a total
-of 0. No web service creates a report: the ``create_report`` site action is the admin doing it.
+nothing; ``perpage`` has no cap and 0 returns every row; a page beyond the end returns no rows and, on 5.1,
+a total of 0 (4.5 still counts every row there: on 5.1 a caller cannot tell the end from the total alone,
+only from a short page). No web service creates a report: the ``create_report`` site action is the admin
+doing it.
 """
 
 from __future__ import annotations
@@ -18,7 +20,16 @@ from typing import Any
 from ..db import Row
 from ..records import fullname, must_exist, profile_image_urls
 from ..registry import function, site_action
-from ..reportsource import COLUMNS, ENTITIES, FILTERS, columns_of, filters_of, json_object, report_page
+from ..reportsource import (
+    COLUMNS,
+    ENTITIES,
+    FILTERS,
+    ONLY_IN_5_1,
+    columns_of,
+    filters_of,
+    json_object,
+    report_page,
+)
 from ..site import Call, FakeSite
 from ..wserror import WSError, invalid_parameter
 
@@ -141,7 +152,8 @@ def retrieve_report(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     page, perpage = max(int(params.get("page") or 0), 0), max(int(params.get("perpage") or 0), 0)
     headers, chosen, total = report_page(site, call.userid, report, page * perpage if perpage else 0,
                                          perpage)
-    total = total if chosen or page == 0 else 0
+    if not chosen and page > 0 and site.branch >= (5, 0):
+        total = 0  # 5.1 counts the rows of the page it read; 4.5 the report's
     return {
         "details": details(site, report),
         "data": {"headers": headers, "rows": [{"columns": row} for row in chosen], "totalrowcount": total},
@@ -221,11 +233,13 @@ def _help(topic: str, text: str) -> str:
             f'title="Help with {topic}" role="img" aria-label="Help with {topic}"></i></a>')
 
 
-def _available(active: set[str]) -> list[dict[str, Any]]:
+def _available(site: FakeSite, active: set[str]) -> list[dict[str, Any]]:
+    """The filters (or conditions) a report may still add, grouped by entity, as this release offers them."""
+    hidden = active | (ONLY_IN_5_1 if site.branch < (5, 0) else set())
     groups = []
     for entity, entityname, names in ENTITIES:
         values = [{"value": f"{entity}:{name}", "visiblename": title}
-                  for name, title in names if f"{entity}:{name}" not in active]
+                  for name, title in names if f"{entity}:{name}" not in hidden]
         if values:
             groups.append({"optiongroup": {"text": entityname, "values": values}})
     return groups
@@ -235,7 +249,7 @@ def _conditions_answer(site: FakeSite, report: Row) -> dict[str, Any]:
     active = filters_of(site, report["id"], condition=True)
     return {
         "hasavailableconditions": True,
-        "availableconditions": _available({row["uniqueidentifier"] for row in active}),
+        "availableconditions": _available(site, {row["uniqueidentifier"] for row in active}),
         "hasactiveconditions": bool(active),
         "activeconditionsform": _form_html(site, "conditions", active) if active else "",
         "helpicon": _help("Conditions", "Report conditions allow you to limit which data is displayed when "
@@ -249,7 +263,7 @@ def _filters_answer(site: FakeSite, report: Row) -> dict[str, Any]:
     active = filters_of(site, report["id"], condition=False)
     return {
         "hasavailablefilters": True,
-        "availablefilters": _available({row["uniqueidentifier"] for row in active}),
+        "availablefilters": _available(site, {row["uniqueidentifier"] for row in active}),
         "hasactivefilters": bool(active),
         "activefilters": [{
             "id": row["id"],

@@ -24,7 +24,7 @@ from ..db import Row
 from ..records import CONTEXT_MODULE
 from ..registry import function
 from ..site import Call, FakeSite
-from ..wserror import missing_record, missing_user, moodle_exception
+from ..wserror import missing_record, missing_user, moodle_exception, php_error
 
 
 def manual_instance_enabled(site: FakeSite, courseid: int) -> Row | None:
@@ -91,9 +91,13 @@ def unenrol_user(site: FakeSite, instance: Row, userid: int) -> None:
 
 
 
-def _get_user(site: FakeSite, userid: int) -> Row:
-    """``core_user::get_user(MUST_EXIST)`` and ``require_active_user``."""
+def _get_user(site: FakeSite, userid: int, *, enrolling: bool = False) -> Row:
+    """``core_user::get_user(MUST_EXIST)`` and ``require_active_user``. When enrolling, 4.5 reads the
+    user without ``MUST_EXIST`` and fails in ``enrol_user`` with a PHP TypeError (no errorcode) instead."""
     user = site.db["user"].get(userid)
+    if user is None and enrolling and site.branch < (5, 0):
+        raise php_error("core\\user::get_name_placeholders(): Argument #1 ($user) must be of type stdClass, "
+                        "bool given, called in [dirroot]/lib/enrollib.php on line 3674", "TypeError")
     if user is None:
         raise missing_user(userid)
     if int(userid) == 1:
@@ -121,7 +125,7 @@ def enrol_users(call: Call, params: dict[str, Any]) -> None:
         validate_context(site, call.userid, ctx)
         assert ctx is not None
         require_capability_in(site, call.userid, "enrol/manual:enrol", ctx)
-        user = _get_user(site, int(enrolment["userid"]))
+        user = _get_user(site, int(enrolment["userid"]), enrolling=True)
         roleid = int(enrolment["roleid"])
         if roleid not in assignable_roles(site, call.userid, ctx):
             raise moodle_exception(
