@@ -85,17 +85,14 @@ def test_archives_and_forms_one_each_per_cadre_with_a_zip(years: SeededYear, tmp
         build_year(settings, 2030, actor="test")
 
 
-def test_a_five_year_archive_is_quick(database_url: str, tmp_path: Path) -> None:
+def test_a_five_year_archive_holds_every_year(database_url: str, tmp_path: Path) -> None:
+    """How fast it renders is benchmarks/documents.py's ``archive_5y_s``, not a test's."""
     for year in range(2022, 2027):
         seed_year(database_url, year=year, cadres=1)
     settings = settings_for(database_url, tmp_path)
-    archive_pdf(settings, "D00001", today=ON)  # warm: fonts and templates load once per process
-    started_at = dt.datetime.now()
     pdf = archive_pdf(settings, "D00001", today=ON)
-    seconds = (dt.datetime.now() - started_at).total_seconds()
     text = pdf_text(pdf)
     assert all(str(year) in text for year in range(2022, 2027)) and pdf_pages(pdf) >= 2
-    assert seconds < 2.0, seconds
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import io
-import time
 from pathlib import Path
 
 import pytest
@@ -105,8 +104,6 @@ def test_without_a_plan_or_a_broker_the_commands_say_so(database_url: str, tmp_p
     nothing = cli(["certificates", "issue"], database_url=database_url)
     assert nothing.exit_code == 2 and "no plan was applied yet" in nothing.output
     seeded = seed_year(database_url, cadres=2)
-    started_at = time.monotonic()
     unreachable = run(["certificates", "issue", "--queue"], seeded, tmp_path, secret_key="test",
                       broker_url="redis://127.0.0.1:9/0")
     assert unreachable.exit_code == 2 and "cannot reach the broker" in unreachable.output, unreachable.output
-    assert time.monotonic() - started_at < 60
