@@ -13,7 +13,11 @@ Prints one JSON object (``--json``) with:
   the client's write concurrency, sum over calls of the profile's cost / min(workers, concurrency),
   computed from the fake's per-function call and item counts (target: at most 1.3);
 - ``phases`` / ``noop_phases`` / ``profile_phases``: per Moodle function, its calls, items (as the fake
-  counted them), and the seconds from its first call to its last answer, so idle time between phases shows.
+  counted them), and the seconds from its first call to its last answer, so idle time between phases shows;
+- ``contention``: true when every run's fake had contention on (as a real Moodle on PostgreSQL: a write
+  touching the users of another write in flight deadlocks and answers ``dmlwriteexception``, writing
+  nothing); ``dmlwriteexception`` / ``profile_dmlwriteexception``: how many calls the fake answered so in
+  the full-scale applies (first and no-op) and in the profile run. Every run has contention on.
 ``--quick`` (the test's smoke run) serves the profile scaled down 50 times, so its ratio mostly measures the
 companion's own overhead.
 The plan and roster are generated (Chinese names, a college's department and rank mix) in a temp dir.
@@ -262,7 +266,7 @@ def serve_fake(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     site = stock_site(tokens={"wsbot": args.token})
     seed_course_library(site)
-    running = serve(site, port=args.port, latency=scaled(MOODLE_PROFILE, args.scale))
+    running = serve(site, port=args.port, latency=scaled(MOODLE_PROFILE, args.scale), contention=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with suppress(KeyboardInterrupt):
@@ -376,7 +380,7 @@ def full_scale(args: argparse.Namespace, workdir: Path, writes: set[str]) -> dic
                            "courses": len(inputs.plan.courses), "latency_ms": args.latency_ms,
                            "batch_size": args.batch_size, "workers": args.workers,
                            "inputs_s": round(inputs_s, 2)}
-    fake_args = ["--seed", "demo", "--latency-ms", str(args.latency_ms)]
+    fake_args = ["--seed", "demo", "--latency-ms", str(args.latency_ms), "--contention"]
     with fake_moodle(fake_args) as fake:
         settings = settings_for(fake.url, fake.token, f"sqlite:///{workdir / 'full.sqlite3'}",
                                 args.batch_size, args.workers)
@@ -400,6 +404,9 @@ def full_scale(args: argparse.Namespace, workdir: Path, writes: set[str]) -> dic
         "peak_rss_mb": round(peak_rss_mb(), 1),
         "phases": first.log.phases(first.started, first.stats["items"]),
         "noop_phases": noop.log.phases(noop.started, noop.stats["items"]),
+        "contention": bool(first.stats.get("contention") and noop.stats.get("contention")),
+        "dmlwriteexception": int(first.stats.get("dmlwriteexception", 0))
+        + int(noop.stats.get("dmlwriteexception", 0)),
     })
     return out
 
@@ -412,8 +419,8 @@ def profiled(args: argparse.Namespace, workdir: Path, writes: set[str]) -> dict[
     inputs = check_inputs(plan, "plan.yaml", roster, "roster.csv")
     latency = scaled(MOODLE_PROFILE, args.profile_scale)
     workers = min(args.workers, latency.workers or args.workers)
-    if args.profile_scale == 1.0:
-        context = fake_moodle(["--seed", "demo", "--profile", "moodle"])
+    if args.profile_scale == 1.0:  # the moodle profile has contention on; said again to be sure
+        context = fake_moodle(["--seed", "demo", "--profile", "moodle", "--contention"])
     else:
         context = fake_moodle(["--scale", str(args.profile_scale)], serve_self=True)
     with context as fake:
@@ -434,6 +441,8 @@ def profiled(args: argparse.Namespace, workdir: Path, writes: set[str]) -> dict[
         "profile_calls": run.result.calls,
         "profile_write_calls": sum(c for name, c in run.stats["calls"].items() if name in writes),
         "profile_phases": run.log.phases(run.started, run.stats["items"]),
+        "profile_contention": bool(run.stats.get("contention")),
+        "profile_dmlwriteexception": int(run.stats.get("dmlwriteexception", 0)),
     }
 
 
@@ -466,6 +475,7 @@ def main(argv: list[str] | None = None) -> int:
         results = full_scale(args, workdir, writes)
         if args.profile_cadres > 0:
             results.update(profiled(args, workdir, writes))
+            results["contention"] = results["contention"] and results.pop("profile_contention")
         else:
             results["moodle_profile_ratio"] = None
     emit(results, as_json=args.json)
