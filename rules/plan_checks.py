@@ -2,23 +2,27 @@
 exactly one class, can each tier be reached at all.
 
 These are the mistakes a plan's author cannot see by reading one entry: adding a required course to one
-tier, or splitting a class in two, changes what is possible for everybody in it.
+tier, or splitting a class in two, changes what is possible for everybody in it. They run on the entries
+read whole even when others have errors; ``gaps`` says what the broken entries leave unknown, and a
+problem is only reported when it holds whatever those entries were meant to say.
 """
 
 from __future__ import annotations
 
+from typing import Literal
+
+from rules.plan_gaps import NO_GAPS, Gaps
 from rules.plan_model import Klass, Match, Plan, Tier, hours_text
 from rules.problems import Problem
 from rules.wording import Sentence
 
 
-def check_plan(plan: Plan, *, hours_complete: bool = True) -> list[Problem]:
+def check_plan(plan: Plan, gaps: Gaps = NO_GAPS) -> list[Problem]:
     problems: list[Problem] = []
     for index, tier in enumerate(plan.tiers):
-        where = f"tiers[{index}]"
-        if hours_complete:
-            problems += _tier_hours(plan, tier, where)
-        if tier.key and not plan.classes_of(tier.key):
+        where = f"tiers[{tier.index}]"
+        problems += _tier_hours(plan, tier, where, gaps)
+        if tier.key and not plan.classes_of(tier.key) and not gaps.may_have_class(tier.key):
             problems.append(Problem(plan.filename, tier.line, where, Sentence(
                 'tier "%(tier)s" has no class: its cadres would be in no cohort', tier=tier.key)))
         for earlier in plan.tiers[:index]:
@@ -29,37 +33,58 @@ def check_plan(plan: Plan, *, hours_complete: bool = True) -> list[Problem]:
                     "warning"))
                 break
     problems += _class_overlaps(plan)
-    if plan.reviewers is None and any(c.reflection for c in plan.courses):
+    if plan.reviewers is None and not gaps.reviewers and any(c.reflection for c in plan.courses):
         problems.append(Problem(plan.filename, None, "reviewers", Sentence(
             "courses ask for reflections but the plan names no reviewers: nobody will review them"),
             "warning"))
     return problems
 
 
-def _tier_hours(plan: Plan, tier: Tier, where: str) -> list[Problem]:
+def _tier_hours(plan: Plan, tier: Tier, where: str, gaps: Gaps) -> list[Problem]:
     """Required courses must be able to give the tier's required_min; all courses together should be able
-    to reach its target (a warning only: hours earned elsewhere may count towards the target)."""
+    to reach its target (a warning only: hours earned elsewhere may count towards the target). A sum is
+    only compared where it is known: no broken course may count for the tier, and the hours it is
+    compared with were read."""
     problems: list[Problem] = []
-    hours = tier.hours
-    required = sum(c.hours for c in plan.required_courses(tier.key))
-    electives = sum(c.hours for c in plan.elective_courses(tier.key))
-    if required < hours.required_min:
+    hours, known = tier.hours, gaps.hours_known(tier)
+    required = _sum(plan, gaps, tier.key, "required")
+    electives = _sum(plan, gaps, tier.key, "elective")
+    if required is not None and "required_min" in known and required < hours.required_min:
         problems.append(Problem(plan.filename, tier.line, where, _short_of_required_min(tier, required)))
-    counted = electives if hours.elective_max is None else min(electives, hours.elective_max)
-    if not problems and required + counted < hours.target:
-        problems.append(Problem(plan.filename, tier.line, where,
-                                _short_of_target(tier, required, electives, counted), "warning"))
+    if required is not None and electives is not None and {"target", "elective_max"} <= known:
+        counted = electives if hours.elective_max is None else min(electives, hours.elective_max)
+        if not problems and required + counted < hours.target:
+            problems.append(Problem(plan.filename, tier.line, where,
+                                    _short_of_target(tier, required, electives, counted), "warning"))
     own_cap = {"target", "elective_max"} & tier.own_hours  # else reported once, at the year's hours
-    if own_cap and hours.elective_max is not None and hours.elective_max > hours.target:
+    if (own_cap and {"target", "elective_max"} <= known and hours.elective_max is not None
+            and hours.elective_max > hours.target):
         problems.append(Problem(plan.filename, tier.line, where, Sentence(
             'tier "%(tier)s": elective_max (%(elective_max)s) is more than the target (%(target)s): it caps '
             "nothing", tier=tier.key, elective_max=hours_text(hours.elective_max),
             target=hours_text(hours.target)), "warning"))
-    if hours.elective_max == 0 and electives:
+    if "elective_max" in known and hours.elective_max == 0 and _any_elective(plan, tier.key):
         problems.append(Problem(plan.filename, tier.line, where, Sentence(
             'tier "%(tier)s" has elective courses but elective_max is 0: they count for nothing',
             tier=tier.key), "warning"))
     return problems
+
+
+def _sum(plan: Plan, gaps: Gaps, tier: str, kind: Literal["required", "elective"]) -> float | None:
+    """The hours of the tier's required (or elective) courses; None where a broken course may change it."""
+    courses = plan.required_courses(tier) if kind == "required" else plan.elective_courses(tier)
+    total = sum(c.hours for c in courses)
+    for sketch in gaps.courses:
+        exact, hours = sketch.exact_for(tier, kind)
+        if not exact:
+            return None
+        total += hours
+    return total
+
+
+def _any_elective(plan: Plan, tier: str) -> bool:
+    """Whether some course read whole is elective for the tier."""
+    return any(c.hours for c in plan.elective_courses(tier))
 
 
 def _short_of_required_min(tier: Tier, required: float) -> Sentence:
@@ -92,7 +117,7 @@ def _class_overlaps(plan: Plan) -> list[Problem]:
     for index, klass in enumerate(plan.classes):
         for earlier in plan.classes[:index]:
             if klass.tier and earlier.tier == klass.tier and _may_overlap(earlier, klass):
-                problems.append(Problem(plan.filename, klass.line, f"classes[{index}]", Sentence(
+                problems.append(Problem(plan.filename, klass.line, f"classes[{klass.index}]", Sentence(
                     'class "%(klass)s" overlaps class "%(earlier)s" (line %(line)s) of tier "%(tier)s": '
                     "%(reason)s", klass=klass.key, earlier=earlier.key, line=earlier.line, tier=klass.tier,
                     reason=_overlap_reason(earlier, klass))))

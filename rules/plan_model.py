@@ -83,6 +83,7 @@ class Tier:
     hours: Hours  # effective: the tier's own values where it sets them, the year's otherwise
     own_hours: frozenset[str] = frozenset()  # which of target/required_min/elective_max the tier sets
     line: int = 0
+    index: int = 0  # its place in the plan's list of tiers, for messages ("tiers[2]")
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,7 @@ class Klass:
     name: str
     match: Match = Match()
     line: int = 0
+    index: int = 0  # its place in the plan's list of classes, for messages ("classes[3]")
 
 
 @dataclass(frozen=True)

@@ -31,12 +31,39 @@ class Reader:
     def __init__(self, filename: str) -> None:
         self.filename = filename
         self.problems: list[Problem] = []
+        self.unknown_keys: set[str] = set()  # paths of the mappings that hold a key they do not know
 
     def problem(self, line: int | None, path: str, message: Sentence, severity: str = "error") -> None:
         self.problems.append(Problem(self.filename, line, path, message, severity))
 
     def at(self, node: YNode, message: Sentence, severity: str = "error") -> None:
         self.problem(node.line, node.path, message, severity)
+
+    # what was read whole: an entry with an error is dropped, and checks across entries must not lean on it
+
+    def broken(self, path: str) -> bool:
+        """Whether an error was reported at ``path`` or anywhere inside it."""
+        return any(p.severity == "error" and _within(p.where, path) for p in self.problems)
+
+    def intact(self, node: YMap | None, key: str) -> bool:
+        """Whether field ``key`` of ``node`` says what its author meant: no error in it nor at the mapping
+        itself (a second mapping under the same key, a key that is not a word), and, where it is absent, no
+        unknown key beside it that may have been meant for it (``requird:`` leaves a course's required
+        tiers unknown, not empty)."""
+        if node is None or self.broken_at(node.path) or self.broken(child_path(node.path, key)):
+            return False
+        return key in node.entries or node.path not in self.unknown_keys
+
+    def broken_at(self, path: str) -> bool:
+        """Whether an error was reported at ``path`` itself (a section that is not a list, a key that is
+        not a word), as opposed to inside one of its entries."""
+        return any(p.severity == "error" and p.where == path for p in self.problems)
+
+    def section_read(self, top: YMap, key: str) -> bool:
+        """Whether the list under ``key`` was read as a list, whatever its entries: entries of a section
+        that is missing, misspelt or not a list are all unknown."""
+        return not self.broken_at(child_path(top.path, key)) and (
+            key in top.entries or (top.path not in self.unknown_keys and not self.broken_at(top.path)))
 
     # structure
 
@@ -55,6 +82,7 @@ class Reader:
             return None
         for key in node.entries:
             if key not in fields:
+                self.unknown_keys.add(node.path)
                 self.problem(node.key_lines[key], child_path(node.path, key), _unknown_key(what, key, fields))
         for key in required:
             if key not in node.entries or _is_null(node.entries[key]):
@@ -193,6 +221,10 @@ class Reader:
         child = node.get(key)
         assert child is not None
         return child
+
+
+def _within(where: str, path: str) -> bool:
+    return not path or where == path or where.startswith((path + ".", path + "["))
 
 
 def _is_null(node: YNode) -> bool:

@@ -2,17 +2,20 @@
 
 Sections are read in the order they depend on each other (tiers, then classes and courses that name
 tiers, then discussions and reminders that name courses), so that a reference is checked where it is
-written. Where a value is bad a neutral one stands in, so the rest of the plan is still checked; the
-Plan is only returned when nothing was wrong (see rules.plan).
+written. Where a value is bad a neutral one stands in while the entry is read, so that the rest of it is
+still checked; an entry with an error is then dropped, and what it leaves unknown is noted in
+``Context.gaps`` (see rules.plan_gaps). The Plan is only returned when nothing was wrong (see rules.plan).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import zoneinfo
 from dataclasses import dataclass, field
 from typing import Literal
 
+from rules.plan_gaps import HOURS, NO_GAPS, Gaps
 from rules.plan_model import (
     ANY_REQUIRED,
     CERTIFICATE_REQUIREMENTS,
@@ -42,7 +45,7 @@ TOP_FIELDS = ("year", "title", "organisation", "period", "moodle", "hours", "tie
               "classes", "courses", "reviewers", "discussions", "reminders", "announcements", "commendation",
               "certificate", "survey")
 TOP_REQUIRED = ("year", "title", "period", "moodle", "hours", "tiers", "classes", "courses")
-HOURS_FIELDS = ("target", "required_min", "elective_max")
+HOURS_FIELDS = HOURS
 #: What a dated field is, as a problem of a date outside the plan period names it.
 DatedField = Literal["due", "opens", "closes", "reminder", "announcement"]
 
@@ -54,8 +57,8 @@ class Context:
     r: Reader
     year: int | None = None
     period: Period | None = None
-    tiers: list[str] = field(default_factory=list)
-    complete: bool = True  # False when a value that hour sums depend on could not be read
+    tiers: list[str] = field(default_factory=list)  # every tier key read, of kept and of dropped tiers
+    gaps: Gaps = NO_GAPS  # what the dropped entries leave unknown, for the checks across sections
 
     def tier_refs(self, items: list[YScalar] | Literal["all"] | None) -> frozenset[str]:
         """Tier keys named in a list ("all": every tier), each unknown one reported where written."""
@@ -69,7 +72,6 @@ class Context:
                 found.add(item.raw)
             else:
                 self.r.at(item, unknown_name("tier", item.raw, self.tiers))
-                self.complete = False  # hour sums per tier would be wrong: do not report on them
         return frozenset(found)
 
     def in_period(self, node: YMap | None, key: str, day: dt.date | None, what: DatedField) -> None:
@@ -122,15 +124,15 @@ def year_hours(ctx: Context, node: YNode | None) -> Hours:
     r = ctx.r
     m = r.mapping(node, HOURS_FIELDS, ("target", "required_min"))
     target, required_min = r.number(m, "target"), r.number(m, "required_min")
-    if target is None or required_min is None:
-        ctx.complete = False
-    elif m is not None and required_min > target:
+    if m is not None and target is not None and required_min is not None and required_min > target:
         r.at(_scalar(m, "required_min"), _required_above_target(required_min, target))
     elective_max = r.number(m, "elective_max")
     if m is not None and target is not None and elective_max is not None and elective_max > target:
         r.at(_scalar(m, "elective_max"), Sentence(
             "elective_max (%(elective_max)s) is more than the target (%(target)s): it caps nothing",
             elective_max=hours_text(elective_max), target=hours_text(target)), "warning")
+    unknown = frozenset(name for name in HOURS_FIELDS if not r.intact(m, name))
+    ctx.gaps = dataclasses.replace(ctx.gaps, year_hours=unknown)
     return Hours(target or 0.0, required_min or 0.0, elective_max)
 
 
@@ -161,11 +163,14 @@ def match(ctx: Context, node: YNode | None) -> Match:
 
 
 def tiers(ctx: Context, node: YNode | None, year: Hours) -> tuple[Tier, ...]:
+    """The tiers read whole. Every key read is known to the references that follow; a dropped tier whose
+    match was read still places its cadres (``Gaps.placing``), so that the tiers after it are checked
+    against the roster."""
     r = ctx.r
-    found: list[Tier] = []
+    found: list[tuple[Tier, YNode, YMap | None]] = []
     items = r.sequence(node, "tiers")
     keyed: list[tuple[str | None, YNode]] = []
-    for item in items:
+    for index, item in enumerate(items):
         m = r.mapping(item, ("key", "name", "match", "hours"), ("key", "name"))
         key = r.key(m)
         keyed.append((key, key_node(item)))
@@ -174,22 +179,34 @@ def tiers(ctx: Context, node: YNode | None, year: Hours) -> tuple[Tier, ...]:
         own = r.mapping(m.get("hours") if m is not None else None, HOURS_FIELDS)
         values = {name: r.number(own, name) for name in (own.entries if own is not None else ())
                   if name in HOURS_FIELDS}
-        if any(v is None for v in values.values()):
-            ctx.complete = False
         target = values.get("target", year.target)
         required_min = values.get("required_min", year.required_min)
         hours = Hours(target or 0.0, required_min or 0.0, values.get("elective_max", year.elective_max))
         overridden = {"target", "required_min"} & set(values)
-        if own is not None and overridden and hours.required_min > hours.target:
+        known = all(values[name] is not None if name in values else name not in ctx.gaps.year_hours
+                    for name in ("target", "required_min"))
+        if own is not None and overridden and known and hours.required_min > hours.target:
             r.at(own, _required_above_target(hours.required_min, hours.target))
         tier_match = match(ctx, m.get("match") if m else None)
         name = r.text(m, "name") or ""
-        found.append(Tier(key or "", name, tier_match, hours, frozenset(values), item.line))
+        found.append((Tier(key or "", name, tier_match, hours, frozenset(values), item.line, index), item, m))
     if node is not None and not items:
         r.at(node, Sentence("a plan needs at least one tier"))
     r.unique(keyed, "tier")
-    ctx.tiers = [t.key for t in found if t.key]
-    return tuple(found)
+    ctx.tiers = [t.key for t, _item, _m in found if t.key]
+    placing: list[Tier] = []
+    placing_until = None if items else 0
+    for tier, item, m in found:
+        if not r.broken(item.path):
+            placing.append(tier)
+        elif r.intact(m, "match"):
+            placing.append(tier if r.intact(m, "key") else dataclasses.replace(tier, key=""))
+        elif placing_until is None:
+            placing_until = tier.index
+    kept = tuple(tier for tier, item, _m in found if not r.broken(item.path))
+    ctx.gaps = dataclasses.replace(ctx.gaps, placing=None if len(kept) == len(placing) else tuple(placing),
+                                   placing_until=placing_until)
+    return kept
 
 
 def excluded(ctx: Context, node: YNode | None) -> Match:
@@ -198,20 +215,26 @@ def excluded(ctx: Context, node: YNode | None) -> Match:
 
 
 def classes(ctx: Context, node: YNode | None) -> tuple[Klass, ...]:
+    """The classes read whole; the tiers a dropped class may belong to are noted, since those tiers may
+    well have a class for their cadres."""
     r = ctx.r
-    found: list[Klass] = []
+    found: list[tuple[Klass, YNode, YMap | None]] = []
     keyed: list[tuple[str | None, YNode]] = []
-    for item in r.sequence(node, "classes"):
+    for index, item in enumerate(r.sequence(node, "classes")):
         m = r.mapping(item, ("key", "tier", "name", "match"), ("key", "tier", "name"))
         key = r.key(m)
         keyed.append((key, key_node(item)))
         tier = r.text(m, "tier")
         if tier is not None and m is not None:
             ctx.tier_refs([_scalar(m, "tier")])
-        found.append(Klass(key or "", tier or "", r.text(m, "name") or "",
-                           match(ctx, m.get("match") if m else None), item.line))
+        found.append((Klass(key or "", tier or "", r.text(m, "name") or "",
+                            match(ctx, m.get("match") if m else None), item.line, index), item, m))
     r.unique(keyed, "class")
-    return tuple(found)
+    dropped = [(klass, m) for klass, item, m in found if r.broken(item.path)]
+    ctx.gaps = dataclasses.replace(
+        ctx.gaps, class_tiers=frozenset(k.tier for k, m in dropped if r.intact(m, "tier")),
+        class_tier_unknown=any(not r.intact(m, "tier") for _k, m in dropped))
+    return tuple(klass for klass, item, _m in found if not r.broken(item.path))
 
 
 def reviewers(ctx: Context, node: YNode | None) -> Reviewers | None:
@@ -249,7 +272,8 @@ def conditions(ctx: Context, node: YNode | None, courses: dict[str, YMap | None]
                 continue
             if course and course not in courses:
                 r.at(_scalar(m, kind), unknown_name("course", course, known))
-            elif course and kind == "reflection_missing" and not _has_reflection(courses[course]):
+            elif (course and kind == "reflection_missing" and not _has_reflection(courses[course])
+                  and r.intact(courses[course], "reflection")):
                 r.at(_scalar(m, kind), Sentence('course "%(course)s" asks for no reflection', course=course))
     if not m.entries:
         r.at(m, Sentence("a reminder needs a condition (%(conditions)s)",

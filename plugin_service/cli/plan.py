@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from rules.plan import load_plan
+from rules.plan_roster import load_plan_and_roster
 from rules.problems import InputError
 from rules.roster import load_roster
 from rules.tiers import explain as explain_cadre
@@ -55,17 +56,19 @@ def plan() -> None:
 @click.argument("file", type=FILE)
 @click.option("--roster", "roster_file", type=FILE, help="Also check the plan against this roster.")
 def plan_check(file: Path, roster_file: Path | None) -> None:
-    """Checks a plan (YAML) and lists every problem with its line and field."""
+    """Checks a plan (YAML) and lists every problem with its line and field: those of every part of the
+    plan, and of the plan against the roster, in one round even where some parts have errors."""
+    text = read_file(file).decode("utf-8", errors="replace")
     try:
         if roster_file is not None:
-            inputs = _inputs(file, roster_file)
-            print_problems(inputs.warnings)
-            loaded = inputs.plan
+            loaded, _roster, warnings = load_plan_and_roster(text, file.name, read_file(roster_file),
+                                                             roster_file.name)
         else:
-            loaded = load_plan(read_file(file).decode("utf-8", errors="replace"), file.name)
-            print_problems(loaded.warnings)
+            loaded = load_plan(text, file.name)
+            warnings = loaded.warnings
     except InputError as exc:
         report_input_error(exc)
+    print_problems(warnings)
     click.echo(f"{file.name}: plan {loaded.year}, {len(loaded.tiers)} tiers, "
                f"{len(loaded.classes)} classes, {len(loaded.courses)} courses, no errors")
 

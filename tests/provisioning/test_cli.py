@@ -14,6 +14,8 @@ from moodle_bridge.fake import RunningFake, serve, stock_site
 from moodle_bridge.fake.seed import seed_course_library
 
 from ..conftest import TOKEN
+from ..rules.test_plan_all_at_once import MANY
+from ..rules.test_plan_roster import HEADER, ROWS
 from .expected import EXAMPLES
 from .moodle_snapshot import write_calls
 
@@ -70,6 +72,32 @@ def test_plan_check_names_the_line_and_field(tmp_path: Path) -> None:
     assert result.returncode == 2
     line = next(n for n, row in enumerate(text.splitlines(), 1) if "required: [teachers]" in row)
     assert f'plan.yaml line {line} courses[3].required[0]: unknown tier "teachers"' in result.stderr
+
+
+def test_plan_check_lists_the_problems_of_every_part_and_of_the_roster_at_once(tmp_path: Path) -> None:
+    """Errors in a tier, a course and the reviewers do not hide the checks across the plan and the roster."""
+    plan, roster = tmp_path / "plan.yaml", tmp_path / "roster.csv"
+    plan.write_text(MANY, encoding="utf-8")
+    roster.write_text("\n".join([HEADER, *ROWS]) + "\n", encoding="utf-8")
+    alone = cadre("plan", "check", str(plan))
+    assert alone.returncode == 2
+    assert "4 problem(s) in the input; nothing was changed" in alone.stderr
+    result = cadre("plan", "check", str(plan), "--roster", str(roster))
+    assert result.returncode == 2
+    assert [line for line in result.stderr.splitlines() if line.startswith("plan.yaml")] == [
+        'plan.yaml line 10 tiers[0].hours.required_min: expected a number; found "eight"',
+        'plan.yaml line 14 tiers[2]: 1 cadre(s) of tier "section" match none of its classes: '
+        "T4 赵科长 (line 5)",
+        'plan.yaml line 14 tiers[2]: tier "section": its required courses give 10 hours, less than the '
+        "year's required_min 12",
+        "plan.yaml line 36 courses[2].hours: required field is missing",
+        'plan.yaml line 38 reviewers.by: unknown reviewer rule "leader" (allowed: supervising_leader, '
+        "fallback)",
+        'plan.yaml line 38 reviewers.fallback: fallback reviewer "T9" is not in roster.csv',
+    ]
+    nobody = 'plan.yaml line 23 classes[3]: warning: class "section-b" has nobody from roster.csv'
+    assert nobody in result.stdout
+    assert "6 problem(s) in the input; nothing was changed" in result.stderr
 
 
 def test_diff_apply_and_a_second_diff(library_fake: RunningFake, tmp_path: Path) -> None:
