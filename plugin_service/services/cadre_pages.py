@@ -29,6 +29,7 @@ from ..models import (
     StatusChange,
 )
 from .document_values import plan_of
+from .learning_records import grader_of
 from .reports import harvested_at, names
 from .scope import EVERYTHING, Scope
 from .serials import display
@@ -256,7 +257,8 @@ def _learning(session: Session, page: CadrePage, plan: Plan | None, year: int, t
             page.reflections.append(ReflectionRow(
                 course.name, course.reflection.title, course.reflection.due, course.reflection.min_chars,
                 r.status if r is not None else "missing", r.chars if r else 0, r.grade if r else None,
-                r.grader if r else "", r.graded_at if r else None, kind == "required"))
+                grader_of(r.grader, r.grader_userid) if r else "", r.graded_at if r else None,
+                kind == "required"))
     points = dict((key, value) for key, value in detail.get("points", []))
     for d in plan.discussions:
         found = discussions.get(d.key)

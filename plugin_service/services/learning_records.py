@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from rules.plan import load_plan
+from rules.wording import Sentence
 
 from ..models import (
     Cadre,
@@ -28,6 +29,7 @@ from ..models import (
     YearCourse,
     YearTier,
 )
+from .harvest.graders import unnamed
 from .stored import applied_plan
 
 
@@ -50,10 +52,20 @@ class ReflectionLine:
     status: str
     chars: int
     grade: float | None
-    grader: str
+    grader: str  # as shown: the name, or the Moodle id where Moodle did not return it (``grader_of``)
     graded_at: datetime | None
     grade_changes: int
     submitted_at: datetime | None = None
+    grader_named: bool = True  # False: Moodle did not return the grader, ``grader`` says so
+
+
+def grader_of(name: str, userid: int | None) -> str:
+    """Who graded, as shown: the name the harvest stored, or, where Moodle did not return the user (the
+    web-service user may not see them, or they were deleted), their Moodle id with a note saying so.
+    Never a call to Moodle: the harvest stored the name."""
+    if userid is None or not unnamed(name, userid):
+        return name
+    return Sentence("Moodle user %(userid)s (Moodle did not return this user)", userid=userid)
 
 
 @dataclass(frozen=True)
@@ -97,8 +109,9 @@ def cadre_record(session: Session, employee_no: str, year: int) -> CadreRecord |
             CourseProgress.year == year, CourseProgress.employee_no == employee_no)
             .order_by(CourseProgress.id)))
     reflections = tuple(
-        ReflectionLine(r.course_key, r.status, r.chars, r.grade, r.grader, r.graded_at, r.grade_changes,
-                       r.submitted_at)
+        ReflectionLine(r.course_key, r.status, r.chars, r.grade, grader_of(r.grader, r.grader_userid),
+                       r.graded_at, r.grade_changes, r.submitted_at,
+                       not unnamed(r.grader, r.grader_userid))
         for r in session.scalars(select(ReflectionRecord).where(
             ReflectionRecord.year == year, ReflectionRecord.employee_no == employee_no)
             .order_by(ReflectionRecord.course_key)))

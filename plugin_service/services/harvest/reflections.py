@@ -1,5 +1,6 @@
 """Reading reflections (学习心得): each cadre's submission in the reflection assignment of a course,
-its length as people count it, and its latest grade with the reviewer and time.
+its length as people count it, and its latest grade with the reviewer (by name, see ``graders``) and
+time.
 
 The assignments of every reflection course come in one call, their submissions and grades in one
 batched call each; an incremental harvest asks only for what was modified from the previous
@@ -24,6 +25,7 @@ from ...db import Base
 from ...models import ReflectionRecord, utcnow
 from .completion import from_timestamp
 from .context import HarvestError, YearContext
+from .graders import GraderNames, unnamed
 
 REFLECTIONS = Base.metadata.tables[ReflectionRecord.__tablename__]
 
@@ -66,7 +68,13 @@ def reflection_assignments(client: MoodleClient, context: YearContext) -> dict[i
 
 
 def harvest_reflections(client: MoodleClient, session: Session, context: YearContext,
-                        since: int | None) -> ReflectionRead:
+                        since: int | None, graders: GraderNames | None = None) -> ReflectionRead:
+    """Stores what changed of the reflections since ``since`` (everything when None), and names the
+    graders stored without a name so far (``graders``: the harvest's names, asked once a harvest).
+
+    A grader's name coming in later is written without marking the reflection as changed: it moves no
+    record and no course total."""
+    graders = graders if graders is not None else GraderNames(client, context)
     result = ReflectionRead(newest=since or 0)
     assignments = reflection_assignments(client, context)
     if not assignments:
@@ -97,8 +105,13 @@ def harvest_reflections(client: MoodleClient, session: Session, context: YearCon
     table = REFLECTIONS
     stored = {(row.course_key, row.employee_no): row for row in session.execute(
         select(table).where(table.c.year == context.year)).mappings()}
+    names = graders.names({grade.grader for grade in latest_grade.values() if grade.value is not None}
+                          | {row["grader_userid"] for row in stored.values()
+                             if unnamed(row["grader"], row["grader_userid"])})
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
+    renamed: list[dict[str, Any]] = []
+    seen: set[tuple[str, str]] = set()
     now = utcnow()
     for key in sorted(set(latest_submission) | set(latest_grade)):
         assignmentid, userid = key
@@ -106,24 +119,35 @@ def harvest_reflections(client: MoodleClient, session: Session, context: YearCon
         if employee_no is None:
             continue
         course_key = assignments[assignmentid][0]
+        seen.add((course_key, employee_no))
         row = stored.get((course_key, employee_no))
-        values = _values(context, latest_submission.get(key), latest_grade.get(key), row)
+        values = _values(latest_submission.get(key), latest_grade.get(key), row, names)
         result.newest = max([result.newest] + [item.timemodified for item in (
             latest_submission.get(key), latest_grade.get(key)) if item is not None])
         if row is None:
             inserts.append({**_NEW, "year": context.year, "employee_no": employee_no,
                             "course_key": course_key, "assignment_id": assignmentid, **values,
                             "updated_at": now})
-        elif any(row[name] != value for name, value in values.items()):
+        elif any(row[name] != value for name, value in values.items() if name != "grader"):
             updates.append({"id": row["id"], **values, "updated_at": now})
+        elif row["grader"] != values.get("grader", row["grader"]):
+            renamed.append({"id": row["id"], "grader": values["grader"]})
+            result.changes += 1
+            continue
         else:
             continue
         result.changes += 1
         result.changed_cadres.setdefault(course_key, set()).add(employee_no)
+    for place, row in stored.items():
+        name = names.get(row["grader_userid"] or 0, "")
+        if place not in seen and unnamed(row["grader"], row["grader_userid"]) and name:
+            renamed.append({"id": row["id"], "grader": name})
+            result.changes += 1
     if inserts:
         session.execute(insert(table), inserts)
-    if updates:
-        session.execute(update(ReflectionRecord), updates)
+    for rows in (updates, renamed):
+        if rows:
+            session.execute(update(ReflectionRecord), rows)
     return result
 
 
@@ -131,9 +155,10 @@ _NEW = {"status": "new", "attempt": 0, "submitted_at": None, "chars": 0, "grade"
         "grader": "", "graded_at": None, "grade_changes": 0}
 
 
-def _values(context: YearContext, submission: Submission | None, grade: AssignGrade | None,
-            row: RowMapping | None) -> dict[str, Any]:
-    """What Moodle shows now; ``grade_changes`` counts a regrade of what was stored (``row``)."""
+def _values(submission: Submission | None, grade: AssignGrade | None, row: RowMapping | None,
+            names: dict[int, str]) -> dict[str, Any]:
+    """What Moodle shows now; ``grade_changes`` counts a regrade of what was stored (``row``); the
+    grader by ``names`` (``""`` where Moodle did not return them)."""
     values: dict[str, Any] = {}
     if submission is not None:
         values.update(status=submission.status, attempt=submission.attemptnumber,
@@ -144,7 +169,8 @@ def _values(context: YearContext, submission: Submission | None, grade: AssignGr
         if row is not None and row["grade"] is not None and (
                 row["grade"] != grade.value or row["graded_at"] != graded_at):
             values["grade_changes"] = (row["grade_changes"] or 0) + 1
-        grader = context.cadre_by_userid.get(grade.grader)
-        values.update(grade=grade.value, grader_userid=grade.grader, graded_at=graded_at,
-                      grader=context.names.get(grader, "") if grader else f"Moodle user {grade.grader}")
+        name = names.get(grade.grader, "")
+        if not name and row is not None and row["grader_userid"] == grade.grader:
+            name = row["grader"]  # Moodle no longer returns them: the name it gave before stands
+        values.update(grade=grade.value, grader_userid=grade.grader, graded_at=graded_at, grader=name)
     return values
