@@ -13,8 +13,9 @@ touches (``LOCKING``) from when a worker takes it, through its simulated latency
 A write call that arrives while another holds any of its users loses, whatever the order of the users: it
 still spends its own latency, then answers ``dmlwriteexception`` without running (nothing written). The
 later-arriving call always loses, so a test can make a conflict happen on purpose; PostgreSQL picks
-either. A call that loses holds nothing, and it still counts as a call in the site's statistics (it cost
-Moodle its time); ``Contention.deadlocks`` counts the calls answered so.
+either. A call that loses holds nothing; it meets its deadlock only once it has passed Moodle's checks
+(token, service, parameters), and it still counts as a call in the site's statistics (it cost Moodle its
+time). ``Contention.deadlocks`` counts the calls answered ``dmlwriteexception`` so.
 
 What holds which users: enrolments and unenrolments (``userid``), cohort members added (``usertype``,
 resolved to the user) or deleted (``userid``), roles assigned or unassigned, group members added or
@@ -135,9 +136,7 @@ class Contention:
         users = locks(site, raw)
         with self._lock:
             taken = sorted(user for user in users if self._held[user])
-            if taken:
-                self.deadlocks += 1
-            else:
+            if not taken:
                 self._held.update(users)
         if taken:
             yield deadlock(taken[0], site.now())
@@ -150,6 +149,11 @@ class Contention:
                 for user in users:
                     if self._held[user] <= 0:
                         del self._held[user]
+
+    def answered_deadlock(self) -> None:
+        """Counts a call that answered its deadlock (one that failed Moodle's checks first did not)."""
+        with self._lock:
+            self.deadlocks += 1
 
     def held(self) -> frozenset[int]:
         """The users the write calls in flight hold now."""

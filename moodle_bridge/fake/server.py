@@ -130,6 +130,8 @@ class FakeMoodleApp:
             try:
                 result: Any = self.site.handle(token, wsfunction, raw, refuse=refuse)
             except WSError as exc:
+                if exc is refuse:
+                    self.contention.answered_deadlock()
                 result = self.site.error_body(exc)
             return self._answer(fmt, result)
 

@@ -90,6 +90,16 @@ def test_overlapping_enrolments_deadlock_and_the_later_call_writes_nothing(busy:
     assert enrolled(busy, two) == {users[1], users[2]}
 
 
+def test_a_conflicting_call_that_fails_moodles_checks_answers_that_instead(busy: RunningFake) -> None:
+    site = busy.site
+    person = add_user(site, "ct-bad")
+    one, two = add_course(site, "CB1")["id"], add_course(site, "CB2")["id"]
+    first = in_flight(busy, ENROL, enrolments([person["id"]], one), {person["id"]})
+    unchecked = call(busy, ENROL, {"enrolments": [{"userid": person["id"], "courseid": two}]})  # no roleid
+    assert unchecked["errorcode"] == "invalidparameter"
+    assert first() is None and busy.app.contention.deadlocks == 0
+
+
 def test_writes_on_disjoint_users_both_succeed(busy: RunningFake) -> None:
     site = busy.site
     users = make_users(site, 4, prefix="cd")
