@@ -76,6 +76,7 @@ class MoodleClient:
         self.max_workers = max_workers
         self.transport = Transport(url, token, timeout=timeout, session_factory=session_factory)
         self.calls: Counter[str] = Counter()
+        self.errors: Counter[str] = Counter()  # calls that ended in a MoodleError, per function
         self._calls_lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
@@ -126,8 +127,11 @@ class MoodleClient:
                 self.calls[wsfunction] += 1
             try:
                 result = self.transport.post(wsfunction, pairs)
-            except errors.TransientError as exc:
-                if not self.retry.should_retry(attempt, write=write):
+            except errors.MoodleError as exc:
+                with self._calls_lock:
+                    self.errors[wsfunction] += 1
+                if not isinstance(exc, errors.TransientError) or not self.retry.should_retry(
+                        attempt, write=write):
                     raise
                 wait = self.retry.delay(attempt)
                 log.warning("%s failed (%s); try %d in %.2f s", wsfunction, exc.message,

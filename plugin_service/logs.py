@@ -7,7 +7,8 @@ takes its lock, ``bind`` once its run has an id), and they hold for everything l
 ends, Moodle calls included. A failure's traceback is in ``exception``.
 
 ``Redact`` sits on every handler ``configure`` installs (and on Celery's and gunicorn's): it replaces the
-configured secrets (the Moodle tokens, the secret key, the metrics token) wherever they appear, and
+configured secrets (the Moodle tokens, the secret key, the metrics token, the passwords in the database
+and broker URLs) wherever they appear, and
 anything shaped like a token (a ``wstoken=``/``token=`` value, a bearer credential, an API token, a
 32-hex Moodle token) in messages, their arguments and tracebacks.
 """
@@ -24,6 +25,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 from .config import ConfigError, Settings
 
@@ -135,7 +137,10 @@ def formatter(log_format: str, text_format: str = TEXT_FORMAT) -> logging.Format
 
 
 def secrets_of(settings: Settings) -> list[str]:
-    return [str(getattr(settings, name)) for name in Settings.SECRETS]
+    """The settings' secrets, and the passwords inside its connection URLs (database, broker)."""
+    passwords = [urlsplit(url).password or "" for url in
+                 (settings.database_url, settings.broker_url, settings.ratelimit_storage)]
+    return [str(getattr(settings, name)) for name in Settings.SECRETS] + passwords
 
 
 def configure(settings: Settings, level: int | str = logging.INFO, *, stream: Any = None,

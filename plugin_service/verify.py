@@ -103,8 +103,9 @@ def init_verify(app: Flask, settings: Settings) -> Limiter:
     except ValueError:
         raise ConfigError(f"verify_rate_limit: {settings.verify_rate_limit!r} is not a rate such as "
                           "30/minute or 100/hour") from None
-    if settings.trusted_proxies > 0:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies)  # type: ignore[method-assign]
+    if settings.trusted_proxies > 0:  # the client's address and scheme as the proxies saw them
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies,  # type: ignore[method-assign]
+                                x_proto=settings.trusted_proxies)
     limiter = Limiter(get_remote_address, app=app,
                       storage_uri=settings.ratelimit_storage or settings.broker_url,
                       in_memory_fallback_enabled=True, headers_enabled=False, key_prefix="cadre-verify",

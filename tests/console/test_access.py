@@ -41,12 +41,15 @@ def api_rule(rule: Rule) -> bool:
     return rule.endpoint.split(".")[0] in ("api", "api-docs")
 
 
-def test_only_sign_in_static_files_and_verification_are_public(app: Flask) -> None:
+PROBES = ("probes.healthz", "probes.readyz", "probes.metrics")  # the metrics ask for their own token
+
+
+def test_only_sign_in_static_files_verification_and_the_probes_are_public(app: Flask) -> None:
     opened = sorted({rule.endpoint for rule in app.url_map.iter_rules()
                      if public(rule.endpoint) and not api_rule(rule)})
-    assert opened == sorted(e for e in opened if e in ("auth.login", "static", "verify.verify")
+    assert opened == sorted(e for e in opened if e in ("auth.login", "static", "verify.verify", *PROBES)
                             or e.endswith(".static"))
-    assert "auth.login" in opened and "verify.verify" in opened
+    assert {"auth.login", "verify.verify", *PROBES} <= set(opened)
 
 
 def test_the_api_authenticates_each_request_itself_and_refuses_anonymous_ones(app: Flask) -> None:

@@ -108,6 +108,13 @@ def test_secrets_and_token_shaped_values_never_reach_a_line(output: io.StringIO,
     assert "core_user_get_users" in text and "the call failed" in text and "RuntimeError" in text
 
 
+def test_the_passwords_of_the_database_and_broker_urls_are_masked(output: io.StringIO) -> None:
+    configure(settings(database_url="postgresql+psycopg://cadre:db-password-42@db/cadre",
+                       broker_url="redis://:broker-password-7@redis:6379/0"), stream=output)
+    logging.getLogger("x").error("cannot connect with db-password-42 or broker-password-7")
+    assert lines(output)[0]["message"] == f"cannot connect with {MASK} or {MASK}"
+
+
 def test_a_token_the_process_learns_later_is_masked_too(output: io.StringIO) -> None:
     configure(settings(), stream=output)
     Redact.add_secrets(["token-set-in-the-console"])

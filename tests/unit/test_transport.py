@@ -136,6 +136,20 @@ def test_a_read_is_retried_after_503_then_succeeds() -> None:
     assert client.call("core_cohort_get_cohorts", {}, write=False) == [{"id": 1}]
     assert len(responses.calls) == 2
     assert client.calls["core_cohort_get_cohorts"] == 2
+    assert client.errors["core_cohort_get_cohorts"] == 1
+
+
+@responses.activate
+def test_failed_calls_are_counted_per_function() -> None:
+    responses.post(ENDPOINT, json={"exception": "moodle_exception", "errorcode": "invalidparameter",
+                                   "message": "Invalid parameter value detected"})
+    responses.post(ENDPOINT, json=[])
+    client = make_client()
+    with pytest.raises(MoodleError):
+        client.call("core_user_create_users", {}, write=True)
+    client.call("core_cohort_get_cohorts", {}, write=False)
+    assert dict(client.calls) == {"core_user_create_users": 1, "core_cohort_get_cohorts": 1}
+    assert dict(client.errors) == {"core_user_create_users": 1}
 
 
 @responses.activate
