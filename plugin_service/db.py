@@ -48,12 +48,13 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str) -> None:
-    """Brings the schema at ``url`` to the newest migration (creating it on a fresh database)."""
+def upgrade(url: str, revision: str = "head") -> None:
+    """Brings the schema at ``url`` to the newest migration, or to ``revision`` (creating it on a fresh
+    database)."""
     config = alembic_config(url)
     with engine_for(url).begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)
 
 
 @cache

@@ -14,6 +14,7 @@ from .engage import announce_command, commend_command, discussions, remind_comma
 from .export import export_command
 from .harvest import harvest_command, record_command
 from .plan import explain, plan, roster
+from .platform import backup_command, db, restore_command
 from .tokens import token
 from .users import user
 
@@ -50,3 +51,6 @@ main.add_command(archives)
 main.add_command(export_command)
 main.add_command(user)
 main.add_command(token)
+main.add_command(db)
+main.add_command(backup_command)
+main.add_command(restore_command)

@@ -14,8 +14,8 @@ from moodle_bridge import MoodleClient, MoodleError
 from rules.problems import InputError, Problem
 
 from ..config import ConfigError, Settings, load_settings
-from ..db import upgrade
 from ..moodle import client_from_settings
+from ..services.platform.upgrades import UpgradeRefused, guarded_upgrade
 from ..services.site_settings import effective
 
 EXIT_PROBLEMS = 2
@@ -34,8 +34,12 @@ def settings_or_fail(**overrides: Any) -> Settings:
 
 
 def ready_database(settings: Settings) -> None:
-    """The schema is brought up to date before a command uses the database."""
-    upgrade(settings.database_url)
+    """The schema is brought up to date before a command uses the database (not under a running job
+    of another version: ``cadre db upgrade`` says which)."""
+    try:
+        guarded_upgrade(settings.database_url)
+    except UpgradeRefused as exc:
+        fail(str(exc))
 
 
 @contextmanager
