@@ -96,11 +96,13 @@ class DatabaseReadError(TransientError):
 
 
 class DatabaseWriteError(TransientError):
-    """``dml_write_exception``: Moodle's database refused a write, typically a deadlock between two
-    calls that lock the same rows (users' access flags) in opposite orders.
+    """``dml_write_exception``: Moodle's database refused a write: a deadlock between two calls that
+    lock the same rows (users' access flags) in opposite orders, or a write Moodle builds wrongly itself
+    (a grade saved without the feedback plugin's data where a comment exists), which fails every time.
 
     Moodle's web-service layer runs each call in one transaction and aborts it on this error, so the
-    call wrote nothing; still, a write is only sent again after Moodle has been re-read.
+    call wrote nothing; still, a write is only sent again after Moodle has been re-read, and only a few
+    times.
     """
 
 

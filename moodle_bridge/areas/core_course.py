@@ -1,6 +1,6 @@
 """core_course: categories, courses, their contents (sections and activities) and duplication.
 
-Moodle's quirks the callers must know (see moodle-contract/FINDINGS.md):
+Moodle's quirks the callers must know (see tests/contract/recordings/FINDINGS.md):
 
 - a duplicate course shortname or idnumber, or category idnumber, fails the whole call with its own code
   (``shortnametaken``, ``courseidnumbertaken``, ``categoryidnumbertaken``: ``DuplicateError``);

@@ -1,6 +1,6 @@
 """enrol_manual: enrolling users in courses and unenrolling them, through the manual enrolment method.
 
-Moodle's behaviour (moodle-contract/FINDINGS.md):
+Moodle's behaviour (tests/contract/recordings/FINDINGS.md):
 
 - each call is all or nothing: the first bad enrolment fails the call and nothing of it is kept;
 - enrolling again with the same role changes nothing; with another role, the role is *added*;
