@@ -12,6 +12,7 @@ import responses
 
 from moodle_bridge import (
     AccessDeniedError,
+    DatabaseWriteError,
     DuplicateError,
     FunctionNotInServiceError,
     InvalidParameterError,
@@ -21,7 +22,6 @@ from moodle_bridge import (
     NotFoundError,
     ProtocolError,
     Retry,
-    DatabaseWriteError,
     TransientError,
     TruncatedAnswerError,
 )
