@@ -100,7 +100,7 @@ def print_record(found: CadreRecord) -> None:
     click.echo("courses:")
     for course in found.courses:
         done = (f"completed {_when(course.first_completed_at)}" if course.first_completed_at
-                else "started" if course.started_at else "not started")
+                else "in progress" if course.started_at else "not started")
         notes = []
         again = course.completed_at
         if course.first_completed_at and again and again != course.first_completed_at:

@@ -112,7 +112,7 @@ def test_the_upgrade_cuts_completion_times_stored_to_the_second(database_url: st
     with engine_for(database_url).begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "0007")
-        connection.execute(insert(CourseProgress.__table__), [
+        connection.execute(insert(CourseProgress), [
             {"year": 2026, "employee_no": "T1", "course_key": "policy", "fingerprint": "",
              "first_completed_at": dt.datetime(2026, 4, 3, 15, 59, 59),
              "completed_at": dt.datetime(2026, 5, 6, 1, 0, 7),

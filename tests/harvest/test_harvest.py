@@ -329,8 +329,9 @@ def test_unreadable_report_dates_fall_back_to_exact_times_for_completed_rows(
     spread(small)
     handle = small.site.handle
 
-    def chinese_reports(token: str | None, wsfunction: str | None, raw: dict[str, Any]) -> Any:
-        answer = handle(token, wsfunction, raw)
+    def chinese_reports(token: str | None, wsfunction: str | None, raw: dict[str, Any],
+                        **options: Any) -> Any:
+        answer = handle(token, wsfunction, raw, **options)
         if wsfunction == "core_reportbuilder_retrieve_report":
             for row in answer["data"]["rows"]:
                 row["columns"] = [in_chinese(cell) for cell in row["columns"]]

@@ -28,7 +28,7 @@ from ...locks import job_lock
 from ...logs import bind
 from ...models import CourseProgress, HarvestRun, HarvestStep, ReflectionRecord, utcnow
 from ...moodle_requirements import HARVEST, REQUIREMENTS, SITE
-from .activities import harvest_activities
+from .activities import harvest_activities, mark_worked
 from .completion import changed_rows, one_row_per_user, read_report, seen_from_report, seen_per_user
 from .context import HarvestError, YearContext, latest_year, load_context
 from .discussions import course_forums, harvest_discussion
@@ -374,9 +374,10 @@ class _Harvester:
         if not self.pending("activities"):
             return
         with self.checkpoint("activities") as (session, tally):
-            asked, tally["changes"], self.waiting_activities = harvest_activities(
+            marked = mark_worked(session, self.context, None if self.full else self.run_started)
+            asked, read, self.waiting_activities = harvest_activities(
                 self.client, session, self.context, self.settings.harvest_activity_calls)
-            tally["rows"] = asked
+            tally["rows"], tally["changes"] = asked, marked + read
         self.progress("activities", 1, 1)
 
     def records(self) -> None:
