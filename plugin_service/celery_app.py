@@ -1,15 +1,21 @@
 """Celery wired the way Flask documents it: every task runs inside the app context.
 
 Tasks are JSON-serialised and take ids, never objects. One beat schedule holds every periodic job.
+``worker_logging`` gives the worker and beat processes the service's log format and redaction, and
+names each task's lines after its task.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from celery import Celery, Task
+from celery import Celery, Task, signals
 from celery.schedules import crontab
 from flask import Flask
+
+from .config import Settings
+from .logs import JOB, configure, guard
 
 BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     # A stored plan is applied on the first day of its period (and re-applied daily until its
@@ -51,3 +57,32 @@ def celery_init_app(app: Flask, broker_url: str) -> Celery:
     celery.set_default()
     app.extensions["celery"] = celery
     return celery
+
+
+def worker_logging(settings: Settings) -> None:
+    """In JSON mode the service configures logging instead of Celery (one JSON line per event); in
+    text mode Celery's own handlers get the redaction. Either way a task's lines name it as their job
+    until a job lock names the job more precisely."""
+    if settings.log_format == "json":
+        def take_over(loglevel: int | str | None = None, **_: Any) -> None:
+            configure(settings, loglevel or logging.INFO)
+
+        signals.setup_logging.connect(take_over, weak=False)
+    else:
+        def redact(logger: logging.Logger, **_: Any) -> None:
+            guard(logger, settings, json_lines=False)
+
+        signals.after_setup_logger.connect(redact, weak=False)
+        signals.after_setup_task_logger.connect(redact, weak=False)
+    tokens: dict[str, Any] = {}
+
+    def started(task_id: str, task: Any, **_: Any) -> None:
+        tokens[task_id] = JOB.set(getattr(task, "name", None))
+
+    def ended(task_id: str, **_: Any) -> None:
+        token = tokens.pop(task_id, None)
+        if token is not None:
+            JOB.reset(token)
+
+    signals.task_prerun.connect(started, weak=False)
+    signals.task_postrun.connect(ended, weak=False)

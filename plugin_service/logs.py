@@ -161,6 +161,7 @@ def configure(settings: Settings, level: int | str = logging.INFO, *, stream: An
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # a line per plugin loaded
 
 
 def guard(logger: logging.Logger, settings: Settings, *, json_lines: bool) -> None:

@@ -39,7 +39,8 @@ def code_version() -> str:
     return f"{package_version()}+schema.{schema_head()}"
 
 
-def known_revisions() -> list[str]:
+@cache
+def known_revisions() -> tuple[str, ...]:
     """Every schema revision this code can build, oldest first."""
     script = ScriptDirectory.from_config(alembic_config("sqlite://"))
-    return [rev.revision for rev in reversed(list(script.walk_revisions()))]
+    return tuple(rev.revision for rev in reversed(list(script.walk_revisions())))
