@@ -14,7 +14,9 @@ The rules, as the organisation department applies them:
   its minimum. Separately, every required course of the tier must be completed.
 - A reflection (学习心得, 调研报告) is owed for each required course of the tier that asks for one; one
   asked for by an elective is welcome but not owed. It must be submitted with at least the plan's
-  minimum of characters, counted as a reader sees them (see ``rules.reflection_text``).
+  minimum of characters, counted as a reader sees them (see ``rules.reflection_text``). Counted,
+  "submitted" is every owed reflection handed in whatever its length, and "long enough" those of them
+  reaching the minimum (``reflection_count``, the one count every report and page shows).
 - Discussion posts (发言加分) within a discussion's window give points to the tiers taking part, up to
   the discussion's maximum. Points are reported beside the hours and never add to them.
 - Status: "complete" when hours, required courses and reflections are all met; "behind" when the hours
@@ -46,12 +48,14 @@ __all__ = [
     "DiscussionFacts",
     "Facts",
     "LearningRecord",
+    "ReflectionCount",
     "ReflectionFacts",
     "discussion_points",
     "expected_hours",
     "explain_record",
     "learning_record",
     "reflection_chars",
+    "reflection_count",
 ]
 
 STATUSES = ("complete", "on_track", "behind", "excluded")
@@ -167,8 +171,8 @@ def learning_record(plan: Plan, facts: Facts, today: dt.date) -> LearningRecord:
                *(Sentence("required course not completed: %(course)s (%(name)s)", course=c.key, name=c.name)
                  for c in required if c.key in required_missing)]
     if owed:
-        reasons.append(Sentence("reflections submitted: %(done)s of %(count)s",
-                                done=len(owed) - len(reflections_missing), count=len(owed)))
+        reasons.append(reflection_count([c.key for c in owed], reflections_missing,
+                                        reflections_short).sentence())
     late = False
     for course in owed:
         if course.key in reflections_missing or course.key in reflections_short:
@@ -199,6 +203,31 @@ def learning_record(plan: Plan, facts: Facts, today: dt.date) -> LearningRecord:
         reflections_missing=reflections_missing, reflections_short=reflections_short,
         discussion_points=math.fsum(p for _, p in points), points=points, credits=credits,
         reasons=tuple(reasons))
+
+
+@dataclass(frozen=True)
+class ReflectionCount:
+    """How far a cadre's owed reflections are, as every report and page counts them: ``submitted`` is
+    each owed reflection handed in (Moodle's "submitted"), whatever its length, since a reviewer has
+    it to read; ``long_enough`` those of them that reach the plan's minimum, which is what meets the
+    requirement. Two numbers under two names, never one standing for the other."""
+
+    owed: int
+    submitted: int
+    long_enough: int
+
+    def sentence(self) -> Sentence:
+        return Sentence("reflections submitted: %(submitted)s of %(owed)s (%(long_enough)s long enough)",
+                        submitted=self.submitted, owed=self.owed, long_enough=self.long_enough)
+
+
+def reflection_count(owed: Iterable[str], missing: Iterable[str], short: Iterable[str]) -> ReflectionCount:
+    """The count of a record's reflections from its lists: the owed courses, those not submitted
+    (``reflections_missing``) and those submitted too short (``reflections_short``)."""
+    keys = set(owed)
+    unsent = keys & set(missing)
+    too_short = (keys & set(short)) - unsent
+    return ReflectionCount(len(keys), len(keys) - len(unsent), len(keys) - len(unsent) - len(too_short))
 
 
 def expected_hours(plan: Plan, target: float, today: dt.date) -> float:

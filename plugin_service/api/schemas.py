@@ -75,6 +75,9 @@ class RecordSchema(Schema):
     discussion_points = fields.Float(required=True)
     required_missing = fields.List(fields.String(), required=True)
     reflections_missing = fields.List(fields.String(), required=True)
+    reflections_owed = fields.Integer(required=True)
+    reflections_submitted = fields.Integer(required=True)  # whatever their length
+    reflections_long_enough = fields.Integer(required=True)  # of the submitted, reaching the minimum
     computed_for = fields.Date(allow_none=True, required=True)
 
 

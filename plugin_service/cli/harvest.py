@@ -113,8 +113,10 @@ def print_record(found: CadreRecord) -> None:
             notes.append(f"grade {course.grade:g}")
         click.echo(f"  {course.key:<18} {hours_text(course.hours):>4} h  {done}"
                    + (f"  ({'; '.join(notes)})" if notes else ""))
-    if found.reflections:
-        click.echo("reflections:")
+    count = found.reflection_count
+    if found.reflections or count.owed:
+        counted = f" submitted {count.submitted} of {count.owed} ({count.long_enough} long enough)"
+        click.echo("reflections:" + (counted if count.owed else ""))
         for r in found.reflections:
             graded = (f"grade {r.grade:g} by {r.grader} {_when(r.graded_at)}"
                       + (f", regraded {r.grade_changes}x" if r.grade_changes else "")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from rules.hours import ReflectionCount
 from rules.plan_model import Plan
 from rules.roster import Cadre as RosterCadre
 from rules.roster import Roster
@@ -29,7 +30,7 @@ from ..models import (
     StatusChange,
 )
 from .document_values import plan_of
-from .learning_records import grader_of
+from .learning_records import grader_of, reflection_count_of
 from .reports import harvested_at, names
 from .scope import EVERYTHING, Scope
 from .serials import display
@@ -171,6 +172,7 @@ class CadrePage:
     harvested_at: dt.datetime | None = None
     timezone: str = "Asia/Shanghai"
     tier_names: dict[str, str] = field(default_factory=dict)
+    reflection_count: ReflectionCount | None = None  # the record's owed reflections, counted as everywhere
 
 
 def _roster_cadre(row: Cadre) -> RosterCadre:
@@ -236,6 +238,8 @@ def _learning(session: Session, page: CadrePage, plan: Plan | None, year: int, t
     if plan is None:
         return
     detail = page.record.detail if page.record is not None else {}
+    if page.record is not None:
+        page.reflection_count = reflection_count_of(plan, detail)
     counted = {c["course"] for c in detail.get("credits", [])}
     for course in plan.courses:
         kind = ("required" if tier in course.required else "elective" if tier in course.elective

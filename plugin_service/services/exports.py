@@ -32,7 +32,7 @@ from rules.plan_model import hours_text
 from ..models import Cadre, Certificate, LearningRecordRow, Membership, YearClass, YearTier
 from .document_batches import write_atomically
 from .document_values import CERTIFICATE_STATUS_NAMES, plan_of
-from .learning_records import tier_summary
+from .learning_records import reflection_count_of, tier_summary
 from .serials import display
 
 KINDS = ("text", "number", "date", "hours")
@@ -168,7 +168,8 @@ def write_table(table: Table, path: Path) -> Path:
 # --- the reports of a year -----------------------------------------------------------------------
 
 def records_table(session: Session, year: int) -> Table:
-    """The year's learning records: one row per cadre, in employee-number order."""
+    """The year's learning records: one row per cadre, in employee-number order. Reflections are
+    counted as everywhere (``reflection_count_of``): submitted of owed, and how many are long enough."""
     plan = plan_of(session, year)
     tiers = dict(session.execute(select(YearTier.key, YearTier.name).where(YearTier.year == year)).all())
     classes = dict(session.execute(select(YearClass.key, YearClass.name).where(YearClass.year == year)).all())
@@ -180,9 +181,7 @@ def records_table(session: Session, year: int) -> Table:
             select(LearningRecordRow, Cadre).join(Cadre, Cadre.employee_no == LearningRecordRow.employee_no)
             .where(LearningRecordRow.year == year).order_by(LearningRecordRow.employee_no)):
         detail = record.detail
-        required = plan.required_courses(record.tier_key) if plan is not None and record.tier_key else ()
-        owed = [c for c in required if c.reflection is not None]
-        unmet = len(set(detail.get("reflections_missing", [])) | set(detail.get("reflections_short", [])))
+        count = reflection_count_of(plan, detail)
         rows.append({
             "employee_no": cadre.employee_no, "name": cadre.name, "department": cadre.department,
             "tier": tiers.get(record.tier_key or "", ""),
@@ -190,13 +189,15 @@ def records_table(session: Session, year: int) -> Table:
             "required": record.required_hours, "elective": record.elective_hours, "total": record.total_hours,
             "target": record.target_hours, "status": STATUS_NAMES.get(record.status, record.status),
             "missing": "、".join(course_names.get(k, k) for k in detail.get("required_missing", [])),
-            "reflections": f"{len(owed) - unmet}/{len(owed)}" if owed else "",
+            "reflections": f"{count.submitted}/{count.owed}" if count.owed else "",
+            "reflections_long_enough": count.long_enough if count.owed else None,
             "points": record.discussion_points})
     columns = (Column("employee_no", "工号"), Column("name", "姓名"), Column("department", "部门"),
                Column("tier", "层级"), Column("class", "班级"), Column("required", "必修学时", kind="hours"),
                Column("elective", "选修学时", kind="hours"), Column("total", "总学时", kind="hours"),
                Column("target", "目标学时", kind="hours"), Column("status", "状态"),
                Column("missing", "未完成的必修课"), Column("reflections", "学习心得（已交/应交）"),
+               Column("reflections_long_enough", "学习心得字数达标", kind="number"),
                Column("points", "发言积分", kind="hours"))
     return Table(f"{year} 年度干部学习记录", columns, tuple(rows))
 

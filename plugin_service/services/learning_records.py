@@ -7,6 +7,7 @@ a caller cannot change a record by accident.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -15,7 +16,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from rules.hours import ReflectionCount, reflection_count
 from rules.plan import load_plan
+from rules.plan_model import Plan
 from rules.wording import Sentence
 
 from ..models import (
@@ -68,6 +71,9 @@ def grader_of(name: str, userid: int | None) -> str:
     return Sentence("Moodle user %(userid)s (Moodle did not return this user)", userid=userid)
 
 
+NONE_OWED = ReflectionCount(0, 0, 0)
+
+
 @dataclass(frozen=True)
 class CadreRecord:
     employee_no: str
@@ -83,12 +89,23 @@ class CadreRecord:
     history: tuple[tuple[str, str, str | None, float], ...]  # day, status, tier, hours
     harvested_at: datetime | None
     timezone: str = "UTC"  # the plan's: where its days are days
+    reflection_count: ReflectionCount = NONE_OWED  # of the owed ones: ``reflection_count_of``
 
     def local(self, moment: datetime | None) -> datetime | None:
         """A stored (naive UTC) time in the plan's timezone."""
         if moment is None:
             return None
         return moment.replace(tzinfo=UTC).astimezone(ZoneInfo(self.timezone))
+
+
+def reflection_count_of(plan: Plan | None, detail: Mapping[str, Any]) -> ReflectionCount:
+    """A stored record's reflections, counted as the rules count them when they compute the record
+    (``rules.hours.reflection_count``): the export, ``cadre record``, the console and the API all
+    show this count, so "submitted" is one number everywhere, "long enough" another."""
+    tier = detail.get("tier")
+    owed = [c.key for c in plan.required_courses(tier) if c.reflection is not None] \
+        if plan is not None and tier else []
+    return reflection_count(owed, detail.get("reflections_missing", ()), detail.get("reflections_short", ()))
 
 
 def cadre_record(session: Session, employee_no: str, year: int) -> CadreRecord | None:
@@ -126,10 +143,12 @@ def cadre_record(session: Session, employee_no: str, year: int) -> CadreRecord |
             StatusChange.year == year, StatusChange.employee_no == employee_no).order_by(StatusChange.id)))
     harvested = session.scalar(select(HarvestRun.finished_at).where(
         HarvestRun.year == year, HarvestRun.status == "done").order_by(HarvestRun.id.desc()).limit(1))
-    plan = applied_plan(session, year)
-    timezone = load_plan(plan.text, plan.filename).moodle.timezone if plan is not None else "UTC"
+    stored = applied_plan(session, year)
+    plan = load_plan(stored.text, stored.filename) if stored is not None else None
+    timezone = plan.moodle.timezone if plan is not None else "UTC"
     return CadreRecord(employee_no, cadre.name, cadre.department, year, row.status, row.status_since,
-                       dict(row.detail), courses, reflections, discussions, history, harvested, timezone)
+                       dict(row.detail), courses, reflections, discussions, history, harvested, timezone,
+                       reflection_count_of(plan, row.detail))
 
 
 @dataclass

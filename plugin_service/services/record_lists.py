@@ -10,9 +10,11 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from rules.hours import STATUSES
+from rules.plan_model import Plan
 
 from ..models import Cadre, CourseProgress, HarvestRun, LearningRecordRow, Membership, YearCourse
-from .learning_records import cadre_record
+from .document_values import plan_of
+from .learning_records import cadre_record, reflection_count_of
 from .scope import EVERYTHING, Scope
 from .stored import newest_plans
 
@@ -32,8 +34,9 @@ def years(session: Session, scope: Scope = EVERYTHING) -> list[dict[str, Any]]:
     return sorted(found, key=lambda y: -int(y["year"]))
 
 
-def _line(record: LearningRecordRow, cadre: Cadre, klass: str | None) -> dict[str, Any]:
+def _line(record: LearningRecordRow, cadre: Cadre, klass: str | None, plan: Plan | None) -> dict[str, Any]:
     detail = record.detail or {}
+    count = reflection_count_of(plan, detail)
     return {"employee_no": record.employee_no, "name": cadre.name, "department": cadre.department,
             "tier": record.tier_key, "klass": klass, "status": record.status,
             "status_since": dt.date.fromisoformat(record.status_since),
@@ -43,6 +46,8 @@ def _line(record: LearningRecordRow, cadre: Cadre, klass: str | None) -> dict[st
             "discussion_points": round(record.discussion_points, 2),
             "required_missing": list(detail.get("required_missing", [])),
             "reflections_missing": list(detail.get("reflections_missing", [])),
+            "reflections_owed": count.owed, "reflections_submitted": count.submitted,
+            "reflections_long_enough": count.long_enough,
             "computed_for": dt.date.fromisoformat(record.computed_for) if record.computed_for else None}
 
 
@@ -75,7 +80,8 @@ def records(session: Session, year: int, scope: Scope = EVERYTHING, *, departmen
     total = session.scalar(select(func.count()).select_from(query.subquery()))
     rows = session.execute(query.order_by(LearningRecordRow.employee_no)
                            .limit(per_page).offset((page - 1) * per_page))
-    return {"items": [_line(record, cadre, klass_key) for record, cadre, klass_key in rows],
+    plan = plan_of(session, year)
+    return {"items": [_line(record, cadre, klass_key, plan) for record, cadre, klass_key in rows],
             "page": page, "per_page": per_page, "total": int(total or 0)}
 
 
@@ -89,7 +95,7 @@ def record(session: Session, year: int, employee_no: str,
     if found is None or full is None:
         return None
     row, cadre, klass = found
-    line = _line(row, cadre, klass)
+    line = _line(row, cadre, klass, plan_of(session, year))
     detail = full.detail
     credits = {c["course"]: c for c in detail.get("credits", [])}
     names = {c.key: (c.name, c.hours)

@@ -78,7 +78,8 @@ def test_a_leader_with_every_course_and_the_reflection_is_complete() -> None:
     assert got.hours_met and got.required_met and got.reflections_met
     assert got.required_missing == got.reflections_missing == got.reflections_short == ()
     assert got.reasons == ("40 of 40 hours (required 24 of at least 20; electives 16, counted up to 24)",
-                           "required courses completed: 3 of 3", "reflections submitted: 1 of 1")
+                           "required courses completed: 3 of 3",
+                           "reflections submitted: 1 of 1 (1 long enough)")
     early = record("leaders", *done(*LEADER_REQUIRED, *ELECTIVES_ALL), today=dt.date(2026, 3, 2),
                    reflections=(wrote("thought", 1500),))
     assert early.status == "complete"  # finishing early is finishing
@@ -97,7 +98,7 @@ def test_a_teaching_cadre_ahead_of_the_pace_is_on_track_until_the_pace_overtakes
         "required course not completed: integrity (党风廉政建设与警示教育)",
         "required course not completed: policy (高等职业教育政策法规解读)",
         "required course not completed: teaching-reform (职业教育教学改革与专业建设)",
-        "reflections submitted: 0 of 2",
+        "reflections submitted: 0 of 2 (0 long enough)",
         "reflection 学习心得 for thought is missing, due 2026-06-30",
         "reflection 政策学习调研报告 for policy is missing, due 2026-09-30",
         "on pace: by 2026-04-15 the plan expects 7.79 hours",
@@ -136,7 +137,7 @@ def test_a_reflection_asked_for_by_an_elective_is_not_owed() -> None:
                  plan=plan, reflections=(wrote("thought", 1500),))
     assert [(c.course, c.kind) for c in got.credits if c.course == "policy"] == [("policy", "elective")]
     assert got.reflections_met and got.reflections_missing == got.reflections_short == ()
-    assert "reflections submitted: 1 of 1" in got.reasons
+    assert "reflections submitted: 1 of 1 (1 long enough)" in got.reasons
     assert not any("政策学习调研报告" in reason for reason in got.reasons)
 
 
@@ -302,7 +303,7 @@ def test_explain_record_reads_as_a_summary() -> None:
         "  required course not completed: integrity (党风廉政建设与警示教育)",
         "  required course not completed: policy (高等职业教育政策法规解读)",
         "  required course not completed: governance (高校管理创新与治理能力提升)",
-        "  reflections submitted: 1 of 2",
+        "  reflections submitted: 1 of 2 (0 long enough)",
         "  reflection 学习心得 for thought is too short: 1200 of at least 1500 characters, due 2026-06-30, "
         "overdue",
         "  reflection 政策学习调研报告 for policy is missing, due 2026-09-30",
