@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 from moodle_bridge import MoodleClient
 from rules.desired import DesiredState
 from rules.desired_state import desired_state
-from rules.plan import Plan, load_plan
-from rules.plan_roster import check_plan_against_roster
-from rules.problems import InputError, Problem
-from rules.roster import Roster, load_roster
+from rules.plan import Plan
+from rules.plan_roster import load_plan_and_roster
+from rules.problems import Problem
+from rules.roster import Roster
 from rules.tiers import placements
 
 from ..config import Settings
@@ -85,24 +85,10 @@ class ApplyResult:
 
 
 def check_inputs(plan_text: str, plan_name: str, roster_bytes: bytes, roster_name: str) -> Inputs:
-    """Loads both files and checks them together; raises ``InputError`` with every problem."""
-    problems: list[Problem] = []
-    plan = roster = None
-    try:
-        plan = load_plan(plan_text, plan_name)
-        problems.extend(plan.warnings)
-    except InputError as exc:
-        problems.extend(exc.problems)
-    try:
-        roster = load_roster(roster_bytes, roster_name)
-        problems.extend(roster.warnings)
-    except InputError as exc:
-        problems.extend(exc.problems)
-    if plan is not None and roster is not None:
-        problems.extend(check_plan_against_roster(plan, roster))
-    if plan is None or roster is None or any(p.severity == "error" for p in problems):
-        raise InputError(problems)
-    return Inputs(plan, roster, plan_text, plan_name, roster_bytes, roster_name, tuple(problems))
+    """Loads both files and checks them together; raises ``InputError`` with every problem of the two,
+    the checks between them run on whatever of the plan could be read (as ``cadre plan check`` does)."""
+    plan, roster, problems = load_plan_and_roster(plan_text, plan_name, roster_bytes, roster_name)
+    return Inputs(plan, roster, plan_text, plan_name, roster_bytes, roster_name, problems)
 
 
 def required_functions() -> list[str]:
