@@ -1,22 +1,23 @@
 """How fast the console answers with a year of 10,000 harvested cadres: the dashboard, the report by
-department and a cadre's page, each asked by 8 signed-in clients at once.
+department and a cadre's page, each asked by 8 signed-in clients at once, served as deployed.
 
 Prints one JSON object (``--json``) with, for each page (``dashboard``, ``department_report``,
 ``cadre_page``):
 - ``<page>_p50_ms`` / ``<page>_p95_ms`` / ``<page>_max_ms``: the time from sending a request to the end of
   its answer, over ``--requests`` requests per page (target: p95 under 300 ms);
-- ``<page>_sql_queries``: the SQL statements one request of the page runs (counted in the serving process
-  with a SQLAlchemy ``before_cursor_execute`` listener, sign-in check included), and
-  ``<page>_bytes``: the size of its answer;
+- ``<page>_sql_queries``: the SQL statements one request of the page runs (sign-in check included),
+  counted in this process through Flask's test client with a SQLAlchemy ``before_cursor_execute``
+  listener, and ``<page>_bytes``: the size of its answer;
 - ``clients``, ``requests_per_page``, ``errors`` (answers other than 200), ``wall_s`` and
-  ``requests_per_s`` over the whole load.
-The console (``create_app``) runs in a process of its own, served by werkzeug's threaded WSGI server on
-loopback; the clients are threads of this process, each with its own ``requests.Session`` signed in as an
-admin (who sees everything: the largest pages). Pages are asked in a shuffled order, each client its own.
-The cadre pages are of cadres drawn over the whole year. Set-up (the sample plan stored as applied,
-the cadres, their progress, reflections, posts and records as a harvest leaves them, a finished harvest
-run, the admin) is timed apart (``setup_s``). ``--quick`` is the test's smoke run (300 cadres, 8 requests
-per page).
+  ``requests_per_s`` over the whole load; ``server``, ``web_workers`` and ``web_threads``.
+The console is served by the web process of the deployed process set (``plugin_service.deploy``: gunicorn
+with ``plugin_service.gunicorn_conf`` and its defaults for this machine), configured through ``CADRE_*``
+variables, on loopback; the clients are threads of this process, each with its own ``requests.Session``
+signed in as an admin (who sees everything: the largest pages). Pages are asked in a shuffled order, each
+client its own. The cadre pages are of cadres drawn over the whole year. Set-up (the sample plan stored as
+applied, the cadres, their progress, reflections, posts and records as a harvest leaves them, a finished
+harvest run, the admin) is timed apart (``setup_s``). ``--quick`` is the test's smoke run (300 cadres, 8
+requests per page).
 """
 
 from __future__ import annotations
@@ -25,9 +26,13 @@ import argparse
 import datetime as dt
 import json
 import multiprocessing
+import os
 import random
 import re
+import signal
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -43,7 +48,7 @@ import requests  # noqa: E402
 
 YEAR = 2026
 PASSWORD = "benchmark password 2026"
-QUERY_HEADER = "X-Benchmark-SQL-Queries"
+STARTUP_SECONDS = 180.0
 TOKEN_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 PAGES = {"dashboard": f"/?year={YEAR}", "department_report": f"/reports/?year={YEAR}&group_by=department",
          "cadre_page": "/cadres/{employee_no}?year=" + str(YEAR)}
@@ -67,45 +72,95 @@ def setup(database_url: str, cadres: int) -> list[str]:
     return sorted(seeded.profiles)
 
 
-def serve(database_url: str, workdir: str, ready: Any) -> None:
-    """The console in this process on a free loopback port (sent through ``ready``), with every
-    request's SQL statements counted and returned in a header."""
-    from flask import Response
+def environment(database_url: str, workdir: Path, bind: str = "") -> dict[str, str]:
+    """The settings the console runs with: this environment without the developer's ``CADRE_*``."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CADRE_")}
+    env.update(CADRE_DATABASE_URL=database_url, CADRE_SECRET_KEY="console-benchmark",
+               CADRE_BROKER_URL="memory://", CADRE_RATELIMIT_STORAGE="memory://",
+               CADRE_DOCUMENTS_DIR=str(workdir / "documents"), CADRE_LOG_FORMAT="json")
+    if bind:
+        env["CADRE_WEB_BIND"] = bind
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def serve(database_url: str, workdir: Path, log: Any) -> tuple[subprocess.Popen[bytes], str]:
+    """The deployed web process (gunicorn) on a free loopback port; returns it and its base URL once it
+    answers ``/healthz``."""
+    from plugin_service import deploy
+
+    port = free_port()
+    program, *args = deploy.BY_NAME["web"].command
+    process = subprocess.Popen([str(Path(sys.executable).parent / program), *args], cwd=workdir,
+                               env=environment(database_url, workdir, f"127.0.0.1:{port}"), stdout=log,
+                               stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise SystemExit(f"gunicorn stopped (exit {process.returncode}); see {log.name}")
+            try:
+                if requests.get(f"{base}/healthz", timeout=5).status_code == 200:
+                    return process, base
+            except requests.RequestException:
+                pass  # not listening yet, or its workers still starting
+            time.sleep(0.2)
+        raise SystemExit(f"the console did not answer within {STARTUP_SECONDS:g} s")
+    except BaseException:
+        stop(process)
+        raise
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Asks gunicorn to stop (it lets its workers finish their requests), kills it if it has not."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def sql_statements(database_url: str, workdir: Path, numbers: list[str]) -> dict[str, int]:
+    """The SQL statements one (warm) request of each page runs, sign-in check included."""
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
-    from werkzeug.serving import WSGIRequestHandler, make_server
 
     from plugin_service import create_app
-    from plugin_service.config import Settings
+    from plugin_service.config import load_settings
 
-    counts = threading.local()
+    app = create_app(load_settings(environment(database_url, workdir)))
+    client = app.test_client()
+    found = TOKEN_FIELD.search(client.get("/login").get_data(as_text=True))
+    assert found, "no CSRF token on the sign-in page"
+    client.post("/login", data={"username": "bench-admin", "password": PASSWORD,
+                                "csrf_token": found.group(1)})
+    counted = [0]
 
     def count(*_args: Any) -> None:
-        counts.n = getattr(counts, "n", 0) + 1
+        counted[0] += 1
 
-    event.listen(Engine, "before_cursor_execute", count)
-    settings = Settings(database_url=database_url, secret_key="console-benchmark", broker_url="memory://",
-                        ratelimit_storage="memory://", documents_dir=str(Path(workdir) / "documents"))
-    app = create_app(settings)
-
-    def counted(response: Response) -> Response:
-        response.headers[QUERY_HEADER] = str(getattr(counts, "n", 0))
-        return response
-
-    def reset(environ: dict[str, Any], start_response: Any) -> Any:
-        counts.n = 0
-        return inner(environ, start_response)
-
-    app.after_request(counted)
-    inner = app.wsgi_app
-    app.wsgi_app = reset  # type: ignore[method-assign]
-    class Quiet(WSGIRequestHandler):
-        def log_request(self, *_args: Any) -> None:
-            """Thousands of requests: no line each."""
-
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=Quiet)
-    ready.send(server.server_port)
-    server.serve_forever()
+    out = {}
+    for page, path in PAGES.items():
+        url = path.format(employee_no=numbers[0])
+        client.get(url)  # warm: templates compiled, the page cache filled
+        event.listen(Engine, "before_cursor_execute", count)
+        try:
+            counted[0] = 0
+            answer = client.get(url)
+        finally:
+            event.remove(Engine, "before_cursor_execute", count)
+        if answer.status_code != 200:
+            raise SystemExit(f"{url}: HTTP {answer.status_code} in the test client")
+        out[page] = counted[0]
+    return out
 
 
 def signed_in(base: str) -> requests.Session:
@@ -140,7 +195,6 @@ def load(base: str, numbers: list[str], clients: int, per_page: int) -> dict[str
         for path in PAGES.values():
             session.get(base + path.format(employee_no=numbers[0]), timeout=60)
     times: dict[str, list[float]] = {page: [] for page in PAGES}
-    queries: dict[str, list[int]] = {page: [] for page in PAGES}
     sizes: dict[str, list[int]] = {page: [] for page in PAGES}
     errors: list[str] = []
     lock = threading.Lock()
@@ -154,7 +208,6 @@ def load(base: str, numbers: list[str], clients: int, per_page: int) -> dict[str
             elapsed = (time.perf_counter() - began) * 1000.0
             with lock:
                 times[page].append(elapsed)
-                queries[page].append(int(answer.headers.get(QUERY_HEADER, "-1")))
                 sizes[page].append(len(answer.content))
                 if answer.status_code != 200:
                     errors.append(f"{url}: HTTP {answer.status_code}")
@@ -173,7 +226,6 @@ def load(base: str, numbers: list[str], clients: int, per_page: int) -> dict[str
         out.update({f"{page}_p50_ms": round(statistics.median(times[page]), 1),
                     f"{page}_p95_ms": round(percentile(times[page], 0.95), 1),
                     f"{page}_max_ms": round(max(times[page]), 1),
-                    f"{page}_sql_queries": max(queries[page]),
                     f"{page}_bytes": round(statistics.mean(sizes[page]))})
     return out
 
@@ -183,20 +235,20 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     out: dict[str, Any] = {"cadres": args.cadres}
     context = multiprocessing.get_context("spawn")
     started = time.perf_counter()
-    with context.Pool(1) as pool:  # the set-up's memory stays out of the serving process
+    with context.Pool(1) as pool:  # the set-up's memory stays out of this process
         numbers: list[str] = pool.apply(setup, (database_url, args.cadres))
     out["setup_s"] = round(time.perf_counter() - started, 2)
-    receiver, sender = context.Pipe(duplex=False)
-    server = context.Process(target=serve, args=(database_url, str(workdir), sender), daemon=True)
-    server.start()
-    try:
-        if not receiver.poll(120):
-            raise SystemExit("the console did not start within 120 s")
-        base = f"http://127.0.0.1:{receiver.recv()}"
-        out.update(load(base, numbers, args.clients, args.requests))
-    finally:
-        server.terminate()
-        server.join(timeout=10)
+    from plugin_service import gunicorn_conf
+
+    out.update(server="gunicorn", web_workers=gunicorn_conf.workers, web_threads=gunicorn_conf.threads)
+    with (workdir / "gunicorn.log").open("wb") as log:
+        server, base = serve(database_url, workdir, log)
+        try:
+            out.update(load(base, numbers, args.clients, args.requests))
+        finally:
+            stop(server)
+    for page, count in sql_statements(database_url, workdir, numbers).items():
+        out[f"{page}_sql_queries"] = count
     out["target_ms"] = 300
     out["met"] = all(out[f"{page}_p95_ms"] < 300 for page in PAGES)
     return out
