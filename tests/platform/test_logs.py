@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import json
 import logging
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -132,3 +134,14 @@ def test_ordinary_values_are_left_alone(output: io.StringIO) -> None:
 def test_an_unknown_format_is_refused() -> None:
     with pytest.raises(ConfigError, match="log_format must be text or json"):
         configure(settings("xml"))
+
+
+def test_the_cadre_command_logs_json_lines_when_asked(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "CADRE_LOG_FORMAT": "json", "CADRE_SECRET_KEY": SECRET_KEY,
+           "CADRE_DATABASE_URL": f"sqlite:///{tmp_path / 'cadre.sqlite3'}"}
+    done = subprocess.run([str(Path(sys.executable).parent / "cadre"), "-v", "db", "upgrade"], env=env,
+                          capture_output=True, text=True, timeout=120, check=True,
+                          cwd=Path(__file__).resolve().parents[2])
+    lines = [json.loads(line) for line in done.stderr.splitlines()]
+    assert lines and {line["logger"] for line in lines} >= {"alembic.runtime.migration"}
+    assert "schema upgraded" in done.stdout and SECRET_KEY not in done.stderr
