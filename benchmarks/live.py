@@ -27,10 +27,12 @@ import io
 import json
 import os
 import secrets
+import sqlite3
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -132,13 +134,19 @@ def remove(inputs: Inputs, settings: Settings) -> None:
 def provision(inputs: Inputs, settings: Settings) -> dict[str, Any]:
     with client_for(settings) as client:
         result, seconds = timed(lambda: apply(client, inputs, settings, actor="benchmark"))
-        calls = client.call_count
+        calls = client.call_count()
     writes = {"create_category", "create_user", "update_user", "create_class", "update_class",
               "copy_course", "create_course", "update_course", "add_member", "enrol", "remove_member",
               "suspend_enrolment"}
     return {"seconds": seconds, "calls": calls, "retries": refused(settings),
             "objects_written": sum(n for kind, n in result.counts.items() if kind in writes),
             "counts": dict(result.counts)}
+
+
+def copy_database(source: Path, target: Path) -> None:
+    """A copy of a SQLite database as it stands, its write-ahead log included."""
+    with closing(sqlite3.connect(source)) as reading, closing(sqlite3.connect(target)) as writing:
+        reading.backup(writing)
 
 
 def harvest_once(settings: Settings, path: str) -> tuple[float | None, int | None]:
@@ -186,11 +194,9 @@ def main(argv: list[str] | None = None) -> int:
                 writes = Writes(client)
                 _, results["noop_apply_s"] = timed(lambda: apply(client, inputs, settings, actor="benchmark"))
                 results["noop_writes"] = writes.count
-            snapshot = Path(temp) / "a-provisioned.sqlite3"
-            snapshot.write_bytes((Path(temp) / "a.sqlite3").read_bytes())
             for path in ("per_user", "report"):
                 database = Path(temp) / f"harvest-{path}.sqlite3"
-                database.write_bytes(snapshot.read_bytes())
+                copy_database(Path(temp) / "a.sqlite3", database)
                 seconds, calls = harvest_once(replace(settings, database_url=f"sqlite:///{database}"), path)
                 results[f"harvest_{path}_s"], results[f"harvest_{path}_calls"] = seconds, calls
             if not args.skip_serial:
