@@ -51,9 +51,9 @@ def add(database_url: str, calls: Mapping[str, int], errors: Mapping[str, int]) 
                         session.add(MoodleCallStat(function=function, calls=n, errors=failed))
                         session.flush()
             return True
-        except IntegrityError:
+        except IntegrityError as exc:
             if attempt == 2:
-                raise
+                log.warning("Moodle call counts not recorded: %s", type(exc).__name__)
         except SQLAlchemyError as exc:
             log.warning("Moodle call counts not recorded: %s", type(exc).__name__)
             return False
