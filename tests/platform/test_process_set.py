@@ -101,7 +101,8 @@ def process_set(redis_db: int, moodle: RunningFake, tmp_path: Path) -> Iterator[
     with ExitStack() as stack:
         database_url = stack.enter_context(postgres())
         env = child_env(**deploy.environment(
-            CADRE_DATABASE_URL=database_url, CADRE_BROKER_URL=f"redis://127.0.0.1:6379/{redis_db}",
+            CADRE_DATABASE_URL=database_url,
+            CADRE_BROKER_URL=f"redis://{provisioning_worker.REDIS_HOST}:{provisioning_worker.REDIS_PORT}/{redis_db}",
             CADRE_SECRET_KEY=SECRET_KEY, CADRE_MOODLE_URL=moodle.url, CADRE_MOODLE_TOKEN=TOKEN,
             CADRE_PUBLIC_BASE_URL=f"http://127.0.0.1:{port}", CADRE_TRUSTED_PROXIES="0",
             CADRE_METRICS_TOKEN=METRICS_TOKEN, CADRE_WEB_BIND=f"127.0.0.1:{port}"))
