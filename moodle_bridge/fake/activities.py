@@ -75,5 +75,6 @@ def assign_fields() -> dict[str, Any]:
         {"plugin": "file", "subtype": "assignsubmission", "name": "enabled", "value": "0"},
         {"plugin": "comments", "subtype": "assignsubmission", "name": "enabled", "value": "0"},
         {"plugin": "comments", "subtype": "assignfeedback", "name": "enabled", "value": "1"},
+        {"plugin": "comments", "subtype": "assignfeedback", "name": "commentinline", "value": "0"},
     ]})
     return fields

@@ -176,10 +176,11 @@ def word_limit(assign: Row) -> int:
 
 
 def plugin_configs(assign: Row) -> list[dict[str, Any]]:
-    """The settings of the enabled submission plugins, as the recording site listed them."""
-    stored = [dict(row) for row in assign.get("configs") or []
-              if row.get("subtype") == "assignsubmission"
-              and plugin_enabled(assign, str(row.get("plugin")))]
+    """The settings of the enabled submission plugins, then of the enabled feedback plugins, as the
+    recording sites listed them."""
+    stored = [dict(row) for subtype in ("assignsubmission", "assignfeedback")
+              for row in assign.get("configs") or []
+              if row.get("subtype") == subtype and plugin_enabled(assign, str(row.get("plugin")), subtype)]
     if stored:
         return stored
     configs = []

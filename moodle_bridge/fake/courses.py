@@ -155,7 +155,7 @@ def course_customfields(site: FakeSite, course: Row) -> list[dict[str, Any]]:
     for field in customfield_definitions(site):
         raw = values.get(str(field["shortname"]))
         raw_text = "" if raw is None else str(raw)
-        shown = raw_text
+        shown: str | None = raw_text or None  # ``export_value``: an empty value is null
         if field.get("type") == "checkbox":
             shown = "Yes" if raw_text not in ("", "0") else "No"
             raw_text = "1" if shown == "Yes" else "0"

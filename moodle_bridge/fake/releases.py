@@ -8,8 +8,9 @@ as recorded (``tests/contract/recordings/FINDINGS.md``):
   (``invalidrecord`` naming the table, ``invaliduser``...) (``wserror.MissingRecord``);
 - fields only 5.1 declares in its returns (``ONLY_IN_5_1`` below, checked against both sites'
   ``signatures.json`` by ``tests/contract``): a 4.5 answer never carries them;
-- ``core_message_get_member_info``, ``core_reportbuilder_retrieve_report`` past the last page and
-  ``enrol_manual_enrol_users`` of an unknown user: see those functions' modules.
+- ``core_message_get_member_info``, ``core_reportbuilder_retrieve_report`` past the last page,
+  ``enrol_manual_enrol_users`` of an unknown user and the order of posts of the same second in
+  ``mod_forum_get_discussion_posts``: see those functions' modules.
 """
 
 from __future__ import annotations

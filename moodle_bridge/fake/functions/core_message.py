@@ -263,10 +263,11 @@ def get_member_info(call: Call, params: dict[str, Any]) -> list[dict[str, Any]]:
             if privacy else None,
             "cancreatecontact": not contact and userid != reference,
         }
-        if params.get("includecontactrequests"):
-            info["contactrequests"] = [
-                {"id": r["id"], "userid": r["userid"], "requesteduserid": r["requesteduserid"]}
-                for r in site.db["message_contact_requests"]
-                if {int(r["userid"]), int(r["requesteduserid"])} == {reference, userid}]
+        # Moodle fills the contact requests only when asked, but always sends the list.
+        info["contactrequests"] = [
+            {"id": r["id"], "userid": r["userid"], "requesteduserid": r["requesteduserid"]}
+            for r in site.db["message_contact_requests"]
+            if {int(r["userid"]), int(r["requesteduserid"])} == {reference, userid}
+        ] if params.get("includecontactrequests") else []
         members.append(info)
     return members

@@ -7,7 +7,9 @@ instance's ``grade``, 100 when unset). Tables: ``grade_categories``, ``grade_ite
 
 Assignment grades live in ``assign_grades`` (written by the grading site action and
 ``mod_assign_save_grade``); they reach ``grade_grades`` whenever the gradebook is read and the
-assignment's grade changed since, as Moodle pushes them with ``grade_update``.
+assignment's grade changed since, as Moodle pushes them with ``grade_update``. A saved submission pushes
+its time (``timesubmitted``; a row without a grade where there was none, shown as ``novalue``), a grade
+pushed later clears it.
 ``core_grades_update_grades`` writes ``grade_grades`` directly (and, as on the recorded site, drops the
 ``str_feedback`` it is given). The course total is the Natural aggregation: the sum of the item grades.
 """
@@ -119,6 +121,28 @@ def _sync_assign_grades(site: FakeSite, items: list[Row]) -> None:
                                 when=row.get("timemodified") or site.now(), feedback=feedback,
                                 feedbackformat=feedbackformat)
             grade["assign_key"] = key
+        _sync_submission_dates(site, item, latest)
+
+
+def _sync_submission_dates(site: FakeSite, item: Row, grades: dict[int, Row]) -> None:
+    """``gradebook_item_update``: saving a submission pushes its time to the gradebook (a row without
+    a grade where there was none), pushing a grade clears it; the later push stands."""
+    submissions: dict[int, Row] = {}
+    for row in site.db["assign_submission"].select(assignment=item["iteminstance"]):
+        seen = submissions.get(row["userid"])
+        if row.get("status") == "new":  # made by grading, never saved: nothing was pushed
+            continue
+        if seen is None or (int(row.get("attemptnumber") or 0), row["id"]) >= (
+                int(seen.get("attemptnumber") or 0), seen["id"]):
+            submissions[row["userid"]] = row
+    for userid, submission in submissions.items():
+        submitted = int(submission.get("timemodified") or 0)
+        graded = grades.get(userid)
+        later = graded is None or submitted > int(graded.get("timemodified") or 0)
+        grade = site.db["grade_grades"].first(itemid=item["id"], userid=userid)
+        if grade is None:
+            grade = write_grade(site, item, userid, None, usermodified=userid, when=submitted)
+        grade["timesubmitted"] = submitted if later else None
 
 
 def _assign_feedback(site: FakeSite, row: Row) -> tuple[str | None, int]:
@@ -280,6 +304,8 @@ def _user_grade_items(site: FakeSite, userid: int, course_item: Row, items: list
             weight = float(item["grademax"]) / graded_max
             entry["weightraw"] = weight
             entry["weightformatted"] = f"{weight * 100:.2f} %"
+        elif grade is not None:  # a row without a grade (a submission): aggregated as "novalue"
+            entry.update({"weightraw": 0, "weightformatted": "0.00 %", "status": "novalue"})
         result.append(entry)
     total, graded = course_total(site, userid, items, lookup)
     course_entry = _item_entry(course_item, None)
@@ -303,7 +329,7 @@ def _item_entry(item: Row, grade: Row | None) -> dict[str, Any]:
     return {
         "id": item["id"], "itemname": item["itemname"], "iteminstance": item["iteminstance"],
         "outcomeid": None, "scaleid": None, "locked": bool(item.get("locked")),
-        "graderaw": final, "gradedatesubmitted": None,
+        "graderaw": final, "gradedatesubmitted": (grade or {}).get("timesubmitted"),
         "gradedategraded": int(grade["timemodified"]) if final is not None and grade is not None else None,
         "gradehiddenbydate": False, "gradeneedsupdate": False, "gradeishidden": False,
         "gradeislocked": False, "gradeisoverridden": False, "gradeformatted": _fmt(final),

@@ -39,7 +39,9 @@ _FEEDBACK_DEFAULTS: dict[str, Any] = {
     "page_after_submitformat": 1, "publish_stats": 0, "timeopen": 0, "timeclose": 0,
     "completionsubmit": 0,
 }
-_EDITOR_ONLY = ("email_notification", "site_after_submit", "page_after_submit")
+#: The summary's optional fields: only someone who may edit the feedback's questions gets them.
+_EDITOR_ONLY = ("email_notification", "site_after_submit", "page_after_submit", "timeopen", "timeclose",
+                "timemodified", "pageaftersubmitfiles")
 
 DEFAULT_ITEMS: list[dict[str, Any]] = [
     {"name": "课程满意度 Satisfaction", "label": "q1", "typ": "multichoice",

@@ -463,9 +463,12 @@ def get_discussion_posts(call: Call, params: dict[str, Any]) -> dict[str, Any]:
                                 "allowed values are: ASC,DESC")
     field = sortby.lower()
     reverse = direction.upper() == "DESC"
-    posts = _posts(site, discussion["id"])
-    posts.sort(key=lambda p: (int(p[field]), int(p["id"])) if field != "id" else (int(p["id"]),),
-               reverse=reverse)
+    posts = sorted(_posts(site, discussion["id"]), key=lambda p: int(p["id"]))
+    if site.branch >= (5, 0):  # ``ORDER BY created DESC, id DESC``
+        posts.sort(key=lambda p: (int(p[field]), int(p["id"])) if field != "id" else (int(p["id"]),),
+                   reverse=reverse)
+    else:  # ``ORDER BY created DESC`` alone: posts of the same second came back as they were written
+        posts.sort(key=lambda p: int(p[field]), reverse=reverse)
     rights = _Rights(site, call.userid, forum)
     return {
         "posts": [export_post(site, call.userid, forum, discussion, post, rights=rights) for post in posts],
