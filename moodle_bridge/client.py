@@ -151,9 +151,11 @@ class MoodleClient:
         """Runs ``func`` over ``items`` on the bounded pool; results keep the items' order.
 
         The first error is raised after every started call has finished, so no call is left running.
+        Called from one of the pool's own threads (a fan-out inside a fan-out) it runs in that thread:
+        waiting there for the busy pool would wait forever.
         """
         work = list(items)
-        if len(work) <= 1 or self.max_workers == 1:
+        if len(work) <= 1 or self.max_workers == 1 or getattr(_in_pool, "client", None) is self:
             return [func(item) for item in work]
         futures = [self._executor().submit(func, item) for item in work]
         results: list[R] = []
@@ -170,7 +172,8 @@ class MoodleClient:
     def _executor(self) -> ThreadPoolExecutor:
         with self._pool_lock:
             if self._pool is None:
-                self._pool = ThreadPoolExecutor(self.max_workers, thread_name_prefix="moodle")
+                self._pool = ThreadPoolExecutor(self.max_workers, thread_name_prefix="moodle",
+                                                initializer=_mark_pool_thread, initargs=(self,))
             return self._pool
 
     def preflight(self, required_functions: Iterable[str]) -> Preflight:
@@ -181,3 +184,10 @@ class MoodleClient:
         """How many HTTP calls this client made (every try counts)."""
         with self._calls_lock:
             return sum(self.calls.values())
+
+
+_in_pool = threading.local()
+
+
+def _mark_pool_thread(client: MoodleClient) -> None:
+    _in_pool.client = client

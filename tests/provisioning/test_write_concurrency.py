@@ -4,16 +4,30 @@ database refused is re-read before anything is sent again."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
 
 from moodle_bridge import DatabaseWriteError, MoodleClient, NotFoundError
+from moodle_bridge.fake import RunningFake, serve, stock_site
+from moodle_bridge.fake.control import FakeControl
+from moodle_bridge.fake.costs import Latency
+from moodle_bridge.fake.seed import seed_course_library
+from plugin_service.config import Settings
+from plugin_service.db import session_scope, upgrade
+from plugin_service.models import AuditLog
 from plugin_service.services import apply as apply_module
 from plugin_service.services.apply import Applier, _by_user, _Calls, _user_of
 from plugin_service.services.changeset import Op
+from plugin_service.services.provision import ApplyResult, apply
 from rules.wording import Sentence
+
+from ..conftest import TOKEN
+from .expected import expected
+from .moodle_snapshot import duplicates, snapshot
+from .test_provision import inputs
 
 
 def _says(*_: Any) -> Sentence:
@@ -139,3 +153,68 @@ def test_a_failing_re_read_fails_the_write() -> None:
     with pytest.raises(NotFoundError):
         calls("enrol_manual_enrol_users", lambda: (_ for _ in ()).throw(_refused()), reread)
     assert calls.failed is not None and isinstance(calls.failed[1], NotFoundError)
+
+
+# -- against the fake Moodle with contention on, over HTTP ------------------------------------------------
+
+CONTENDED = Latency(per_call_ms=40.0, per_item_ms=1.0, workers=4, contention=True)
+
+
+@pytest.fixture
+def contended() -> Iterator[RunningFake]:
+    """The course library on a fake that deadlocks concurrent writes on the same users, as Moodle does."""
+    site = stock_site(tokens={"wsbot": TOKEN})
+    seed_course_library(site)
+    with serve(site, latency=CONTENDED) as running:
+        yield running
+
+
+def _apply(fake: RunningFake, database_url: str) -> ApplyResult:
+    upgrade(database_url)
+    settings = Settings(moodle_url=fake.url, moodle_token=TOKEN, database_url=database_url, secret_key="t",
+                        moodle_batch_size=50, moodle_max_workers=4)
+    with MoodleClient(fake.url, TOKEN, batch_size=50, max_workers=4) as client:
+        return apply(client, inputs(2026), settings, actor="test")
+
+
+def _refused_audits(database_url: str) -> int:
+    with session_scope(database_url) as session:
+        return session.query(AuditLog).filter_by(outcome="refused").count()
+
+
+def _exact(fake: RunningFake) -> None:
+    got, want = snapshot(fake.site, 2026), expected(2026)
+    for idnumber, members in want["classes"].items():
+        assert got["classes"][idnumber]["members"] == members, idnumber
+    assert {k: set(v[0]) for k, v in got["enrolments"].items()} == want["enrolments"]
+    assert not duplicates(fake.site)
+
+
+@pytest.mark.integration
+def test_the_sample_year_meets_no_deadlock_at_four_writers(contended: RunningFake, database_url: str) -> None:
+    _apply(contended, database_url)
+    stats = FakeControl(contended.url).stats()
+    assert stats["contention"] is True and stats["peak_in_flight"] > 1
+    assert stats["dmlwriteexception"] == 0
+    assert _refused_audits(database_url) == 0
+    _exact(contended)
+
+
+@pytest.mark.integration
+def test_writes_refused_by_a_deadlock_are_re_read_and_completed(contended: RunningFake, database_url: str,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chunks cut without regard to users (course by course, as the change set orders enrolments) make
+    concurrent calls share people: Moodle refuses some. Each refused call is re-read and what is missing
+    sent again, until the year is exact, and every refusal is in the audit log."""
+    def by_position(self: Applier, batch: list[tuple[int, Op]], *,
+                    least: int = 50) -> list[list[tuple[int, Op]]]:
+        size = self.client.batch_size
+        return [batch[start:start + size] for start in range(0, len(batch), size)]
+
+    monkeypatch.setattr(Applier, "_chunks", by_position)
+    monkeypatch.setattr(apply_module, "WRITE_ATTEMPTS", 20)
+    _apply(contended, database_url)
+    deadlocks = FakeControl(contended.url).stats()["dmlwriteexception"]
+    assert deadlocks > 0, "the naive chunks met no conflict: the test proves nothing"
+    assert _refused_audits(database_url) == deadlocks
+    _exact(contended)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from urllib.parse import parse_qsl
 
 import pytest
@@ -271,6 +272,22 @@ def test_fan_out_keeps_order_and_raises_the_first_error_after_all_ran() -> None:
     with pytest.raises(ValueError, match="two"):
         client.fan_out(work, range(6))
     assert sorted(ran) == list(range(6))
+    client.close()
+
+
+def test_a_fan_out_inside_a_fan_out_runs_in_its_thread() -> None:
+    """Every pool thread busy with an outer fan-out must not wait for the pool to run an inner one."""
+    client = make_client(max_workers=2)
+    outer_threads: set[str] = set()
+
+    def outer(item: int) -> list[tuple[int, str]]:
+        outer_threads.add(threading.current_thread().name)
+        return client.fan_out(lambda inner: (item * 10 + inner, threading.current_thread().name), range(3))
+
+    results = client.fan_out(outer, range(4))
+    assert [[value for value, _ in inner] for inner in results] == [[0, 1, 2], [10, 11, 12], [20, 21, 22],
+                                                                   [30, 31, 32]]
+    assert {name for inner in results for _, name in inner} <= outer_threads
     client.close()
 
 
