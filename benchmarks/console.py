@@ -73,8 +73,10 @@ def setup(database_url: str, cadres: int) -> list[str]:
 
 
 def environment(database_url: str, workdir: Path, bind: str = "") -> dict[str, str]:
-    """The settings the console runs with: this environment without the developer's ``CADRE_*``."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("CADRE_")}
+    """The settings the console runs with: this environment without the developer's ``CADRE_*`` (but
+with the web process's tuning, ``CADRE_WEB_WORKERS`` and ``CADRE_WEB_THREADS``, where set)."""
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith("CADRE_") or key in ("CADRE_WEB_WORKERS", "CADRE_WEB_THREADS")}
     env.update(CADRE_DATABASE_URL=database_url, CADRE_SECRET_KEY="console-benchmark",
                CADRE_BROKER_URL="memory://", CADRE_RATELIMIT_STORAGE="memory://",
                CADRE_DOCUMENTS_DIR=str(workdir / "documents"), CADRE_LOG_FORMAT="json")

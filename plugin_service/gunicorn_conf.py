@@ -3,10 +3,12 @@
 
 - ``CADRE_WEB_BIND``: where to listen (default ``0.0.0.0:8000``; behind a reverse proxy on the same
   machine, ``127.0.0.1:8000``);
-- ``CADRE_WEB_WORKERS``: processes (default: two per CPU plus one, at most 9): pages are rendered in
-  Python, so processes, not threads, use the CPUs;
-- ``CADRE_WEB_THREADS``: threads per process (default 4), for requests that wait on the database or on
-  a file download.
+- ``CADRE_WEB_WORKERS``: processes (default: one per CPU plus one): pages are computed and rendered in
+  Python, so processes, not threads, use the CPUs, and more processes than CPUs only make every request
+  wait its turn longer (measured with ``benchmarks/console.py``: on two CPUs, three processes of two
+  threads kept the slowest pages' p95 lower than five of four);
+- ``CADRE_WEB_THREADS``: threads per process (default 2), so that a request waiting on PostgreSQL or on
+  a file download leaves the CPU to another.
 
 Workers are restarted after about a thousand requests (bounding any slow growth of memory), and a
 request may take two minutes (an export of a large year). The access and error logs go to stderr through
@@ -34,8 +36,8 @@ def _int(name: str, default: int) -> int:
 
 
 bind = os.environ.get("CADRE_WEB_BIND") or "0.0.0.0:8000"
-workers = _int("CADRE_WEB_WORKERS", min(2 * multiprocessing.cpu_count() + 1, 9))
-threads = _int("CADRE_WEB_THREADS", 4)
+workers = _int("CADRE_WEB_WORKERS", multiprocessing.cpu_count() + 1)
+threads = _int("CADRE_WEB_THREADS", 2)
 worker_class = "gthread"
 timeout = 120
 graceful_timeout = 30
