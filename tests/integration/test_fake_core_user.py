@@ -228,6 +228,8 @@ def test_delete_users(client: MoodleClient, fake: RunningFake) -> None:
     assert self_delete.value.errorcode == "usernotdeletederror"
     client.core_user.delete_users([a.id])
     assert client.core_user.get_users_by_field("username", ["it-u1"]) == []
+    # By id too: Moodle keeps the deleted row but shows no details without the user's context.
+    assert [u.id for u in client.core_user.get_users_by_field("id", [a.id, b.id])] == [b.id]
     assert client.core_user.get_users({"idnumber": "EMP0001"}).users == ()
     with pytest.raises(NotFoundError):
         client.core_user.delete_users([a.id])

@@ -43,7 +43,10 @@ def _preferences(site: FakeSite, user: Row) -> list[dict[str, Any]]:
 
 
 def user_details(call: Call, user: Row) -> dict[str, Any] | None:
-    """``user_get_user_details_courses``: what the caller may see of ``user``, or None."""
+    """``user_get_user_details_courses``: what the caller may see of ``user``, or None. A deleted account
+    is never shown: its user context went with it, and ``user_get_user_details`` gives nothing without one."""
+    if user.get("deleted"):
+        return None
     site = call.site
     current = user["id"] == call.userid
     admin = is_siteadmin(call.userid)
