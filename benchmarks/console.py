@@ -58,7 +58,7 @@ def setup(database_url: str, cadres: int) -> list[str]:
     """The harvested year, a finished harvest run and the admin; returns the cadres' employee numbers."""
     from plugin_service.db import session_scope
     from plugin_service.models import HarvestRun
-    from plugin_service.services.console_users import create_user
+    from plugin_service.services.platform.console_users import create_user
     from tests.documents.seed import seed_year
 
     seeded = seed_year(database_url, year=YEAR, cadres=cadres, prefix="C")

@@ -48,7 +48,7 @@ ARCHIVE_CADRE = "B00001"
 
 
 def _issue(settings: Settings) -> tuple[dict[str, Any], float]:
-    from plugin_service.services.certificates import issue_year
+    from plugin_service.services.documents.certificates import issue_year
 
     started = time.perf_counter()
     result = issue_year(settings, YEAR, actor="benchmark", today=ISSUED_ON)
@@ -57,7 +57,7 @@ def _issue(settings: Settings) -> tuple[dict[str, Any], float]:
 
 def _archive(settings: Settings) -> tuple[float, float, int]:
     import plugin_service.services.documents.render  # noqa: F401  (imports are the process's, not the archive's)
-    from plugin_service.services.archives import archive_pdf
+    from plugin_service.services.documents.archives import archive_pdf
 
     started = time.perf_counter()
     archive_pdf(settings, ARCHIVE_CADRE, today=ISSUED_ON)

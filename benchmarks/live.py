@@ -49,7 +49,7 @@ from plugin_service.config import Settings  # noqa: E402
 from plugin_service.db import session_scope, upgrade  # noqa: E402
 from plugin_service.models import AuditLog  # noqa: E402
 from plugin_service.services.harvest import find_completion_report, harvest  # noqa: E402
-from plugin_service.services.provision import Inputs, apply, check_inputs, preview  # noqa: E402
+from plugin_service.services.provisioning.provision import Inputs, apply, check_inputs, preview  # noqa: E402
 
 DEFAULTS = Settings()
 YEAR = 2026
@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--cadres", type=int, default=0, help="a generated year of N cadres (0: the sample)")
-    parser.add_argument("--courses", type=int, default=20, help="courses of a generated year")
+    parser.add_argument("--courses", type=int, default=60, help="courses of a generated year")
     parser.add_argument("--workers", type=int, default=DEFAULTS.moodle_max_workers)
     parser.add_argument("--batch-size", type=int, default=DEFAULTS.moodle_batch_size)
     parser.add_argument("--skip-serial", action="store_true", help="leave out the one-writer apply")

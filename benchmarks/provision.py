@@ -55,7 +55,7 @@ if str(ROOT) not in sys.path:
 from moodle_bridge import MoodleClient  # noqa: E402
 from plugin_service.config import Settings  # noqa: E402
 from plugin_service.db import upgrade  # noqa: E402
-from plugin_service.services.provision import ApplyResult, Inputs, apply, check_inputs  # noqa: E402
+from plugin_service.services.provisioning.provision import ApplyResult, Inputs, apply, check_inputs  # noqa: E402
 
 YEAR = 2026
 TOKEN_BYTES = 16

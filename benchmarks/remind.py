@@ -78,7 +78,7 @@ from plugin_service.services.engagement import remind  # noqa: E402
 from plugin_service.services.engagement.outbox import plain  # noqa: E402
 from plugin_service.services.harvest.context import load_context  # noqa: E402
 from plugin_service.services.harvest.records import compute_records  # noqa: E402
-from plugin_service.services.provision import check_inputs, store_inputs  # noqa: E402
+from plugin_service.services.provisioning.provision import check_inputs, store_inputs  # noqa: E402
 from rules.desired import category_idnumber, course_idnumber, username  # noqa: E402
 from rules.plan import Plan  # noqa: E402
 

@@ -55,6 +55,10 @@ def celery_init_app(app: Flask, broker_url: str) -> Celery:
         include=["plugin_service.tasks"],
     )
     celery.set_default()
+    # The tasks are registered here, so the services queue them by name (``services.platform.jobs``)
+    # without importing the module that calls them.
+    from . import tasks  # noqa: F401
+
     app.extensions["celery"] = celery
     return celery
 

@@ -10,12 +10,12 @@ from flask import current_app
 
 from .config import Settings
 from .moodle import client_from_settings
-from .services.console_inputs import read_diff
 from .services.engagement import EngagementError, engage
 from .services.harvest import harvest
-from .services.provision import apply
-from .services.site_settings import effective
-from .services.stored import due_harvests, due_plans, due_years, inputs_from_store
+from .services.platform.site_settings import effective
+from .services.provisioning.console_inputs import read_diff
+from .services.provisioning.provision import apply
+from .services.provisioning.stored import due_harvests, due_plans, due_years, inputs_from_store
 
 
 def _settings() -> Settings:
@@ -107,8 +107,8 @@ def issue_certificates(self: Any, year: int, tier: str | None = None, lang: str 
                        today: str | None = None) -> dict[str, Any]:
     """Issues a year's certificates with their PDFs and ZIP; a killed run is continued by the next one,
     which duplicates nothing, and two batches of one year never overlap."""
-    from .services.certificates import issue_year
-    from .services.document_batches import batch_dict
+    from .services.documents.certificates import issue_year
+    from .services.documents.document_batches import batch_dict
 
     def progress(step: str, done: int, total: int) -> None:
         self.update_state(state="PROGRESS", meta={"step": step, "done": done, "total": total})
@@ -122,8 +122,8 @@ def build_archives(self: Any, year: int, tier: str | None = None, actor: str = "
                    today: str | None = None) -> dict[str, Any]:
     """Builds a year's learning archives and registration forms with their ZIP; what is unchanged and
     already written is not rendered again."""
-    from .services.archives import build_year
-    from .services.document_batches import batch_dict
+    from .services.documents.archives import build_year
+    from .services.documents.document_batches import batch_dict
 
     def progress(step: str, done: int, total: int) -> None:
         self.update_state(state="PROGRESS", meta={"step": step, "done": done, "total": total})

@@ -28,8 +28,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from .config import ConfigError, Settings
 from .db import session_scope
 from .rendering import render
-from .services.certificate_views import verification
-from .services.serials import canonical, display
+from .services.documents.certificate_views import verification
+from .services.documents.serials import canonical, display
 
 blueprint = Blueprint("verify", __name__)
 STYLESHEET = Path(__file__).resolve().parent.parent / "templates" / "public" / "verify.css"

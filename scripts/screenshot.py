@@ -21,7 +21,7 @@ from plugin_service import create_app  # noqa: E402
 from plugin_service.config import Settings  # noqa: E402
 from plugin_service.db import session_scope  # noqa: E402
 from plugin_service.models import HarvestRun, utcnow  # noqa: E402
-from plugin_service.services.console_users import create_user  # noqa: E402
+from plugin_service.services.platform.console_users import create_user  # noqa: E402
 from tests.browser.live import chromium, missing_browser, served  # noqa: E402
 from tests.documents.seed import seed_year  # noqa: E402
 

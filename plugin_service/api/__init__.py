@@ -11,7 +11,7 @@ from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
 from ..db import session_scope
-from ..services.api_tokens import recognise
+from ..services.platform.api_tokens import recognise
 from ..web.access import self_authenticated, settings, signed_in
 from ..web.extensions import csrf
 from .errors import error_response, http_error, is_api_request, unexpected_error

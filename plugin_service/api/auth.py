@@ -10,8 +10,8 @@ from flask import g, request
 from flask_smorest import abort
 
 from ..db import session_scope
-from ..services.api_tokens import TokenGrant, recognise
-from ..services.scope import Scope
+from ..services.platform.api_tokens import TokenGrant, recognise
+from ..services.read_models.scope import Scope
 from ..web.access import settings
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -11,10 +11,10 @@ from werkzeug.datastructures import FileStorage
 from rules.problems import InputError
 
 from ..db import session_scope
-from ..services import record_lists
-from ..services.document_values import plan_of
-from ..services.reports import ReportFilters, excluded_count, group_lines, harvested_at, total_of
-from ..services.stored import store_roster
+from ..services.documents.document_values import plan_of
+from ..services.provisioning.stored import store_roster
+from ..services.read_models import record_lists
+from ..services.read_models.reports import ReportFilters, excluded_count, group_lines, harvested_at, total_of
 from ..web.access import settings
 from .auth import grant_name, grant_scope, token_required
 from .schemas import (

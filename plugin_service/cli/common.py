@@ -15,8 +15,8 @@ from rules.problems import InputError, Problem
 
 from ..config import ConfigError, Settings, load_settings
 from ..moodle import client_from_settings
+from ..services.platform.site_settings import effective
 from ..services.platform.upgrades import UpgradeRefused, guarded_upgrade
-from ..services.site_settings import effective
 
 EXIT_PROBLEMS = 2
 

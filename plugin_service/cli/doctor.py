@@ -10,7 +10,7 @@ import click
 from ..config import ConfigError, load_settings
 from ..moodle import client_from_settings
 from ..rendering import render
-from ..services.doctor import DoctorReport, diagnose
+from ..services.provisioning.doctor import DoctorReport, diagnose
 from .common import EXIT_PROBLEMS
 
 

@@ -11,13 +11,13 @@ import click
 
 from ..config import ConfigError, Settings
 from ..db import session_scope
-from ..locks import LockedError
-from ..services.archives import ArchiveError, build_year
-from ..services.certificate_views import CertificateView, show
-from ..services.certificates import LANGS, CertificateError, issue_one, issue_year, revoke
-from ..services.document_batches import batch_dict
-from ..services.document_values import DocumentError
+from ..services.documents.archives import ArchiveError, build_year
+from ..services.documents.certificate_views import CertificateView, show
+from ..services.documents.certificates import LANGS, CertificateError, issue_one, issue_year, revoke
+from ..services.documents.document_batches import batch_dict
+from ..services.documents.document_values import DocumentError
 from ..services.harvest.context import latest_year
+from ..services.platform.locks import LockedError
 from .common import fail, ready_database, settings_or_fail
 
 YEAR = click.option("--year", type=int, help="The plan year (default: the newest applied).")

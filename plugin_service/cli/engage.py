@@ -12,12 +12,12 @@ from rules.plan_model import hours_text
 from rules.survey import Summary
 
 from ..db import session_scope
-from ..locks import LockedError
+from ..services.documents.exports import Table, write_table
 from ..services.engagement import EngagementError, JobResult, announce, commend, remind, survey
 from ..services.engagement import sync_discussions as sync_topics
 from ..services.engagement.tables import commendation_table, survey_table
-from ..services.exports import Table, write_table
 from ..services.harvest.context import load_context
+from ..services.platform.locks import LockedError
 from .common import fail, moodle, ready_database, settings_or_fail
 from .harvest import pad
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..db import session_scope
-from ..services.exports import REPORTS, write_table
+from ..services.documents.exports import REPORTS, write_table
 from .common import fail, ready_database, settings_or_fail
 from .documents import YEAR, _year
 

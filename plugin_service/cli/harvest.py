@@ -10,10 +10,10 @@ import click
 from rules.plan_model import hours_text
 
 from ..db import session_scope
-from ..locks import LockedError
 from ..services.harvest import HarvestError, harvest
 from ..services.harvest.context import latest_year
-from ..services.learning_records import CadreRecord, cadre_record, tier_summary
+from ..services.harvest.learning_records import CadreRecord, cadre_record, tier_summary
+from ..services.platform.locks import LockedError
 from .common import fail, moodle, ready_database, settings_or_fail
 
 STATUS_WORDS = {"complete": "complete 已完成", "on_track": "on track 进度正常", "behind": "behind 进度落后",

@@ -12,11 +12,11 @@ from rules.problems import InputError
 from rules.roster import load_roster
 from rules.tiers import explain as explain_cadre
 
-from ..locks import LockedError
-from ..services.apply import ApplyError
-from ..services.changeset import ChangeSet
-from ..services.moodle_state import MoodleStateError
-from ..services.provision import Inputs, ProvisionError, apply, check_inputs, preview
+from ..services.platform.locks import LockedError
+from ..services.provisioning.apply import ApplyError
+from ..services.provisioning.changeset import ChangeSet
+from ..services.provisioning.moodle_state import MoodleStateError
+from ..services.provisioning.provision import Inputs, ProvisionError, apply, check_inputs, preview
 from .common import (
     fail,
     moodle,

@@ -7,7 +7,7 @@ import getpass
 import click
 
 from ..db import session_scope
-from ..services.api_tokens import TokenError, make_token, revoke_token, tokens
+from ..services.platform.api_tokens import TokenError, make_token, revoke_token, tokens
 from .common import fail, ready_database, settings_or_fail
 
 

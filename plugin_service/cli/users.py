@@ -7,7 +7,14 @@ import sys
 import click
 
 from ..db import session_scope
-from ..services.console_users import ROLES, UserError, create_user, disable_user, list_users, set_password
+from ..services.platform.console_users import (
+    ROLES,
+    UserError,
+    create_user,
+    disable_user,
+    list_users,
+    set_password,
+)
 from .common import fail, ready_database, settings_or_fail
 
 ACTOR = "cli"

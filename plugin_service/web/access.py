@@ -20,8 +20,8 @@ from werkzeug.wrappers import Response
 
 from ..config import Settings
 from ..db import session_scope
-from ..services.console_users import UserView, current
-from ..services.scope import EVERYTHING, Scope, reviewer_scope
+from ..services.platform.console_users import UserView, current
+from ..services.read_models.scope import EVERYTHING, Scope, reviewer_scope
 
 ADMIN, OFFICER, REVIEWER = "admin", "officer", "reviewer"
 EVERYONE = (ADMIN, OFFICER, REVIEWER)

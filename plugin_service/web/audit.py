@@ -7,7 +7,7 @@ import datetime as dt
 from flask import Blueprint, render_template, request
 
 from ..db import session_scope
-from ..services.audit_log import OUTCOMES, AuditFilters, actions, search
+from ..services.platform.audit_log import OUTCOMES, AuditFilters, actions, search
 from .access import ADMIN, allow, settings
 from .common import page_number, text_arg
 

@@ -10,7 +10,7 @@ from flask_babel import gettext
 from werkzeug.wrappers import Response
 
 from ..db import session_scope
-from ..services.console_users import authenticate
+from ..services.platform.console_users import authenticate
 from .access import EVERYONE, allow, settings, signed_in
 
 blueprint = Blueprint("auth", __name__)

@@ -12,11 +12,11 @@ from flask import Blueprint, Response, abort, render_template, send_file
 from werkzeug.wrappers import Response as BaseResponse
 
 from ..db import session_scope
-from ..services.archives import ArchiveError, archive_pdf, registration_pdf
-from ..services.cadre_pages import cadre_page, certificate_file, search
-from ..services.document_values import DocumentError
-from ..services.reports import departments
-from ..services.scope import Scope
+from ..services.documents.archives import ArchiveError, archive_pdf, registration_pdf
+from ..services.documents.document_values import DocumentError
+from ..services.read_models.cadre_pages import cadre_page, certificate_file, search
+from ..services.read_models.reports import departments
+from ..services.read_models.scope import Scope
 from .access import EVERYONE, allow, scope, settings
 from .common import page_number, selected_year, text_arg
 

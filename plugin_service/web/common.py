@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import request
 from sqlalchemy.orm import Session
 
-from ..services.dashboard import applied_years
+from ..services.read_models.dashboard import applied_years
 
 
 def selected_year(db: Session) -> tuple[int | None, list[int]]:

@@ -1,11 +1,12 @@
-"""The dashboard: the year's progress at a glance (``services.dashboard``), within the reader's scope."""
+"""The dashboard: the year's progress at a glance (``services.read_models.dashboard``), within the
+reader's scope."""
 
 from __future__ import annotations
 
 from flask import Blueprint, render_template
 
 from ..db import session_scope
-from ..services.dashboard import dashboard
+from ..services.read_models.dashboard import dashboard
 from .access import EVERYONE, allow, scope, settings
 from .common import selected_year
 

@@ -14,9 +14,10 @@ from rules.problems import InputError
 from rules.wording import said
 
 from ..db import session_scope
-from ..locks import LockedError
 from ..models import ConsoleUpload, StoredPlan
-from ..services.console_inputs import (
+from ..services.platform.jobs import JobError
+from ..services.platform.locks import LockedError
+from ..services.provisioning.console_inputs import (
     UploadError,
     apply,
     diff_seen,
@@ -27,7 +28,6 @@ from ..services.console_inputs import (
     upload,
     warnings_of,
 )
-from ..services.jobs import JobError
 from .access import ADMIN, actor, allow, settings
 from .formatting import say
 from .jobs import REFRESH_SECONDS, celery

@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 
 from ..db import session_scope
 from ..models import JobRequest
-from ..services.jobs import (
+from ..services.platform.jobs import (
     RUN_KINDS,
     JobError,
     live_state,

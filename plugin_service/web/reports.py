@@ -9,9 +9,9 @@ from flask import Blueprint, Response, abort, render_template, request
 from sqlalchemy.orm import Session
 
 from ..db import session_scope
-from ..services.exports import to_xlsx
-from ..services.report_exports import commendation_table, laggards_table, summary_table
-from ..services.reports import GROUPS, STATUSES, ReportFilters, report
+from ..services.documents.exports import to_xlsx
+from ..services.read_models.report_exports import commendation_table, laggards_table, summary_table
+from ..services.read_models.reports import GROUPS, STATUSES, ReportFilters, report
 from .access import EVERYONE, allow, scope, settings
 from .common import page_number, selected_year, text_arg
 

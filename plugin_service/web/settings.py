@@ -13,9 +13,15 @@ from ..config import ConfigError
 from ..db import session_scope
 from ..moodle import client_from_settings
 from ..rendering import render
-from ..services.console_users import list_users
-from ..services.doctor import DoctorReport, diagnose
-from ..services.site_settings import SettingError, connection, effective, forget_connection, save_connection
+from ..services.platform.console_users import list_users
+from ..services.platform.site_settings import (
+    SettingError,
+    connection,
+    effective,
+    forget_connection,
+    save_connection,
+)
+from ..services.provisioning.doctor import DoctorReport, diagnose
 from .access import ADMIN, actor, allow, settings
 from .formatting import say
 

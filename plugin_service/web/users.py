@@ -1,7 +1,7 @@
 """The console's users (admins only): add one, give a new password, another role or scope, disable and
-enable again. The rules are the service's (``services.console_users``) and the same as the ``cadre user``
-command's; a refusal shows its reason beside the form and changes nothing. A password is read from the
-form only: it is never put back into a page."""
+enable again. The rules are the service's (``services.platform.console_users``) and the same as the
+``cadre user`` command's; a refusal shows its reason beside the form and changes nothing. A password is
+read from the form only: it is never put back into a page."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from flask_babel import gettext
 from werkzeug.wrappers import Response
 
 from ..db import session_scope
-from ..services.console_users import (
+from ..services.platform.console_users import (
     MIN_PASSWORD,
     ROLES,
     UserError,
@@ -27,7 +27,7 @@ from ..services.console_users import (
     list_users,
     set_password,
 )
-from ..services.reports import departments
+from ..services.read_models.reports import departments
 from .access import ADMIN, actor, allow, settings, user
 from .formatting import say
 

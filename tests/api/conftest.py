@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from moodle_bridge.fake import RunningFake, serve
 from plugin_service import create_app
 from plugin_service.db import session_scope
-from plugin_service.services.api_tokens import make_token
+from plugin_service.services.platform.api_tokens import make_token
 
 from ..harvest.world import TODAY, Year, library_site, provision, small_roster, spread
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from plugin_service.db import session_scope
 from plugin_service.models import AuditLog, StoredRoster
-from plugin_service.services.api_tokens import revoke_token
+from plugin_service.services.platform.api_tokens import revoke_token
 
 from ..harvest.world import Year
 from .conftest import Tokens, bearer

@@ -18,7 +18,7 @@ from moodle_bridge.fake import RunningFake, serve
 from plugin_service import create_app
 from plugin_service.config import Settings
 from plugin_service.db import session_scope, upgrade
-from plugin_service.services.console_users import create_user
+from plugin_service.services.platform.console_users import create_user
 
 from ..conftest import _postgres_database
 from ..harvest.world import Year, library_site, provision, small_roster, spread

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from plugin_service.db import session_scope
 from plugin_service.models import AuditLog, ConsoleUser
-from plugin_service.services.console_users import disable_user, set_password
+from plugin_service.services.platform.console_users import disable_user, set_password
 
 from .conftest import PASSWORD, make_app, post, settings_for, sign_in, token
 

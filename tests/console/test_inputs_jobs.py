@@ -17,7 +17,7 @@ from moodle_bridge import MoodleClient
 from moodle_bridge.fake import RunningFake
 from plugin_service.db import session_scope
 from plugin_service.models import AuditLog, HarvestRun, JobRequest, ProvisionRun, StoredPlan
-from plugin_service.services.provision import check_inputs, preview
+from plugin_service.services.provisioning.provision import check_inputs, preview
 
 from ..conftest import TOKEN
 from ..harvest.world import PLAN_FILE, small_roster

@@ -10,8 +10,8 @@ from sqlalchemy import select, update
 
 from plugin_service.db import session_scope
 from plugin_service.models import LearningRecordRow, utcnow
-from plugin_service.services.dashboard import dashboard
-from plugin_service.services.reports import ReportFilters, report
+from plugin_service.services.read_models.dashboard import dashboard
+from plugin_service.services.read_models.reports import ReportFilters, report
 
 from ..harvest.world import Year
 

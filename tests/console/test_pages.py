@@ -15,9 +15,9 @@ from sqlalchemy import select
 
 from plugin_service.db import session_scope
 from plugin_service.models import Cadre, LearningRecordRow, Membership, ReflectionRecord, StatusChange
-from plugin_service.services.document_values import plan_of
+from plugin_service.services.documents.document_values import plan_of
 from plugin_service.services.engagement.commendation import compute
-from plugin_service.services.reports import ReportFilters, report
+from plugin_service.services.read_models.reports import ReportFilters, report
 
 from ..harvest.world import Year, reviewer_of
 from .conftest import OFFICER_DEPARTMENTS, REVIEWER, sign_in

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from moodle_bridge.fake import RunningFake
 from plugin_service.db import session_scope
 from plugin_service.models import AuditLog, SiteSetting
-from plugin_service.services.site_settings import effective
+from plugin_service.services.platform.site_settings import effective
 
 from ..conftest import TOKEN
 from .conftest import add_users, make_app, post, settings_for, sign_in

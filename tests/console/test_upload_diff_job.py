@@ -22,10 +22,10 @@ from plugin_service import tasks  # noqa: F401  (the diff task, refused below)
 from plugin_service.config import ConfigError
 from plugin_service.db import session_scope
 from plugin_service.models import AuditLog, ConsoleUpload, JobRequest
-from plugin_service.services import console_inputs
-from plugin_service.services.console_inputs import UploadError
-from plugin_service.services.provision import ProvisionError, check_inputs, preview
-from plugin_service.services.site_settings import save_connection
+from plugin_service.services.platform.site_settings import save_connection
+from plugin_service.services.provisioning import console_inputs
+from plugin_service.services.provisioning.console_inputs import UploadError
+from plugin_service.services.provisioning.provision import ProvisionError, check_inputs, preview
 from rules.wording import Sentence, load
 
 from ..conftest import TOKEN, WEAK_TOKEN

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from plugin_service.db import session_scope
 from plugin_service.models import AuditLog, Cadre, ConsoleUser
-from plugin_service.services.console_users import UserError, change_role, create_user, disable_user
+from plugin_service.services.platform.console_users import UserError, change_role, create_user, disable_user
 
 from ..harvest.world import Year, reviewer_of
 from .conftest import OFFICER_DEPARTMENTS, PASSWORD, REVIEWER, post, sign_in, token

@@ -64,10 +64,10 @@ from plugin_service.config import Settings
 from plugin_service.db import session_scope, upgrade
 from plugin_service.models import Cadre, DiscussionTopic, EngagementRun, OutboxMessage, YearCourse, utcnow
 from plugin_service.moodle_requirements import REQUIREMENTS
-from plugin_service.services.doctor import diagnose
 from plugin_service.services.engagement import remind, survey, sync_discussions
 from plugin_service.services.harvest import harvest
-from plugin_service.services.provision import Inputs, apply, check_inputs, preview
+from plugin_service.services.provisioning.doctor import diagnose
+from plugin_service.services.provisioning.provision import Inputs, apply, check_inputs, preview
 
 RECORDINGS = Path(__file__).resolve().parent / "recordings"
 CONTROL = ("wstoken", "wsfunction", "moodlewsrestformat")

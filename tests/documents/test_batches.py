@@ -17,9 +17,9 @@ from sqlalchemy import select
 from moodle_bridge.fake import serve
 from plugin_service.db import session_scope, upgrade
 from plugin_service.models import Cadre, LearningRecordRow
-from plugin_service.services import archives as archives_module
-from plugin_service.services.archives import ArchiveError, archive_pdf, build_year
-from plugin_service.services.certificates import issue_year
+from plugin_service.services.documents import archives as archives_module
+from plugin_service.services.documents.archives import ArchiveError, archive_pdf, build_year
+from plugin_service.services.documents.certificates import issue_year
 
 from ..harvest.world import Year, cli, library_site, provision, small_roster, spread
 from ..provisioning import test_celery as provisioning_worker

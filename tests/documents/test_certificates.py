@@ -12,12 +12,18 @@ from sqlalchemy import select
 
 from plugin_service.config import Settings
 from plugin_service.db import session_scope
-from plugin_service.locks import LockedError, job_lock
 from plugin_service.models import Cadre, DocumentBatch
-from plugin_service.services import certificates as certificates_module
-from plugin_service.services.certificate_views import show
-from plugin_service.services.certificates import CertificateError, NotEligible, issue_one, issue_year, revoke
-from plugin_service.services.serials import ALPHABET, LENGTH, canonical, display, new_serial
+from plugin_service.services.documents import certificates as certificates_module
+from plugin_service.services.documents.certificate_views import show
+from plugin_service.services.documents.certificates import (
+    CertificateError,
+    NotEligible,
+    issue_one,
+    issue_year,
+    revoke,
+)
+from plugin_service.services.documents.serials import ALPHABET, LENGTH, canonical, display, new_serial
+from plugin_service.services.platform.locks import LockedError, job_lock
 
 from .registry import (
     PUBLIC_BASE,

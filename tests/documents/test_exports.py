@@ -11,8 +11,8 @@ import pytest
 from openpyxl import load_workbook
 
 from plugin_service.db import session_scope
-from plugin_service.services.certificates import issue_year, revoke
-from plugin_service.services.exports import (
+from plugin_service.services.documents.certificates import issue_year, revoke
+from plugin_service.services.documents.exports import (
     Column,
     Table,
     certificates_table,

@@ -16,9 +16,9 @@ from flask.testing import FlaskClient
 
 from plugin_service import create_app
 from plugin_service.config import ConfigError, Settings
-from plugin_service.services.certificate_views import mask_name
-from plugin_service.services.certificates import issue_one, issue_year, revoke
-from plugin_service.services.serials import display, new_serial
+from plugin_service.services.documents.certificate_views import mask_name
+from plugin_service.services.documents.certificates import issue_one, issue_year, revoke
+from plugin_service.services.documents.serials import display, new_serial
 
 from .registry import certificates, settings_for
 from .seed import SeededYear, add_course, seed_year

@@ -15,10 +15,10 @@ from moodle_bridge import MoodleError
 from moodle_bridge.fake.costs import Faults
 from moodle_bridge.fake.seed import ADMIN
 from plugin_service.db import session_scope
-from plugin_service.locks import LockedError
 from plugin_service.models import EngagementFiring, EngagementRun, OutboxMessage
 from plugin_service.services.engagement import EngagementError, announce, remind
 from plugin_service.services.engagement.outbox import deliver
+from plugin_service.services.platform.locks import LockedError
 
 from ..harvest.world import Year, moment, spread
 from ..provisioning.moodle_snapshot import write_calls

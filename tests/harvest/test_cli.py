@@ -11,7 +11,7 @@ import pytest
 
 from moodle_bridge.fake import RunningFake
 from plugin_service.db import upgrade
-from plugin_service.locks import job_lock
+from plugin_service.services.platform.locks import job_lock
 
 from .world import TODAY, Year, cli, utc
 

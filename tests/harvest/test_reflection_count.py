@@ -14,10 +14,10 @@ from sqlalchemy import select
 
 from plugin_service.db import session_scope
 from plugin_service.models import LearningRecordRow
-from plugin_service.services.cadre_pages import cadre_page
-from plugin_service.services.document_values import plan_of
-from plugin_service.services.learning_records import reflection_count_of
-from plugin_service.services.record_lists import record, records
+from plugin_service.services.documents.document_values import plan_of
+from plugin_service.services.harvest.learning_records import reflection_count_of
+from plugin_service.services.read_models.cadre_pages import cadre_page
+from plugin_service.services.read_models.record_lists import record, records
 from rules.hours import ReflectionCount
 
 from .world import Year, cli, moment

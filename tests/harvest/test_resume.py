@@ -18,7 +18,6 @@ from sqlalchemy import func, select
 from moodle_bridge import Retry, TransientError
 from moodle_bridge.fake import FAULT_KINDS, Faults, Latency, fixed
 from plugin_service.db import engine_for, session_scope
-from plugin_service.locks import LockedError
 from plugin_service.models import (
     CourseProgress,
     DiscussionRecord,
@@ -31,6 +30,7 @@ from plugin_service.models import (
 )
 from plugin_service.services.harvest import HarvestError, HarvestResult, harvest
 from plugin_service.services.harvest import run as harvest_run
+from plugin_service.services.platform.locks import LockedError
 
 from ..provisioning.processes import child_env, started, wait_until
 from .world import (

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from plugin_service.config import Settings
-from plugin_service.services.stored import due_harvests
+from plugin_service.services.provisioning.stored import due_harvests
 
 from .world import Year
 

@@ -35,7 +35,7 @@ from plugin_service.config import Settings
 from plugin_service.db import session_scope, upgrade
 from plugin_service.models import CourseProgress, DiscussionRecord, LearningRecordRow, ReflectionRecord
 from plugin_service.services.harvest import HarvestResult, harvest
-from plugin_service.services.provision import ApplyResult, apply, check_inputs
+from plugin_service.services.provisioning.provision import ApplyResult, apply, check_inputs
 from rules.plan import Plan, load_plan
 
 from ..conftest import TOKEN

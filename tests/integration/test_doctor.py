@@ -16,8 +16,8 @@ from moodle_bridge import MoodleClient
 from moodle_bridge.fake import RunningFake
 from moodle_bridge.fake.seed import add_completion_report
 from plugin_service.moodle_requirements import REQUIREMENTS, required_functions
-from plugin_service.services.doctor import diagnose
 from plugin_service.services.harvest import HarvestError, find_completion_report
+from plugin_service.services.provisioning.doctor import diagnose
 
 from ..conftest import SMALL_TOKEN, TOKEN, WEAK_TOKEN
 

@@ -15,7 +15,7 @@ import pytest
 
 from moodle_bridge import MoodleClient, MoodleError
 from plugin_service.config import Settings
-from plugin_service.services.provision import Inputs, preview
+from plugin_service.services.provisioning.provision import Inputs, preview
 
 pytestmark = pytest.mark.live
 

@@ -38,8 +38,8 @@ from plugin_service.services.engagement.run import MESSAGE_FUNCTIONS, SURVEY_FUN
 from plugin_service.services.engagement.survey import question_of
 from plugin_service.services.harvest.context import load_context
 from plugin_service.services.harvest.records import compute_records
-from plugin_service.services.provision import Inputs, apply, check_inputs
-from plugin_service.services.provision import required_functions as provision_functions
+from plugin_service.services.provisioning.provision import Inputs, apply, check_inputs
+from plugin_service.services.provisioning.provision import required_functions as provision_functions
 from rules.reminders import CadreStanding, Outgoing, digest_texts
 from rules.survey import OTHER
 

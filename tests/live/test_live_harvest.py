@@ -47,8 +47,8 @@ from plugin_service.models import (
 from plugin_service.services.harvest import find_completion_report, harvest
 from plugin_service.services.harvest.completion import from_timestamp
 from plugin_service.services.harvest.run import required_functions as harvest_functions
-from plugin_service.services.provision import Inputs, apply, check_inputs
-from plugin_service.services.provision import required_functions as provision_functions
+from plugin_service.services.provisioning.provision import Inputs, apply, check_inputs
+from plugin_service.services.provisioning.provision import required_functions as provision_functions
 
 from .conftest import live_settings, remove_provisioned, require_functions, template_course_shortname
 

@@ -10,7 +10,7 @@ from moodle_bridge import MoodleClient
 from moodle_bridge.fake.external import signatures
 from plugin_service.config import Settings
 from plugin_service.db import upgrade
-from plugin_service.services.provision import apply, check_inputs, preview, required_functions
+from plugin_service.services.provisioning.provision import apply, check_inputs, preview, required_functions
 
 from .conftest import require_functions, template_course_shortname
 

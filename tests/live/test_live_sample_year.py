@@ -55,14 +55,14 @@ from plugin_service.models import (
     StatusChange,
     YearCourse,
 )
-from plugin_service.services.certificates import issue_year
+from plugin_service.services.documents.certificates import issue_year
 from plugin_service.services.engagement import remind, survey, sync_discussions
 from plugin_service.services.engagement.outbox import plain
 from plugin_service.services.engagement.run import MESSAGE_FUNCTIONS, SURVEY_FUNCTIONS, TOPIC_FUNCTIONS
 from plugin_service.services.harvest import find_completion_report, harvest
 from plugin_service.services.harvest.run import required_functions as harvest_functions
-from plugin_service.services.provision import Inputs, apply, check_inputs
-from plugin_service.services.provision import required_functions as provision_functions
+from plugin_service.services.provisioning.provision import Inputs, apply, check_inputs
+from plugin_service.services.provisioning.provision import required_functions as provision_functions
 
 from .conftest import remove_provisioned, require_functions
 

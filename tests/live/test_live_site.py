@@ -7,7 +7,7 @@ import pytest
 from moodle_bridge import MoodleClient, ProtocolError
 from moodle_bridge.errors import InvalidTokenError
 from plugin_service.moodle_requirements import required_functions
-from plugin_service.services.doctor import diagnose
+from plugin_service.services.provisioning.doctor import diagnose
 
 
 def test_site_info_names_the_release_and_the_service_user(live_client: MoodleClient) -> None:

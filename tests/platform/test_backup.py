@@ -28,10 +28,10 @@ from plugin_service.cli import main
 from plugin_service.config import Settings
 from plugin_service.db import engine_for, session_scope, upgrade
 from plugin_service.models import Certificate
-from plugin_service.services.certificates import issue_year, revoke
+from plugin_service.services.documents.certificates import issue_year, revoke
+from plugin_service.services.documents.serials import display
 from plugin_service.services.platform.backup import MANIFEST, BackupError, backup, restore
 from plugin_service.services.platform.version import schema_head
-from plugin_service.services.serials import display
 
 from ..conftest import POSTGRES_URL
 from ..console.conftest import add_users, sign_in

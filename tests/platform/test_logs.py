@@ -15,8 +15,8 @@ import pytest
 
 from plugin_service.config import ConfigError, Settings
 from plugin_service.db import upgrade
-from plugin_service.locks import job_lock
 from plugin_service.logs import MASK, Redact, bind, configure, context, job_context
+from plugin_service.services.platform.locks import job_lock
 
 MOODLE_TOKEN = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
 SECRET_KEY = "the-secret-key-of-this-site"

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from plugin_service.cli import main
 from plugin_service.db import engine_for, upgrade
-from plugin_service.locks import owner_name
+from plugin_service.services.platform.locks import owner_name
 from plugin_service.services.platform.upgrades import current_revision, guarded_upgrade, running_jobs
 from plugin_service.services.platform.version import code_version, schema_head
 

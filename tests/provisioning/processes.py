@@ -84,7 +84,7 @@ def fake_is_quiet(threads: Callable[[], list[threading.Thread]] = threading.enum
 
 
 def _hold_lock(database_url: str, name: str) -> int:
-    from plugin_service.locks import LockedError, job_lock
+    from plugin_service.services.platform.locks import LockedError, job_lock
 
     try:
         with job_lock(database_url, name):

@@ -38,7 +38,7 @@ from plugin_service import create_app
 from plugin_service.config import Settings
 from plugin_service.db import session_scope, upgrade
 from plugin_service.models import AuditLog, ProvisionRun
-from plugin_service.services.provision import check_inputs, store_inputs
+from plugin_service.services.provisioning.provision import check_inputs, store_inputs
 from plugin_service.tasks import apply_due_plans, apply_plan
 
 from ..conftest import TOKEN

@@ -13,8 +13,8 @@ from moodle_bridge.fake.seed import seed_course_library
 from plugin_service.config import Settings
 from plugin_service.db import session_scope, upgrade
 from plugin_service.models import AuditLog, JournalEntry, ProvisionRun
-from plugin_service.services.moodle_state import MoodleStateError
-from plugin_service.services.provision import ProvisionError, apply, check_inputs, preview
+from plugin_service.services.provisioning.moodle_state import MoodleStateError
+from plugin_service.services.provisioning.provision import ProvisionError, apply, check_inputs, preview
 from rules.problems import InputError
 
 from ..conftest import TOKEN

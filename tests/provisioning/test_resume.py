@@ -1,11 +1,11 @@
 """Killing ``cadre plan apply`` at random points, with the fake's faults on, and re-running it ends in
 the same Moodle state as one clean apply: no duplicates, nothing missing.
 
-The promise of the journal (``plugin_service/services/apply.py``) is that a run may die anywhere, even
-between a Moodle write landing and its answer arriving, and the next run re-reads Moodle and finishes
-the job. Each trial kills a real ``cadre`` process with SIGKILL (no ``finally`` runs, the lock row and
-a ``running`` run stay behind) at a point spread over a clean apply, while the fake fails 8 % of its
-calls in every way it can (some runs die of that first); then the apply is re-run with faults off.
+The promise of the journal (``plugin_service/services/provisioning/apply.py``) is that a run may die
+anywhere, even between a Moodle write landing and its answer arriving, and the next run re-reads Moodle
+and finishes the job. Each trial kills a real ``cadre`` process with SIGKILL (no ``finally`` runs, the
+lock row and a ``running`` run stay behind) at a point spread over a clean apply, while the fake fails 8 %
+of its calls in every way it can (some runs die of that first); then the apply is re-run with faults off.
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ from moodle_bridge.fake.seed import seed_course_library
 from moodle_bridge.fake.site import FakeSite
 from plugin_service.config import Settings
 from plugin_service.db import engine_for, session_scope, upgrade
-from plugin_service.locks import LockedError, holder_alive, job_lock, owner_name
 from plugin_service.models import JobLock, JournalEntry, ProvisionRun, utcnow
-from plugin_service.services.apply import ApplyError
-from plugin_service.services.provision import Inputs, apply, check_inputs, preview
+from plugin_service.services.platform.locks import LockedError, holder_alive, job_lock, owner_name
+from plugin_service.services.provisioning.apply import ApplyError
+from plugin_service.services.provisioning.provision import Inputs, apply, check_inputs, preview
 
 from ..conftest import TOKEN
 from .expected import EXAMPLES

@@ -18,10 +18,10 @@ from moodle_bridge.fake.seed import seed_course_library
 from plugin_service.config import Settings
 from plugin_service.db import session_scope, upgrade
 from plugin_service.models import AuditLog
-from plugin_service.services import apply as apply_module
-from plugin_service.services.apply import Applier, _by_user, _Calls, _user_of
-from plugin_service.services.changeset import Op
-from plugin_service.services.provision import ApplyResult, apply
+from plugin_service.services.provisioning import apply as apply_module
+from plugin_service.services.provisioning.apply import Applier, _by_user, _Calls, _user_of
+from plugin_service.services.provisioning.changeset import Op
+from plugin_service.services.provisioning.provision import ApplyResult, apply
 from rules.wording import Sentence
 
 from ..conftest import TOKEN

@@ -11,8 +11,8 @@ from __future__ import annotations
 from moodle_bridge.areas.core_cohort import Cohort
 from moodle_bridge.areas.core_course import Course
 from moodle_bridge.areas.core_user import User
-from plugin_service.services.changeset import PHASES, diff
-from plugin_service.services.moodle_state import ActualState, Enrolled
+from plugin_service.services.provisioning.changeset import PHASES, diff
+from plugin_service.services.provisioning.moodle_state import ActualState, Enrolled
 from rules.desired import (
     DesiredCategory,
     DesiredClass,

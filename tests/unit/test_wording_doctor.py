@@ -27,9 +27,9 @@ from moodle_bridge.areas.core_webservice import SiteFunction, SiteInfo
 from plugin_service.cli.doctor import print_report
 from plugin_service.moodle_requirements import REQUIREMENTS
 from plugin_service.rendering import render
-from plugin_service.services.doctor import DoctorReport, Probe, diagnose
 from plugin_service.services.harvest import SETUP, HarvestError
 from plugin_service.services.harvest.report import PARTICIPANTS_SOURCE, TITLES
+from plugin_service.services.provisioning.doctor import DoctorReport, Probe, diagnose
 from rules.wording import Sentence
 
 URL = "https://moodle.example.edu"

@@ -24,10 +24,10 @@ from rules.survey import Summary
 
 from ...config import Settings
 from ...db import session_scope
-from ...locks import job_lock
 from ...logs import bind
 from ...models import EngagementRun, utcnow
 from ..harvest.context import HarvestError, YearContext, latest_year, load_context
+from ..platform.locks import job_lock
 from . import commendation as commendations
 from .errors import EngagementError
 from .messaging import Firing, fire, plan_firings

@@ -23,7 +23,7 @@ from ...models import (
     Membership,
     ReflectionRecord,
 )
-from ..scope import roster_from_store
+from ..read_models.scope import roster_from_store
 
 SUBMITTED = "submitted"
 

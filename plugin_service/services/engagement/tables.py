@@ -6,7 +6,7 @@ from rules.commendation import Commended
 from rules.plan_model import Plan
 from rules.survey import Summary
 
-from ..exports import Column, Table
+from ..documents.exports import Column, Table
 
 
 def commendation_table(plan: Plan, listed: list[Commended]) -> Table:

@@ -1,4 +1,5 @@
-"""Harvesting a plan year from Moodle into learning records (see ``run`` for the steps)."""
+"""Harvesting a plan year from Moodle into learning records (see ``run`` for the steps), and reading
+what harvests stored (``learning_records``: one cadre's record of a year, the year's summary per tier)."""
 
 from .context import HarvestError
 from .report import SETUP, CompletionReport, find_completion_report

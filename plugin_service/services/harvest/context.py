@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from rules.plan import Plan, load_plan
 
 from ...models import Cadre, Membership, StoredPlan, YearCourse
-from ..stored import applied_plan
+from ..provisioning.stored import applied_plan
 
 
 class HarvestError(Exception):

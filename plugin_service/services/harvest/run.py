@@ -24,10 +24,10 @@ from moodle_bridge.areas.core_webservice import SiteInfo
 
 from ...config import Settings
 from ...db import session_scope
-from ...locks import job_lock
 from ...logs import bind
 from ...models import CourseProgress, HarvestRun, HarvestStep, ReflectionRecord, utcnow
 from ...moodle_requirements import HARVEST, REQUIREMENTS, SITE
+from ..platform.locks import job_lock
 from .activities import harvest_activities, mark_worked
 from .completion import changed_rows, one_row_per_user, read_report, seen_from_report, seen_per_user
 from .context import HarvestError, YearContext, latest_year, load_context

@@ -37,8 +37,8 @@ from ...config import Settings
 from ...db import engine_for, session_scope
 from ...logs import Redact
 from ...models import HarvestRun, StoredPlan, utcnow
-from ..site_settings import effective
-from ..stored import due_years
+from ..provisioning.stored import due_years
+from .site_settings import effective
 from .version import known_revisions, schema_head
 
 CHECK_SECONDS = 4.0

@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from alembic.migration import MigrationContext
 
 from ...db import engine_for, upgrade
-from ...locks import holder_alive
 from ...models import utcnow
+from .locks import holder_alive
 from .version import code_version, known_revisions, schema_head
 
 

@@ -24,11 +24,11 @@ from moodle_bridge import MoodleError
 from rules.problems import InputError, Problem
 from rules.wording import Sentence, dump, load, said
 
-from ..config import ConfigError, Settings
-from ..db import session_scope
-from ..models import AuditLog, ConsoleUpload, JobRequest, ProvisionRun, StoredPlan, StoredRoster, utcnow
-from ..moodle import client_from_settings
-from .jobs import JobError, LiveState, live_state, queue
+from ...config import ConfigError, Settings
+from ...db import session_scope
+from ...models import AuditLog, ConsoleUpload, JobRequest, ProvisionRun, StoredPlan, StoredRoster, utcnow
+from ...moodle import client_from_settings
+from ..platform.jobs import JobError, LiveState, live_state, queue
 from .moodle_state import MoodleStateError
 from .provision import Inputs, ProvisionError, check_inputs, preview
 

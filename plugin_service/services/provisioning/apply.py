@@ -34,7 +34,7 @@ from moodle_bridge.areas.core_user import NewUser, UserUpdate
 from moodle_bridge.areas.enrol_manual import Enrolment
 from rules.desired import DesiredState
 
-from ..models import AuditLog, JournalEntry
+from ...models import AuditLog, JournalEntry
 from .changeset import ChangeSet, Op
 from .moodle_state import ActualState, read_course_enrolments
 

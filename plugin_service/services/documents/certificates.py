@@ -26,10 +26,10 @@ from sqlalchemy.orm import Session
 
 from rules.plan import Plan
 
-from ..config import Settings
-from ..db import session_scope
-from ..locks import job_lock
-from ..models import AuditLog, Cadre, Certificate, LearningRecordRow, YearTier, utcnow
+from ...config import Settings
+from ...db import session_scope
+from ...models import AuditLog, Cadre, Certificate, LearningRecordRow, YearTier, utcnow
+from ..platform.locks import job_lock
 from .certificate_views import CertificateView, find, view_of
 from .document_batches import (
     BatchResult,
@@ -210,8 +210,8 @@ def _write_pdfs(settings: Settings, pending: list[Pending], lang: str,
     """Renders and writes the PDFs of ``(certificate id, path, stored data)``; returns how many."""
     if not pending:
         return 0
-    from .documents.fonts import MissingGlyphError  # the engine loads only where PDFs are made
-    from .documents.render import CertificateRenderer, TemplateError
+    from .fonts import MissingGlyphError  # the engine loads only where PDFs are made
+    from .render import CertificateRenderer, TemplateError
 
     root = documents_root(settings)
     workers = settings.documents_workers or None

@@ -19,8 +19,8 @@ from rules.reviewers import reviewer_for
 from rules.roster import Cadre as RosterCadre
 from rules.roster import Roster
 
-from ..models import Cadre, Membership
-from .document_values import plan_of
+from ...models import Cadre, Membership
+from ..documents.document_values import plan_of
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import ApiToken, AuditLog, utcnow
+from ...models import ApiToken, AuditLog, utcnow
 
 PREFIX = "cct_"
 NAME_LIMIT = 64

@@ -12,11 +12,11 @@ from sqlalchemy.orm import Session
 from rules.hours import STATUSES
 from rules.plan_model import Plan
 
-from ..models import Cadre, CourseProgress, HarvestRun, LearningRecordRow, Membership, YearCourse
-from .document_values import plan_of
-from .learning_records import cadre_record, reflection_count_of
+from ...models import Cadre, CourseProgress, HarvestRun, LearningRecordRow, Membership, YearCourse
+from ..documents.document_values import plan_of
+from ..harvest.learning_records import cadre_record, reflection_count_of
+from ..provisioning.stored import newest_plans
 from .scope import EVERYTHING, Scope
-from .stored import newest_plans
 
 
 def years(session: Session, scope: Scope = EVERYTHING) -> list[dict[str, Any]]:

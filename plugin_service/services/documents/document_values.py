@@ -22,10 +22,10 @@ from sqlalchemy.orm import Session
 from rules.hours import STATUS_NAMES
 from rules.plan import Plan, load_plan
 
-from ..models import Cadre, Certificate, LearningRecordRow, Membership, YearClass, YearTier
-from .learning_records import CadreRecord, cadre_record
+from ...models import Cadre, Certificate, LearningRecordRow, Membership, YearClass, YearTier
+from ..harvest.learning_records import CadreRecord, cadre_record
+from ..provisioning.stored import applied_plan
 from .serials import display
-from .stored import applied_plan
 
 #: What a certificate prints that decides whether it is the same certificate (R's ``certificate`` keys
 #: less those of ``ISSUE_KEYS``).

@@ -26,10 +26,10 @@ from pathlib import Path
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
-from .db import session_scope
-from .logs import job_context
-from .models import JobLock, utcnow
-from .services.platform.version import code_version
+from ...db import session_scope
+from ...logs import job_context
+from ...models import JobLock, utcnow
+from .version import code_version
 
 log = logging.getLogger(__name__)
 

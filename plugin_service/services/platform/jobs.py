@@ -2,9 +2,11 @@
 record them, and the Celery tasks the console queued (``JobRequest``) with their live state. The diff of
 a console upload is a job too, which keeps its result with the upload rather than in a run of its own.
 
-A job is queued by its task's name with JSON arguments; its live state is Celery's (queued, started,
-progress with done/total, success, failure) and is copied onto the request once it is final, so the
-list does not depend on how long the broker keeps results. A failed job is retried by queuing the same
+A job is queued by its task's name with JSON arguments, found in the Celery app's registry (the app
+registers the tasks as it is built, in ``celery_app.celery_init_app``: the services never import the
+tasks that call them); its live state is Celery's (queued, started, progress with done/total, success,
+failure) and is copied onto the request once it is final, so the list does not depend on how long the
+broker keeps results. A failed job is retried by queuing the same
 task again: every task continues what a failed run left and never does anything twice.
 """
 
@@ -17,7 +19,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..models import (
+from ...models import (
     AuditLog,
     DocumentBatch,
     EngagementRun,
@@ -174,9 +176,9 @@ def queue(session: Session, celery: Any, kind: str, params: dict[str, Any], *, a
     mode (tests) the task has run when this returns, and the request is final."""
     if kind not in TASKS:
         raise JobError(f"unknown job kind {kind!r}")
-    from .. import tasks  # noqa: F401  (defines the tasks; importing it at the top would be circular)
-
-    task = celery.tasks[TASKS[kind]]
+    task = celery.tasks.get(TASKS[kind])
+    if task is None:
+        raise JobError(f"the Celery app knows no task {TASKS[kind]!r}: it was not built by celery_init_app")
     session.commit()
     try:
         result = task.apply_async(kwargs=params)

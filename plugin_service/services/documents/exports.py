@@ -29,10 +29,10 @@ from sqlalchemy.orm import Session
 from rules.hours import STATUS_NAMES
 from rules.plan_model import hours_text
 
-from ..models import Cadre, Certificate, LearningRecordRow, Membership, YearClass, YearTier
+from ...models import Cadre, Certificate, LearningRecordRow, Membership, YearClass, YearTier
+from ..harvest.learning_records import reflection_count_of, tier_summary
 from .document_batches import write_atomically
 from .document_values import CERTIFICATE_STATUS_NAMES, plan_of
-from .learning_records import reflection_count_of, tier_summary
 from .serials import display
 
 KINDS = ("text", "number", "date", "hours")

@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..config import Settings
-from ..db import session_scope
-from ..models import Certificate
+from ...config import Settings
+from ...db import session_scope
+from ...models import Certificate
 from .document_batches import documents_root
 from .document_values import plan_of
 from .serials import canonical, display

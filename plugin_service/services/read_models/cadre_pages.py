@@ -19,7 +19,7 @@ from rules.roster import Cadre as RosterCadre
 from rules.roster import Roster
 from rules.tiers import Explanation, explain
 
-from ..models import (
+from ...models import (
     Cadre,
     Certificate,
     CourseProgress,
@@ -29,11 +29,11 @@ from ..models import (
     ReflectionRecord,
     StatusChange,
 )
-from .document_values import plan_of
-from .learning_records import grader_of, reflection_count_of
+from ..documents.document_values import plan_of
+from ..documents.serials import display
+from ..harvest.learning_records import grader_of, reflection_count_of
 from .reports import harvested_at, names
 from .scope import EVERYTHING, Scope
-from .serials import display
 
 PER_PAGE = 50
 

@@ -22,10 +22,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ..config import Settings
-from ..db import session_scope
-from ..locks import job_lock
-from ..models import Cadre, LearningRecordRow, YearTier
+from ...config import Settings
+from ...db import session_scope
+from ...models import Cadre, LearningRecordRow, YearTier
+from ..platform.locks import job_lock
 from .document_batches import (
     BatchResult,
     Progress,
@@ -58,7 +58,7 @@ def values_digest(values: dict[str, Any]) -> str:
 
 def render_document(kind: str, values: dict[str, Any], templates_dir: str = "") -> bytes:
     """One document as PDF bytes (a pool's workers call this; arguments are plain, so they pickle)."""
-    from .documents.render import render_pdf
+    from .render import render_pdf
 
     return render_pdf(kind, values, templates_dir=Path(templates_dir) if templates_dir else None)
 
@@ -167,8 +167,8 @@ def _build(settings: Settings, year: int, cadres: list[tuple[str, str]], result:
     if progress is not None:
         progress("documents", done, result.total)
     templates = _templates(settings)
-    from .documents.fonts import MissingGlyphError  # the engine loads only where PDFs are made
-    from .documents.render import TemplateError
+    from .fonts import MissingGlyphError  # the engine loads only where PDFs are made
+    from .render import TemplateError
 
     with _renderer(settings, len(jobs)) as pool:
         if pool is None:

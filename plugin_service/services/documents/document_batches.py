@@ -19,10 +19,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..config import Settings
-from ..db import session_scope
-from ..logs import bind
-from ..models import AuditLog, DocumentBatch, utcnow
+from ...config import Settings
+from ...db import session_scope
+from ...logs import bind
+from ...models import AuditLog, DocumentBatch, utcnow
 
 #: ``progress(step, done, total)``, as harvests report it.
 Progress = Callable[[str, int, int], None]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..models import AuditLog
+from ...models import AuditLog
 
 PER_PAGE = 100
 OUTCOMES = ("ok", "failed", "unknown")

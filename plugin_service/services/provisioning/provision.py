@@ -24,11 +24,10 @@ from rules.problems import Problem
 from rules.roster import Roster
 from rules.tiers import placements
 
-from ..config import Settings
-from ..db import session_scope
-from ..locks import job_lock
-from ..logs import bind
-from ..models import (
+from ...config import Settings
+from ...db import session_scope
+from ...logs import bind
+from ...models import (
     Cadre,
     JournalEntry,
     Membership,
@@ -40,7 +39,8 @@ from ..models import (
     YearTier,
     utcnow,
 )
-from ..moodle_requirements import PROVISIONING, REQUIREMENTS, SITE
+from ...moodle_requirements import PROVISIONING, REQUIREMENTS, SITE
+from ..platform.locks import job_lock
 from .apply import Applier, Ids, Progress
 from .changeset import ChangeSet, diff
 from .moodle_state import ActualState, read_state

@@ -23,8 +23,8 @@ from moodle_bridge import (
 from moodle_bridge.areas.core_webservice import SiteInfo
 from rules.wording import Sentence, said
 
-from ..moodle_requirements import REQUIREMENTS, Requirement
-from .harvest import SETUP, HarvestError, find_completion_report
+from ...moodle_requirements import REQUIREMENTS, Requirement
+from ..harvest import SETUP, HarvestError, find_completion_report
 
 # Moodle's menu paths are sentences of their own: a reader's catalogue may name them as their Moodle does.
 SERVICE_PAGE = Sentence("Site administration > Server > Web services > External services")

@@ -21,7 +21,7 @@ from rules.plan import load_plan
 from rules.plan_model import Plan
 from rules.wording import Sentence
 
-from ..models import (
+from ...models import (
     Cadre,
     CourseProgress,
     DiscussionRecord,
@@ -32,8 +32,8 @@ from ..models import (
     YearCourse,
     YearTier,
 )
-from .harvest.graders import unnamed
-from .stored import applied_plan
+from ..provisioning.stored import applied_plan
+from .graders import unnamed
 
 
 @dataclass(frozen=True)

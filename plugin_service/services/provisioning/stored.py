@@ -14,9 +14,9 @@ from rules.plan import Plan, load_plan
 from rules.problems import InputError, Problem
 from rules.roster import load_roster
 
-from ..config import Settings
-from ..db import session_scope
-from ..models import AuditLog, StoredPlan, StoredRoster
+from ...config import Settings
+from ...db import session_scope
+from ...models import AuditLog, StoredPlan, StoredRoster
 from .provision import Inputs, check_inputs
 
 

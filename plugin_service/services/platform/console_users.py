@@ -22,7 +22,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from rules.wording import Sentence
 
-from ..models import AuditLog, Cadre, ConsoleUser, utcnow
+from ...models import AuditLog, Cadre, ConsoleUser, utcnow
 
 ROLES = ("admin", "officer", "reviewer")
 MIN_PASSWORD = 10

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from rules.plan_model import Plan
 
-from ..models import (
+from ...models import (
     Cadre,
     CommendationEntry,
     HarvestRun,
@@ -27,8 +27,8 @@ from ..models import (
     Membership,
     ReflectionRecord,
 )
-from .document_values import plan_of
-from .engagement import commendation as commendations
+from ..documents.document_values import plan_of
+from ..engagement import commendation as commendations
 from .page_cache import cached
 from .scope import EVERYTHING, Scope
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from ..models import Cadre, DiscussionRecord, LearningRecordRow, ReflectionRecord, StoredPlan, utcnow
-from .document_values import plan_of
+from ...models import Cadre, DiscussionRecord, LearningRecordRow, ReflectionRecord, StoredPlan, utcnow
+from ..documents.document_values import plan_of
 from .page_cache import cached
 from .reports import (
     Bin,

@@ -23,9 +23,9 @@ from sqlalchemy.orm import Session
 
 from rules.wording import Sentence
 
-from ..config import Settings
-from ..db import session_scope
-from ..models import AuditLog, SiteSetting, utcnow
+from ...config import Settings
+from ...db import session_scope
+from ...models import AuditLog, SiteSetting, utcnow
 
 URL_KEY, TOKEN_KEY = "moodle_url", "moodle_token"
 

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
-from ..models import Cadre, HarvestRun, HarvestStep, LearningRecordRow, Membership, StoredPlan
+from ...models import Cadre, HarvestRun, HarvestStep, LearningRecordRow, Membership, StoredPlan
 
 T = TypeVar("T")
 LIMIT = 256  # answers kept per process (years x scopes x filters)

@@ -7,8 +7,8 @@ from sqlalchemy.orm import Session
 
 from rules.hours import STATUS_NAMES
 
-from .document_values import plan_of
-from .exports import Column, Table
+from ..documents.document_values import plan_of
+from ..documents.exports import Column, Table
 from .reports import GroupLine, Report, ReportFilters, laggards
 from .scope import EVERYTHING, Scope
 
