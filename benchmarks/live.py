@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import json
 import os
 import secrets
 import sqlite3
@@ -41,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from provision import make_plan, make_roster  # noqa: E402  (benchmarks/provision.py, beside this file)
+from provision import emit, make_plan, make_roster  # noqa: E402  (benchmarks/provision.py, beside this file)
 from sqlalchemy import func, select  # noqa: E402
 
 from moodle_bridge import MoodleClient  # noqa: E402
@@ -212,11 +211,7 @@ def main(argv: list[str] | None = None) -> int:
             if not args.keep:
                 for inputs, settings in made:
                     remove(inputs, settings)
-    if args.json:
-        print(json.dumps(results, ensure_ascii=False))
-    else:
-        for key, value in results.items():
-            print(f"{key:22} {json.dumps(value, ensure_ascii=False)}")
+    emit(results, as_json=args.json)
     return 0
 
 
