@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import os
 import secrets
+import sqlite3
 from collections.abc import Callable, Iterator
+from contextlib import closing
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -106,3 +110,32 @@ def remove_provisioned(client: MoodleClient, inputs: Inputs, settings: Settings)
         client.core_cohort.delete_cohorts([c.id for c in state.classes.values()])
     if state.users:
         client.core_user.delete_users([u.id for u in state.users.values()])
+
+
+def copy_database(source: Path, target: Path) -> None:
+    """A copy of a SQLite database as it stands (SQLite's backup reads through the write-ahead log)."""
+    with closing(sqlite3.connect(source)) as reading, closing(sqlite3.connect(target)) as writing:
+        reading.backup(writing)
+
+
+class WriteCounter:
+    """The write calls a client makes (wrapping ``MoodleClient.call``); as a context manager, only those
+    made inside it."""
+
+    def __init__(self, client: MoodleClient) -> None:
+        self.writes: list[str] = []
+        self._original = client.call
+        self._client = client
+
+        def counted(wsfunction: str, params: Any = None, *, write: bool) -> Any:
+            if write:
+                self.writes.append(wsfunction)
+            return self._original(wsfunction, params, write=write)
+
+        client.call = counted  # type: ignore[method-assign]
+
+    def __enter__(self) -> WriteCounter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._client.call = self._original  # type: ignore[method-assign]

@@ -21,7 +21,6 @@ import datetime as dt
 import html
 import os
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 from sqlalchemy import select, update
@@ -43,7 +42,13 @@ from plugin_service.services.provisioning.provision import required_functions as
 from rules.reminders import CadreStanding, Outgoing, digest_texts
 from rules.survey import OTHER
 
-from .conftest import live_settings, remove_provisioned, require_functions, template_course_shortname
+from .conftest import (
+    WriteCounter,
+    live_settings,
+    remove_provisioned,
+    require_functions,
+    template_course_shortname,
+)
 
 pytestmark = pytest.mark.live
 Cleanup = Callable[[Callable[[], object]], None]
@@ -232,21 +237,6 @@ def test_a_digest_as_long_as_the_service_writes_one_is_delivered(live_client: Mo
         f"a digest of {len(longest)} characters ({len(longest.encode())} bytes of UTF-8) was not delivered: "
         f"{error}")
     assert [m.id for m in copies_of(live_client, live_year, LEADER, longest)] == [msgid]
-
-
-class WriteCounter:
-    """The write calls a client makes (wrapping ``MoodleClient.call``)."""
-
-    def __init__(self, client: MoodleClient) -> None:
-        self.writes: list[str] = []
-        original = client.call
-
-        def counted(wsfunction: str, params: Any = None, *, write: bool) -> Any:
-            if write:
-                self.writes.append(wsfunction)
-            return original(wsfunction, params, write=write)
-
-        client.call = counted  # type: ignore[method-assign]
 
 
 @pytest.fixture

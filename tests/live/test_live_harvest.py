@@ -20,9 +20,7 @@ import html
 import json
 import os
 import re
-import sqlite3
 from collections.abc import Callable
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -50,7 +48,13 @@ from plugin_service.services.harvest.run import required_functions as harvest_fu
 from plugin_service.services.provisioning.provision import Inputs, apply, check_inputs
 from plugin_service.services.provisioning.provision import required_functions as provision_functions
 
-from .conftest import live_settings, remove_provisioned, require_functions, template_course_shortname
+from .conftest import (
+    copy_database,
+    live_settings,
+    remove_provisioned,
+    require_functions,
+    template_course_shortname,
+)
 
 pytestmark = pytest.mark.live
 Cleanup = Callable[[Callable[[], object]], None]
@@ -136,9 +140,8 @@ class LiveYear:
     today: dt.date
 
     def fresh_database(self, target: Path) -> Settings:
-        """A copy of the just-provisioned database (SQLite's backup reads through the WAL)."""
-        with closing(sqlite3.connect(self.snapshot)) as source, closing(sqlite3.connect(target)) as copy:
-            source.backup(copy)
+        """A copy of the just-provisioned database."""
+        copy_database(self.snapshot, target)
         return dataclasses.replace(self.settings, database_url=f"sqlite:///{target}")
 
 
@@ -169,9 +172,7 @@ def live_year(live_client: MoodleClient, prefix: str, module_cleanup: Cleanup,
     module_cleanup(lambda: remove_provisioned(live_client, inputs, settings))
     apply(live_client, inputs, settings, actor="live-test")
     snapshot = directory / "provisioned.sqlite3"
-    with closing(sqlite3.connect(directory / "cadre.sqlite3")) as source, \
-            closing(sqlite3.connect(snapshot)) as copy:
-        source.backup(copy)
+    copy_database(directory / "cadre.sqlite3", snapshot)
     with session_scope(database) as session:
         courses = {row.key: row.moodle_courseid for row in session.scalars(
             select(YearCourse).where(YearCourse.year == YEAR)) if row.moodle_courseid is not None}

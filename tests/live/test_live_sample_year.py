@@ -26,10 +26,8 @@ import html
 import os
 import re
 import secrets
-import sqlite3
 from collections import Counter
 from collections.abc import Callable
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -64,7 +62,7 @@ from plugin_service.services.harvest.run import required_functions as harvest_fu
 from plugin_service.services.provisioning.provision import Inputs, apply, check_inputs
 from plugin_service.services.provisioning.provision import required_functions as provision_functions
 
-from .conftest import remove_provisioned, require_functions
+from .conftest import WriteCounter, copy_database, remove_provisioned, require_functions
 
 pytestmark = pytest.mark.live
 Cleanup = Callable[[Callable[[], object]], None]
@@ -142,7 +140,7 @@ def choose(inputs: Inputs) -> dict[str, Study]:
     for klass in inputs.desired.classes:
         classes.setdefault(klass.tier, []).extend(sorted(klass.members))
     completable = {c.key for c in inputs.plan.courses if c.template}
-    leaders = [no for no in classes["leaders"]]
+    leaders = classes["leaders"]
     leader_courses = tuple(sorted(k for c in inputs.plan.courses if "leaders" in c.tiers() and
                                   (k := c.key) in completable))
     chosen = {no: Study(complete=leader_courses, reflections={"thought": LONG}, grades={"thought": 92})
@@ -172,32 +170,9 @@ class Year:
     apply_writes: list[str]  # the write calls of a second apply
 
     def fresh_database(self, target: Path) -> Settings:
-        """A copy of the provisioned database (SQLite's backup reads through the WAL)."""
-        with closing(sqlite3.connect(self.snapshot)) as source, closing(sqlite3.connect(target)) as copy:
-            source.backup(copy)
+        """A copy of the provisioned database."""
+        copy_database(self.snapshot, target)
         return dataclasses.replace(self.settings, database_url=f"sqlite:///{target}")
-
-
-class WriteCounter:
-    """The write calls a client makes (wrapping ``MoodleClient.call``)."""
-
-    def __init__(self, client: MoodleClient) -> None:
-        self.writes: list[str] = []
-        self._original = client.call
-        self._client = client
-
-        def counted(wsfunction: str, params: Any = None, *, write: bool) -> Any:
-            if write:
-                self.writes.append(wsfunction)
-            return self._original(wsfunction, params, write=write)
-
-        client.call = counted  # type: ignore[method-assign]
-
-    def __enter__(self) -> WriteCounter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._client.call = self._original  # type: ignore[method-assign]
 
 
 def learner_token(username: str, password: str) -> tuple[str | None, str]:
@@ -343,9 +318,7 @@ def year(live_client: MoodleClient, prefix: str, module_cleanup: Cleanup,
     sender = live_client.core_webservice.get_site_info().userid
     sync_discussions(live_client, settings, year=YEAR, today=today, actor="live-test")
     snapshot = directory / "provisioned.sqlite3"
-    with closing(sqlite3.connect(directory / "cadre.sqlite3")) as source, \
-            closing(sqlite3.connect(snapshot)) as copy:
-        source.backup(copy)
+    copy_database(directory / "cadre.sqlite3", snapshot)
 
     study = choose(inputs)
     tokens: dict[str, str] = {}
