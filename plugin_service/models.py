@@ -639,3 +639,18 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+# --- study time (SCORM) ---
+
+
+# --- offline hours ---
+
+
+# --- bulletins ---
+
+
+# --- LTI tool ---
+
+
+# --- incremental harvest ---
