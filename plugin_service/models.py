@@ -653,4 +653,115 @@ class ApiToken(Base):
 # --- LTI tool ---
 
 
+class LtiPlatform(Base):
+    """An LTI platform the tool trusts (Moodle as registered, or entered by an admin): where its users
+    sign in, where the tool asks for service tokens, and its keys as last fetched from ``keyset_url``."""
+
+    __tablename__ = "lti_platform"
+    __table_args__ = (UniqueConstraint("issuer", "client_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issuer: Mapped[str] = mapped_column(String(255), index=True)
+    client_id: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(255), default="")
+    auth_login_url: Mapped[str] = mapped_column(String(1000))
+    auth_token_url: Mapped[str] = mapped_column(String(1000))
+    keyset_url: Mapped[str] = mapped_column(String(1000))
+    keyset: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    keyset_fetched_at: Mapped[datetime | None] = mapped_column(default=None)
+    registered_by: Mapped[str] = mapped_column(String(128), default="")  # dynamic-registration or the admin
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    deployments: Mapped[list[LtiDeployment]] = relationship(
+        back_populates="platform", cascade="all, delete-orphan", order_by="LtiDeployment.id")
+
+
+class LtiDeployment(Base):
+    """A deployment of the tool on a platform (Moodle: one per tool type); launches name theirs."""
+
+    __tablename__ = "lti_deployment"
+    __table_args__ = (UniqueConstraint("platform_id", "deployment_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("lti_platform.id", ondelete="CASCADE"), index=True)
+    deployment_id: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    platform: Mapped[LtiPlatform] = relationship(back_populates="deployments")
+
+
+class LtiToolKey(Base):
+    """One of the tool's RSA keys. ``active`` signs; ``previous`` is still published until
+    ``retire_after`` so tokens signed before a rotation stay verifiable; ``retired`` is published no
+    more and its private key is erased. The private key is stored encrypted with the secret key."""
+
+    __tablename__ = "lti_tool_key"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kid: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # active previous retired
+    private_key: Mapped[str] = mapped_column(Text, default="")
+    public_jwk: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(128), default="")
+    retire_after: Mapped[datetime | None] = mapped_column(default=None)
+    retired_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class LtiLoginState(Base):
+    """An OIDC login the tool started: the launch that answers it must bring back its state and nonce.
+    Kept on the server (no cookie survives Moodle's iframe), by hash; used once."""
+
+    __tablename__ = "lti_login_state"
+
+    state_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    nonce_sha256: Mapped[str] = mapped_column(String(64))
+    platform_id: Mapped[int] = mapped_column(ForeignKey("lti_platform.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class LtiLineItem(Base):
+    """A gradebook column of a platform that a launch offered (AGS ``lineitem``): where each cadre's
+    year hours are posted, for the course (``context_id``) and resource link it belongs to."""
+
+    __tablename__ = "lti_line_item"
+    __table_args__ = (UniqueConstraint("platform_id", "url"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("lti_platform.id", ondelete="CASCADE"), index=True)
+    deployment_id: Mapped[str] = mapped_column(String(255))
+    context_id: Mapped[str] = mapped_column(String(255), default="")
+    context_title: Mapped[str] = mapped_column(String(255), default="")
+    resource_link_id: Mapped[str] = mapped_column(String(255), default="")
+    url: Mapped[str] = mapped_column(String(1000))
+    scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_launch_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LtiScore(Base):
+    """A cadre on a line item: what was last posted there (``None``: nothing yet) and how it went, so a
+    sync sends only scores that changed. ``status``: pending, sent, refused (the platform said no to
+    this score: sent again only when it changes), failed (not delivered: tried again)."""
+
+    __tablename__ = "lti_score"
+    __table_args__ = (UniqueConstraint("line_item_id", "employee_no"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    line_item_id: Mapped[int] = mapped_column(ForeignKey("lti_line_item.id", ondelete="CASCADE"), index=True)
+    employee_no: Mapped[str] = mapped_column(String(32))
+    moodle_userid: Mapped[int]
+    launched: Mapped[bool] = mapped_column(default=False)  # opened the tool from this link
+    score_given: Mapped[float | None] = mapped_column(default=None)
+    score_maximum: Mapped[float | None] = mapped_column(default=None)
+    activity_progress: Mapped[str] = mapped_column(String(16), default="")
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+
 # --- incremental harvest ---
