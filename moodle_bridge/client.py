@@ -36,6 +36,7 @@ from .areas import (
     ModAssign,
     ModFeedback,
     ModForum,
+    ModScorm,
 )
 from .encoding import encode_params
 from .preflight import Preflight, preflight
@@ -94,6 +95,7 @@ class MoodleClient:
         self.mod_forum = ModForum(self)
         self.mod_assign = ModAssign(self)
         self.mod_feedback = ModFeedback(self)
+        self.mod_scorm = ModScorm(self)
         self.core_message = CoreMessage(self)
         self.core_reportbuilder = CoreReportbuilder(self)
         self.core_group = CoreGroup(self)

@@ -644,6 +644,43 @@ class ApiToken(Base):
 # --- study time (SCORM) ---
 
 
+class StudyCourseware(Base):
+    """Whether a course of a year has courseware that tracks study time (SCORM packages), as the last
+    harvest found it: a course without any reads "not tracked", never zero hours of study."""
+
+    __tablename__ = "study_courseware"
+    __table_args__ = (UniqueConstraint("year", "course_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(index=True)
+    course_key: Mapped[str] = mapped_column(String(64))
+    tracked: Mapped[bool] = mapped_column(default=False)
+    packages: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [{id, name, version, scoes: [ids]}]
+    checked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    run_id: Mapped[int | None] = mapped_column(default=None)
+
+
+class StudyTime(Base):
+    """A cadre's study time in one course of a year, summed from the SCORM tracks of every attempt
+    (``rules.study_time``); ``kept`` holds what each SCO of each attempt counted, so a later reset in
+    Moodle loses nothing already counted."""
+
+    __tablename__ = "study_time"
+    __table_args__ = (UniqueConstraint("year", "employee_no", "course_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(index=True)
+    employee_no: Mapped[str] = mapped_column(String(32), index=True)
+    course_key: Mapped[str] = mapped_column(String(64))
+    seconds: Mapped[float] = mapped_column(default=0.0)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_tracked_at: Mapped[datetime | None] = mapped_column(default=None)
+    kept: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    problems: Mapped[str | None] = mapped_column(Text, default=None)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    run_id: Mapped[int | None] = mapped_column(default=None)
+
+
 # --- offline hours ---
 
 

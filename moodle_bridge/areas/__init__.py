@@ -17,6 +17,7 @@ from .gradereport_user import GradereportUser
 from .mod_assign import ModAssign
 from .mod_feedback import ModFeedback
 from .mod_forum import ModForum
+from .mod_scorm import ModScorm
 
 __all__ = [
     "Area",
@@ -37,6 +38,7 @@ __all__ = [
     "ModAssign",
     "ModFeedback",
     "ModForum",
+    "ModScorm",
     "MoodleWarning",
     "WriteResult",
 ]

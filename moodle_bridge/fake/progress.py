@@ -32,6 +32,7 @@ from .db import Row
 from .functions.mod_assign import assign_grade, assign_submit
 from .functions.mod_feedback import feedback_respond
 from .functions.mod_forum import add_reply, forum_add_discussion
+from .functions.mod_scorm import scoes, scorm_session
 from .registry import site_action
 from .site import FakeSite
 
@@ -166,8 +167,10 @@ class _Cohort:
         self.short_share = float(args.get("short_share", 0.2))
         self.counts = {key: 0 for key in (
             "learners", *OUTCOMES, "submitted", "draft", "opened", "short", "graded", "regraded",
-            "discussions_created", "posts", "survey_answers")}
+            "discussions_created", "posts", "survey_answers", "scorm_sessions")}
         self.outcomes: dict[tuple[int, int], str] = {}
+        # SCORM study draws from its own sequence: a course given courseware leaves every other draw as it was
+        self.scorm_rng = random.Random(int(args.get("seed", 2026)) * 7919 + 17)
         self.submissions: list[dict[str, Any]] = []
         self.discussions: list[dict[str, Any]] = []
 
@@ -185,6 +188,8 @@ class _Cohort:
                    for cm in site.db["course_modules"].select(course=courseid, modname="assign")
                    if not cm.get("deletioninprogress")]
         teacher = _teacher(site, courseid)
+        packages = [cm for cm in site.db["course_modules"].select(course=courseid, modname="scorm")
+                    if not cm.get("deletioninprogress") and cm.get("visible", 1)]
         for userid in _students(site, courseid):
             outcome = _draw(rng, self.rates)
             self.outcomes[(userid, courseid)] = outcome
@@ -209,6 +214,8 @@ class _Cohort:
                 for cm, assign in assigns:
                     if assign is not None:
                         self._reflect(userid, courseid, cm, assign, started, lastaccess, teacher)
+            for cm in packages:
+                self._study(userid, cm, started, lastaccess, completed is not None)
             with site.clock.at(lastaccess):
                 log_course_access(site, userid, courseid)
 
@@ -222,6 +229,30 @@ class _Cohort:
                 review_activity_criteria(site, cm, userid)
             else:
                 update_state(site, cm, userid, COMPLETION_COMPLETE)
+
+    # --- SCORM courseware -----------------------------------------------------------------------
+
+    def _study(self, userid: int, cm: Row, started: int, until: int, completed: bool) -> None:
+        """The learner studies the package's SCOs in Moodle's player: one to three sessions a SCO they
+        open (every SCO once they completed the course), 5 to 40 minutes each, a few left unfinished
+        (the session saved, never added to the total), and now and then a second attempt."""
+        site, rng = self.site, self.scorm_rng
+        launchable = [sco for sco in scoes(site, int(cm["instance"])) if sco.get("launch")]
+        opened = launchable if completed else [sco for sco in launchable if rng.random() < 0.6]
+        sessions = sorted(((_between(rng, started, until), sco) for sco in opened
+                           for _ in range(rng.randint(1, 3))), key=lambda session: session[0])
+        again = completed and bool(sessions) and rng.random() < 0.15
+        if again:
+            sessions.append((_between(rng, sessions[-1][0], until), launchable[0]))
+        last = len(sessions) - 1
+        for number, (when, sco) in enumerate(sessions):
+            with site.clock.at(when):
+                scorm_session(site, {"userid": userid, "cmid": cm["id"], "scoid": sco["id"],
+                                     "seconds": rng.randint(300, 2400) + rng.randint(0, 99) / 100,
+                                     "status": "completed" if completed and number >= last - int(again)
+                                     else "incomplete",
+                                     "finish": rng.random() >= 0.1, "new_attempt": again and number == last})
+            self.counts["scorm_sessions"] += 1
 
     # --- reflections ----------------------------------------------------------------------------
 

@@ -35,6 +35,7 @@ ONLY_IN_5_1: dict[str, tuple[str, ...]] = {
     "mod_assign_get_assignments": ("courses[].assignments[].gradepenalty",),
     "mod_feedback_get_analysis": ("itemsdata[].item.nameformat", "itemsdata[].item.presentationformat"),
     "mod_feedback_get_items": ("items[].nameformat", "items[].presentationformat"),
+    "mod_scorm_get_scorms_by_courses": ("scorms[].enabledaiactions", "scorms[].enableaitools"),
 }
 
 

@@ -3,7 +3,8 @@
 ``demo`` builds what a college's content team keeps in Moodle: a course library category holding one
 template course per catalogue course (material page with manual completion as the completion criterion,
 a discussion forum, an online-text assignment where the course carries a written reflection, a
-feedback survey in one of them). A number ``N`` generates N learners, courses with the same structure,
+feedback survey in one of them, SCORM courseware that tracks study time in some of them and none in
+the others). A number ``N`` generates N learners, courses with the same structure,
 enrolments and progress, always the same for the same N and seed. It uses the site's own functions and
 site actions, so seeded data is exactly what a web-service client would have produced.
 """
@@ -93,12 +94,13 @@ def seed_course_library(site: FakeSite) -> list[dict[str, Any]]:
         created.append(_structured_course(site, library["id"], template["shortname"],
                                           template["fullname"],
                                           assignment=bool(template.get("assignment")),
-                                          survey=bool(template.get("survey"))))
+                                          survey=bool(template.get("survey")), scorm=template.get("scorm")))
     return created
 
 
 def _structured_course(site: FakeSite, categoryid: int, shortname: str, fullname: str, *,
-                       assignment: bool, survey: bool, idnumber: str = "") -> dict[str, Any]:
+                       assignment: bool, survey: bool, idnumber: str = "",
+                       scorm: dict[str, Any] | None = None) -> dict[str, Any]:
     course = site.invoke("core_course_create_courses", {"courses": [{
         "fullname": fullname, "shortname": shortname, "categoryid": categoryid, "idnumber": idnumber,
         "enablecompletion": 1, "summary": fullname}]}, userid=ADMIN)[0]
@@ -110,7 +112,17 @@ def _structured_course(site: FakeSite, categoryid: int, shortname: str, fullname
     if survey:
         site.site_action("create_feedback", {"courseid": course["id"],
                                              "name": "培训需求调查 Training needs", "items": SURVEY_ITEMS})
+    if scorm:
+        modules["scorm"] = add_scorm(site, course["id"], scorm)
     return {"id": course["id"], "shortname": shortname, "modules": modules}
+
+
+def add_scorm(site: FakeSite, courseid: int, spec: dict[str, Any]) -> dict[str, Any]:
+    """A SCORM package in a course (``{"name", "version", "scoes": [titles]}``), in its first section."""
+    return dict(site.site_action("create_scorm", {"courseid": courseid, "name": spec["name"],
+                                                  "version": spec.get("version", "SCORM_12"),
+                                                  "scoes": list(spec.get("scoes") or [spec["name"]]),
+                                                  "section": 1}))
 
 
 def seed_population(site: FakeSite, *, learners: int, courses: int, seed: int = 2026,

@@ -147,7 +147,7 @@ def _copy_course(site: FakeSite, source: Row, fullname_: str, shortname: str, ca
 
 
 #: Rows an activity's backup carries besides the activity itself: (table, the column naming the activity).
-_CHILDREN = {"feedback": (("feedback_item", "feedback"),)}
+_CHILDREN = {"feedback": (("feedback_item", "feedback"),), "scorm": (("scorm_scoes", "scorm"),)}
 
 
 def _copy_children(site: FakeSite, modname: str, oldid: int, newid: int) -> None:
@@ -162,6 +162,14 @@ def _copy_children(site: FakeSite, modname: str, oldid: int, newid: int) -> None
         for copied in copies.values():
             if int(copied.get("dependitem") or 0) in copies:
                 site.db[table].update(copied, dependitem=copies[int(copied["dependitem"])]["id"])
+        if table == "scorm_scoes":  # a SCO's data goes with it, and the package launches the launch's copy
+            for oldsco, newsco in copies.items():
+                for data in site.db["scorm_scoes_data"].select(scoid=oldsco):
+                    site.db["scorm_scoes_data"].insert({"scoid": newsco["id"], "name": data["name"],
+                                                        "value": data["value"]})
+            package = site.db["scorm"].get(newid)
+            if package is not None and int(package.get("launch") or 0) in copies:
+                site.db["scorm"].update(package, launch=copies[int(package["launch"])]["id"])
 
 
 def _copy_users(site: FakeSite, sourceid: int, newid: int, group_map: dict[int, int]) -> None:
