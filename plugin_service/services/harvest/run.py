@@ -1,22 +1,24 @@
 """A harvest of one plan year: the steps in order, each course checkpointed, one run at a time.
 
 Steps: completion (per course), reflections, discussions (per topic), grades (per course),
-activities, records. Each checkpoint is committed with the data it wrote, in one transaction, so a
-harvest killed at any moment has either stored a course completely or not at all; the next harvest
-of the year continues the unfinished run and skips its finished checkpoints. Every run records what
-it read, what changed, how long it took and how many calls it made, per checkpoint and in all.
+activities, study time (per course with SCORM courseware), records. Each checkpoint is committed
+with the data it wrote, in one transaction, so a harvest killed at any moment has either stored a
+course completely or not at all; the next harvest of the year continues the unfinished run and skips
+its finished checkpoints. Every run records what it read, what changed, how long it took and how
+many calls it made, per checkpoint and in all.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from moodle_bridge import MoodleClient
@@ -38,11 +40,15 @@ from .progress_store import stored_fingerprints, stored_progress, write_progress
 from .records import changed_since, compute_records
 from .reflections import harvest_reflections
 from .report import CompletionReport, find_completion_report, report_timezone
+from .study_time import FUNCTIONS as STUDY_FUNCTIONS
+from .study_time import cadres_to_read, harvest_study_time, read_courseware, store_courseware
+
+log = logging.getLogger(__name__)
 
 #: ``progress(step, done, total)``: a step's progress, for the CLI's bar and the task's state.
 Progress = Callable[[str, int, int], None]
 #: The steps in order, as progress names them (besides "completion report" while the report is read).
-STEPS = ("completion", "reflections", "discussions", "grades", "activities", "records")
+STEPS = ("completion", "reflections", "discussions", "grades", "activities", "study", "records")
 #: An unfinished run older than this is not continued: a new one starts from what is stored.
 RESUME_WITHIN = dt.timedelta(days=2)
 
@@ -116,7 +122,7 @@ def _harvest(client: MoodleClient, settings: Settings, year: int, full: bool, to
         run_id = run.id
     bind(run=run_id)
     harvester = _Harvester(client, settings, context, run_id, full, today, marks, progress,
-                           found.site.userid)
+                           found.site.userid, found.site.function_names)
     try:
         harvester.run_steps(report)
     except BaseException as exc:
@@ -215,8 +221,9 @@ class _Harvester:
 
     def __init__(self, client: MoodleClient, settings: Settings, context: YearContext, run_id: int,
                  full: bool, today: dt.date, marks: dict[str, Any], progress: Progress,
-                 service_userid: int) -> None:
+                 service_userid: int, site_functions: frozenset[str] = frozenset()) -> None:
         self.client = client
+        self.site_functions = site_functions
         self.service_userid = service_userid
         self.settings = settings
         self.context = context
@@ -234,6 +241,8 @@ class _Harvester:
             run = session.get(HarvestRun, run_id)
             assert run is not None
             self.run_started = run.started_at
+            self.last_done = session.scalar(select(func.max(HarvestRun.id)).where(
+                HarvestRun.year == context.year, HarvestRun.status == "done", HarvestRun.id < run_id)) or 0
             self.attempt = run.attempts
             if run.marks:  # a resumed run keeps the marks its finished steps reached
                 self.new_marks.update(run.marks)
@@ -264,6 +273,7 @@ class _Harvester:
         self.discussions()
         self.grades()
         self.activities()
+        self.study()
         self.records()
 
     # --- the steps ---------------------------------------------------------------------------
@@ -379,6 +389,30 @@ class _Harvester:
                 self.client, session, self.context, self.settings.harvest_activity_calls)
             tally["rows"], tally["changes"] = asked, marked + read
         self.progress("activities", 1, 1)
+
+    def study(self) -> None:
+        """Study time from SCORM courseware, per course (see ``study_time``); a site whose service lacks
+        the SCORM functions keeps what is stored (``cadre doctor`` names them)."""
+        courses = [key for key in self.context.course_keys() if self.pending("study", key)]
+        if not courses:
+            return
+        missing = [name for name in STUDY_FUNCTIONS if name not in self.site_functions]
+        if missing:
+            log.warning("study time not read: the token's service lacks %s", ", ".join(missing))
+            return
+        packages = read_courseware(self.client, self.context)
+        total = len(self.context.course_keys())
+        for index, course_key in enumerate(courses, start=total - len(courses) + 1):
+            with self.checkpoint("study", course_key) as (session, tally):
+                found = packages.get(course_key, [])
+                _tracked, changed = store_courseware(session, self.context.year, course_key, found,
+                                                     self.run_id)
+                if found:
+                    cadres = cadres_to_read(session, self.context, course_key, everyone=self.full or changed,
+                                            since_run=self.last_done)
+                    tally["rows"], tally["changes"] = harvest_study_time(
+                        self.client, session, self.context, course_key, found, cadres, self.run_id)
+            self.progress("study", index, total)
 
     def records(self) -> None:
         if not self.pending("records"):
