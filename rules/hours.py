@@ -9,7 +9,12 @@ The rules, as the organisation department applies them:
   counts with the electives: a cadre who changes tier during the year (promotion, transfer) keeps every
   hour already earned, even if the course is no longer on their list.
 - Electives and other courses count up to the tier's cap (选修课最多计入学时); hours beyond it are
-  shown but not counted. Total hours = required hours + counted elective hours.
+  shown but not counted.
+- Offline study (线下学时: party-school courses, lectures, collective study) counts once per training or
+  approved claim, in a bucket of its own: never towards the required hours, never as electives (it takes
+  nothing from the electives' cap), and up to the tier's offline cap (the plan's ``offline: {max}``, a
+  tier may set its own). A plan without one counts no offline hours: they are shown, not counted.
+- Total hours = required hours + counted elective hours + counted offline hours.
 - The hours requirement is met when the total reaches the tier's target and the required hours reach
   its minimum. Separately, every required course of the tier must be completed.
 - A reflection (学习心得, 调研报告) is owed for each required course of the tier that asks for one; one
@@ -48,6 +53,7 @@ __all__ = [
     "DiscussionFacts",
     "Facts",
     "LearningRecord",
+    "OfflineHours",
     "ReflectionCount",
     "ReflectionFacts",
     "discussion_points",
@@ -91,8 +97,25 @@ class DiscussionFacts:
 
 
 @dataclass(frozen=True)
+class OfflineHours:
+    """Offline study hours (线下学时) of the cadre, with where they come from: ``source`` is
+    "training:<id>" (their attendance at a training an officer recorded) or "claim:<id>" (their claim,
+    approved by a reviewer or officer)."""
+
+    source: str
+    title: str
+    on: dt.date
+    hours: float
+
+    @property
+    def kind(self) -> str:
+        """"training" or "claim"."""
+        return self.source.partition(":")[0]
+
+
+@dataclass(frozen=True)
 class Facts:
-    """Everything harvested for one cadre in one plan year."""
+    """Everything harvested for one cadre in one plan year, with the offline hours approved for it."""
 
     employee_no: str
     tier: str | None  # current tier key; None when not in the plan this year
@@ -100,6 +123,7 @@ class Facts:
     courses: tuple[CourseFacts, ...] = ()
     reflections: tuple[ReflectionFacts, ...] = ()
     discussions: tuple[DiscussionFacts, ...] = ()
+    offline: tuple[OfflineHours, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -119,7 +143,7 @@ class LearningRecord:
     required_hours: float
     elective_hours_earned: float  # electives + other, before the cap
     elective_hours: float  # counted (capped at elective_max when the plan caps it)
-    total_hours: float  # required_hours + elective_hours
+    total_hours: float  # required_hours + elective_hours + offline_hours
     target: float  # the tier's effective hours target (0 when excluded)
     required_min: float
     elective_max: float | None
@@ -134,6 +158,10 @@ class LearningRecord:
     points: tuple[tuple[str, float], ...]  # (discussion key, points), plan order, the tier's discussions
     credits: tuple[CourseCredit, ...]  # completed courses, plan order
     reasons: tuple[str, ...]  # rules.wording.Sentence, each explaining the status with its numbers
+    offline_hours_earned: float = 0.0  # offline study, before the cap
+    offline_hours: float = 0.0  # counted (capped at offline_max; 0 where the plan counts none)
+    offline_max: float | None = None  # the tier's offline cap; None: the plan counts no offline hours
+    offline: tuple[OfflineHours, ...] = ()  # each training or claim once, by day
 
 
 def learning_record(plan: Plan, facts: Facts, today: dt.date) -> LearningRecord:
@@ -149,7 +177,11 @@ def learning_record(plan: Plan, facts: Facts, today: dt.date) -> LearningRecord:
     earned = math.fsum(c.hours for c in credits if c.kind != "required")
     cap = tier.hours.elective_max
     counted = earned if cap is None else min(earned, cap)
-    total = required_hours + counted
+    offline = _offline(facts.offline)
+    offline_earned = math.fsum(o.hours for o in offline)
+    offline_cap = tier.hours.offline_max
+    offline_counted = 0.0 if offline_cap is None else min(offline_earned, offline_cap)
+    total = required_hours + counted + offline_counted
     hours_met = _reaches(total, tier.hours.target) and _reaches(required_hours, tier.hours.required_min)
 
     required = plan.required_courses(tier.key)
@@ -165,7 +197,8 @@ def learning_record(plan: Plan, facts: Facts, today: dt.date) -> LearningRecord:
                    for d in plan.discussions if tier.key in d.tiers)
     expected = expected_hours(plan, tier.hours.target, today)
 
-    reasons = [_hours_sentence(tier, required_hours, earned, credits),
+    reasons = [_hours_sentence(tier, required_hours, earned, credits, offline_earned),
+               *(_offline_sentence(o) for o in offline),
                Sentence("required courses completed: %(done)s of %(count)s",
                         done=len(required) - len(required_missing), count=len(required)),
                *(Sentence("required course not completed: %(course)s (%(name)s)", course=c.key, name=c.name)
@@ -202,7 +235,8 @@ def learning_record(plan: Plan, facts: Facts, today: dt.date) -> LearningRecord:
         reflections_met=reflections_met, required_missing=required_missing,
         reflections_missing=reflections_missing, reflections_short=reflections_short,
         discussion_points=math.fsum(p for _, p in points), points=points, credits=credits,
-        reasons=tuple(reasons))
+        reasons=tuple(reasons), offline_hours_earned=offline_earned, offline_hours=offline_counted,
+        offline_max=offline_cap, offline=offline)
 
 
 @dataclass(frozen=True)
@@ -256,6 +290,12 @@ def explain_record(record: LearningRecord) -> list[str]:
     out += [f"  {reason}" for reason in record.reasons]
     out.append("  completed courses (已完成课程):" + ("" if record.credits else " none"))
     out += [f"    {c.completed_on.isoformat()} {c.course} {_h(c.hours)}h {c.kind}" for c in record.credits]
+    if record.offline:
+        cap = ("no cap" if record.tier is None else "the plan counts none" if record.offline_max is None
+               else f"counted up to {_h(record.offline_max)}")
+        out.append(f"  offline hours (线下学时): {_h(record.offline_hours)} counted of "
+                   f"{_h(record.offline_hours_earned)} ({cap})")
+        out += [f"    {o.on.isoformat()} {o.source} {o.title} {_h(o.hours)}h" for o in record.offline]
     if record.points:
         each = ", ".join(f"{key} {_h(points)}" for key, points in record.points)
         out.append(f"  discussion points (发言加分, not hours): {_h(record.discussion_points)} ({each})")
@@ -282,6 +322,14 @@ def _submitted(reflections: Iterable[ReflectionFacts]) -> dict[str, int]:
     return out
 
 
+def _offline(facts: Iterable[OfflineHours]) -> tuple[OfflineHours, ...]:
+    """Each training or claim once (repeated facts are the same hours seen twice), by day."""
+    seen: dict[str, OfflineHours] = {}
+    for fact in facts:
+        seen.setdefault(fact.source, fact)
+    return tuple(sorted(seen.values(), key=lambda o: (o.on, o.source)))
+
+
 def _posts(discussions: Iterable[DiscussionFacts]) -> dict[str, int]:
     """Posts in each discussion's window; repeated facts are the same count seen twice, not added."""
     out: dict[str, int] = {}
@@ -304,6 +352,8 @@ def _excluded(plan: Plan, facts: Facts, completed: dict[str, dt.date]) -> Learni
     credits = tuple(CourseCredit(c.key, "other", c.hours, completed[c.key])
                     for c in plan.courses if c.key in completed)
     hours = math.fsum(c.hours for c in credits)
+    offline = _offline(facts.offline)
+    offline_hours = math.fsum(o.hours for o in offline)
     if facts.tier is not None:
         why = Sentence("tier %(tier)s is not in the plan", tier=facts.tier)
     elif facts.excluded == NO_TIER:
@@ -314,24 +364,49 @@ def _excluded(plan: Plan, facts: Facts, completed: dict[str, dt.date]) -> Learni
         why = Sentence("not in the plan this year")
     kept = [Sentence("completed courses give %(hours)s hours; no requirement applies", hours=_h(hours))] \
         if credits else []
+    if offline:
+        kept.append(Sentence("offline study gives %(hours)s hours; no requirement applies",
+                             hours=_h(offline_hours)))
+        kept += [_offline_sentence(o) for o in offline]
     return LearningRecord(
         year=plan.year, employee_no=facts.employee_no, tier=None, status="excluded", required_hours=0.0,
-        elective_hours_earned=hours, elective_hours=hours, total_hours=hours, target=0.0, required_min=0.0,
-        elective_max=None, expected_hours=0.0, hours_met=False, required_met=False, reflections_met=False,
-        required_missing=(), reflections_missing=(), reflections_short=(), discussion_points=0.0,
-        points=(), credits=credits, reasons=(why, *kept))
+        elective_hours_earned=hours, elective_hours=hours, total_hours=hours + offline_hours, target=0.0,
+        required_min=0.0, elective_max=None, expected_hours=0.0, hours_met=False, required_met=False,
+        reflections_met=False, required_missing=(), reflections_missing=(), reflections_short=(),
+        discussion_points=0.0, points=(), credits=credits, reasons=(why, *kept),
+        offline_hours_earned=offline_hours, offline_hours=offline_hours, offline=offline)
 
 
-def _hours_sentence(tier: Tier, required: float, earned: float,
-                    credits: tuple[CourseCredit, ...]) -> Sentence:
-    """"38 of 50 hours (required 24 of at least 30; electives 14, counted up to 24)"."""
+def _hours_sentence(tier: Tier, required: float, earned: float, credits: tuple[CourseCredit, ...],
+                    offline: float) -> Sentence:
+    """"38 of 50 hours (required 24 of at least 30; electives 14, counted up to 24)", with the offline
+    study's part where the cadre has some ("...; offline 6, counted up to 10")."""
     hours = tier.hours
     counted = earned if hours.elective_max is None else min(earned, hours.elective_max)
+    other = math.fsum(c.hours for c in credits if c.kind == "other")
+    electives = _electives(earned, other, hours.elective_max)
+    values = {"target": _h(hours.target), "required": _h(required), "required_min": _h(hours.required_min),
+              "electives": electives}
+    if not offline:
+        return Sentence("%(total)s of %(target)s hours (required %(required)s of at least %(required_min)s; "
+                        "%(electives)s)", total=_h(required + counted), **values)
+    cap = hours.offline_max
+    offline_counted = 0.0 if cap is None else min(offline, cap)
+    part = (Sentence("offline %(earned)s, not counted: the plan counts no offline hours", earned=_h(offline))
+            if cap is None else Sentence("offline %(earned)s, counted up to %(cap)s", earned=_h(offline),
+                                         cap=_h(cap)))
     return Sentence("%(total)s of %(target)s hours (required %(required)s of at least %(required_min)s; "
-                    "%(electives)s)", total=_h(required + counted), target=_h(hours.target),
-                    required=_h(required), required_min=_h(hours.required_min),
-                    electives=_electives(earned, math.fsum(c.hours for c in credits if c.kind == "other"),
-                                         hours.elective_max))
+                    "%(electives)s; %(offline)s)", total=_h(required + counted + offline_counted),
+                    offline=part, **values)
+
+
+def _offline_sentence(offline: OfflineHours) -> Sentence:
+    """One training or claim the offline hours come from."""
+    values = {"title": offline.title, "day": offline.on.isoformat(), "hours": _h(offline.hours)}
+    if offline.kind == "training":
+        return Sentence("offline study: %(title)s on %(day)s, %(hours)s hours (attendance recorded)",
+                        **values)
+    return Sentence("offline study: %(title)s on %(day)s, %(hours)s hours (claim approved)", **values)
 
 
 def _electives(earned: float, other: float, cap: float | None) -> Sentence:

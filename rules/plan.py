@@ -18,11 +18,13 @@ import hashlib
 from dataclasses import dataclass
 from typing import TypeVar
 
+from rules.plan_bulletins import bulletins
 from rules.plan_checks import check_plan
 from rules.plan_courses import announcements, courses, discussions, reminders
 from rules.plan_gaps import NO_GAPS, UNREAD_COURSE, Gaps
 from rules.plan_model import (
     Announcement,
+    Bulletin,
     Certificate,
     Commendation,
     Condition,
@@ -57,15 +59,16 @@ from rules.plan_schema import (
     survey,
     tiers,
     year_hours,
+    year_offline,
 )
 from rules.problems import InputError, Problem
 from rules.wording import Sentence
 from rules.yamltree import YMap, parse
 
 __all__ = [
-    "Announcement", "Certificate", "Commendation", "Condition", "Course", "Discussion", "FactTest",
-    "Hours", "Klass", "Match", "MoodleSettings", "Period", "Plan", "PlanReading", "Points", "Reflection",
-    "Reminder", "Reviewers", "Survey", "Tier", "load_plan", "read_plan",
+    "Announcement", "Bulletin", "Certificate", "Commendation", "Condition", "Course", "Discussion",
+    "FactTest", "Hours", "Klass", "Match", "MoodleSettings", "Period", "Plan", "PlanReading", "Points",
+    "Reflection", "Reminder", "Reviewers", "Survey", "Tier", "load_plan", "read_plan",
 ]
 
 Section = TypeVar("Section")
@@ -117,7 +120,7 @@ def read_plan(text: str, filename: str) -> PlanReading:
     ctx.year = year if r.intact(top, "year") else None
     read_period = period(ctx, top.get("period"))
     ctx.period = read_period if r.intact(top, "period") else None
-    year_requirement = year_hours(ctx, top.get("hours"))
+    year_requirement = year_offline(ctx, top, year_hours(ctx, top.get("hours")))
     tier_list = tiers(ctx, top.get("tiers"), year_requirement)
     if not r.section_read(top, "tiers"):
         ctx.gaps = dataclasses.replace(ctx.gaps, placing_until=0)
@@ -143,6 +146,7 @@ def read_plan(text: str, filename: str) -> PlanReading:
         discussions=discussions(ctx, top.get("discussions"), course_read),
         reminders=reminders(ctx, top.get("reminders"), course_nodes),
         announcements=announcements(ctx, top.get("announcements")),
+        bulletins=bulletins(ctx, top.get("bulletins")),
         commendation=_whole(r, top, "commendation", commendation(ctx, top.get("commendation"))),
         certificate=_whole(r, top, "certificate", certificate(ctx, top.get("certificate"))),
         survey=_whole(r, top, "survey", survey(ctx, top.get("survey"), course_nodes)) or Survey(),

@@ -41,19 +41,19 @@ def check_plan(plan: Plan, gaps: Gaps = NO_GAPS) -> list[Problem]:
 
 
 def _tier_hours(plan: Plan, tier: Tier, where: str, gaps: Gaps) -> list[Problem]:
-    """Required courses must be able to give the tier's required_min; all courses together should be able
-    to reach its target (a warning only: hours earned elsewhere may count towards the target). A sum is
-    only compared where it is known: no broken course may count for the tier, and the hours it is
-    compared with were read."""
+    """Required courses must be able to give the tier's required_min; all courses together, with the
+    offline study hours the plan counts (``offline: {max}``), should be able to reach its target (a
+    warning only). A sum is only compared where it is known: no broken course may count for the tier,
+    and the hours it is compared with were read."""
     problems: list[Problem] = []
     hours, known = tier.hours, gaps.hours_known(tier)
     required = _sum(plan, gaps, tier.key, "required")
     electives = _sum(plan, gaps, tier.key, "elective")
     if required is not None and "required_min" in known and required < hours.required_min:
         problems.append(Problem(plan.filename, tier.line, where, _short_of_required_min(tier, required)))
-    if required is not None and electives is not None and {"target", "elective_max"} <= known:
+    if required is not None and electives is not None and {"target", "elective_max", "offline_max"} <= known:
         counted = electives if hours.elective_max is None else min(electives, hours.elective_max)
-        if not problems and required + counted < hours.target:
+        if not problems and required + counted + (hours.offline_max or 0.0) < hours.target:
             problems.append(Problem(plan.filename, tier.line, where,
                                     _short_of_target(tier, required, electives, counted), "warning"))
     own_cap = {"target", "elective_max"} & tier.own_hours  # else reported once, at the year's hours
@@ -99,9 +99,22 @@ def _short_of_required_min(tier: Tier, required: float) -> Sentence:
 
 
 def _short_of_target(tier: Tier, required: float, electives: float, counted: float) -> Sentence:
-    """Says where the electives were capped, since that is the line to change."""
+    """Says where the electives were capped, since that is the line to change; where the plan counts
+    offline study hours, says that even with them the target is out of reach."""
     values = {"tier": tier.key, "most": hours_text(required + counted), "required": hours_text(required),
               "counted": hours_text(counted), "target": hours_text(tier.hours.target)}
+    offline = tier.hours.offline_max
+    if offline:
+        values.update(offline=hours_text(offline), reachable=hours_text(required + counted + offline))
+        if counted == electives:
+            return Sentence('tier "%(tier)s": its courses give at most %(most)s hours (required '
+                            "%(required)s + electives %(counted)s) and offline study at most %(offline)s "
+                            "more, %(reachable)s in all, less than its target %(target)s: the target cannot "
+                            "be reached", **values)
+        return Sentence('tier "%(tier)s": its courses give at most %(most)s hours (required %(required)s + '
+                        "electives %(counted)s (of %(electives)s, capped by elective_max)) and offline study "
+                        "at most %(offline)s more, %(reachable)s in all, less than its target %(target)s: "
+                        "the target cannot be reached", electives=hours_text(electives), **values)
     if counted == electives:
         return Sentence('tier "%(tier)s": its courses give at most %(most)s hours (required %(required)s + '
                         "electives %(counted)s), less than its target %(target)s: cadres need hours from "

@@ -20,6 +20,8 @@ from rules.plan_model import Tier
 
 #: The fields of an hours requirement.
 HOURS = ("target", "required_min", "elective_max")
+#: Those and the cap of offline hours, which the plan sets in its own ``offline`` section.
+HOURS_AND_OFFLINE = (*HOURS, "offline_max")
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ UNREAD_COURSE = CourseSketch(None, Refs(open=True), Refs(open=True))
 class Gaps:
     """What the checks across a plan's parts must not assume; the default is a plan read whole."""
 
-    year_hours: frozenset[str] = frozenset()  # fields of the year's hours not known (HOURS)
+    year_hours: frozenset[str] = frozenset()  # fields of the year's hours not known (HOURS_AND_OFFLINE)
     courses: tuple[CourseSketch, ...] = ()  # the dropped courses
     #: The tiers in order as placing cadres sees them: the kept ones, and dropped ones whose match was read
     #: whole (with key "" where their key was not). None: the plan's own tiers.
@@ -71,7 +73,8 @@ class Gaps:
 
     def hours_known(self, tier: Tier) -> frozenset[str]:
         """Which of a kept tier's effective hours are known: its own, and the year's that it does not set."""
-        return frozenset(name for name in HOURS if name in tier.own_hours or name not in self.year_hours)
+        return frozenset(name for name in HOURS_AND_OFFLINE
+                         if name in tier.own_hours or name not in self.year_hours)
 
     def may_have_class(self, tier: str) -> bool:
         """Whether a dropped class may be one of ``tier``'s."""

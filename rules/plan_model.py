@@ -29,6 +29,11 @@ RECIPIENTS = ("learner", "supervising_leader", "reviewer")
 CERTIFICATE_REQUIREMENTS = ("hours_met", "required_met", "reflections_submitted")
 #: How reviewers are chosen: each cadre's supervising leader, or the fallback leader for everyone.
 REVIEWER_RULES = ("supervising_leader", "fallback")
+#: Who a bulletin (通报) goes to: the school leaders, each department's head(s), every cadre taking part.
+AUDIENCES = ("leaders", "department_heads", "all")
+#: The roster positions (职务) of a department's head(s) when a bulletin names none: the principal post of
+#: an office, a school or a centre, and the party secretary who shares the lead of a school.
+HEAD_POSITIONS = ("处长", "部长", "院长", "主任", "馆长", "所长", "党总支书记", "党委书记", "直属党支部书记")
 
 
 @dataclass(frozen=True)
@@ -53,11 +58,14 @@ class MoodleSettings:
 @dataclass(frozen=True)
 class Hours:
     """The credit-hour requirement (学时要求): ``target`` in all, at least ``required_min`` from required
-    courses, at most ``elective_max`` counted from electives (None: no cap)."""
+    courses, at most ``elective_max`` counted from electives (None: no cap), and at most ``offline_max``
+    counted from offline study (线下学时: party-school courses, lectures, collective study; None: the plan
+    counts none). Offline hours are a bucket of their own: never required hours, never electives."""
 
     target: float
     required_min: float
     elective_max: float | None = None
+    offline_max: float | None = None
 
 
 @dataclass(frozen=True)
@@ -81,7 +89,7 @@ class Tier:
     name: str
     match: Match
     hours: Hours  # effective: the tier's own values where it sets them, the year's otherwise
-    own_hours: frozenset[str] = frozenset()  # which of target/required_min/elective_max the tier sets
+    own_hours: frozenset[str] = frozenset()  # which of target/required_min/elective_max/offline_max it sets
     line: int = 0
     index: int = 0  # its place in the plan's list of tiers, for messages ("tiers[2]")
 
@@ -173,6 +181,21 @@ class Announcement:
 
 
 @dataclass(frozen=True)
+class Bulletin:
+    """A progress bulletin (通报): on ``on``, each department's and tier's standing, ranked, goes to its
+    audiences (AUDIENCES, in that order); never twice for one key. ``key`` defaults to the date (a second
+    bulletin on one day: "<date>-2"). A department's heads are its cadres in post whose position is one of
+    ``head_positions`` (school leaders are the leaders' audience, never a department's head)."""
+
+    key: str
+    on: dt.date
+    title: str
+    to: tuple[str, ...]
+    head_positions: tuple[str, ...] = HEAD_POSITIONS
+    line: int = 0
+
+
+@dataclass(frozen=True)
 class Reviewers:
     by: str  # REVIEWER_RULES
     fallback: str | None  # employee number of the leader who reviews when the rule names nobody
@@ -218,6 +241,7 @@ class Plan:
     discussions: tuple[Discussion, ...] = ()
     reminders: tuple[Reminder, ...] = ()
     announcements: tuple[Announcement, ...] = ()
+    bulletins: tuple[Bulletin, ...] = ()
     commendation: Commendation | None = None
     survey: Survey = field(default_factory=Survey)
     certificate: Certificate | None = None

@@ -41,9 +41,9 @@ from rules.vocabulary import CLOSED_FACTS, MATCH_FACTS, close_match
 from rules.wording import Sentence
 from rules.yamltree import YMap, YNode, YScalar, child_path
 
-TOP_FIELDS = ("year", "title", "organisation", "period", "moodle", "hours", "tiers", "excluded",
-              "classes", "courses", "reviewers", "discussions", "reminders", "announcements", "commendation",
-              "certificate", "survey")
+TOP_FIELDS = ("year", "title", "organisation", "period", "moodle", "hours", "offline", "tiers", "excluded",
+              "classes", "courses", "reviewers", "discussions", "reminders", "announcements", "bulletins",
+              "commendation", "certificate", "survey")
 TOP_REQUIRED = ("year", "title", "period", "moodle", "hours", "tiers", "classes", "courses")
 HOURS_FIELDS = HOURS
 #: What a dated field is, as a problem of a date outside the plan period names it.
@@ -136,6 +136,18 @@ def year_hours(ctx: Context, node: YNode | None) -> Hours:
     return Hours(target or 0.0, required_min or 0.0, elective_max)
 
 
+def year_offline(ctx: Context, top: YMap, year: Hours) -> Hours:
+    """The year's cap of offline study hours (``offline: {max: 10}``): how many hours of party-school
+    courses, lectures and collective study count towards the total. Without the section the plan counts
+    none; where it has an error (or may be misspelt) the cap is not known (``Gaps.year_hours``)."""
+    m = ctx.r.mapping(top.get("offline"), ("max",), ("max",))
+    offline_max = ctx.r.number(m, "max")
+    if not ctx.r.intact(top, "offline"):
+        ctx.gaps = dataclasses.replace(ctx.gaps, year_hours=ctx.gaps.year_hours | {"offline_max"})
+    return dataclasses.replace(year, offline_max=offline_max)
+
+
+
 def match(ctx: Context, node: YNode | None) -> Match:
     """A ``match`` tests roster facts; values of closed facts (rank, status...) must be known words."""
     r = ctx.r
@@ -171,7 +183,7 @@ def tiers(ctx: Context, node: YNode | None, year: Hours) -> tuple[Tier, ...]:
     items = r.sequence(node, "tiers")
     keyed: list[tuple[str | None, YNode]] = []
     for index, item in enumerate(items):
-        m = r.mapping(item, ("key", "name", "match", "hours"), ("key", "name"))
+        m = r.mapping(item, ("key", "name", "match", "hours", "offline"), ("key", "name"))
         key = r.key(m)
         keyed.append((key, key_node(item)))
         if key == "all":
@@ -181,7 +193,12 @@ def tiers(ctx: Context, node: YNode | None, year: Hours) -> tuple[Tier, ...]:
                   if name in HOURS_FIELDS}
         target = values.get("target", year.target)
         required_min = values.get("required_min", year.required_min)
-        hours = Hours(target or 0.0, required_min or 0.0, values.get("elective_max", year.elective_max))
+        hours = Hours(target or 0.0, required_min or 0.0, values.get("elective_max", year.elective_max),
+                      year.offline_max)
+        offline = r.mapping(m.get("offline") if m is not None else None, ("max",), ("max",))
+        if offline is not None:  # the tier's own cap, 0 for none; else the year's
+            values["offline_max"] = r.number(offline, "max")
+            hours = dataclasses.replace(hours, offline_max=values["offline_max"])
         overridden = {"target", "required_min"} & set(values)
         known = all(values[name] is not None if name in values else name not in ctx.gaps.year_hours
                     for name in ("target", "required_min"))

@@ -16,6 +16,7 @@ from rules.hours import (
     DiscussionFacts,
     Facts,
     LearningRecord,
+    OfflineHours,
     ReflectionFacts,
     discussion_points,
     expected_hours,
@@ -44,8 +45,8 @@ def wrote(course: str, chars: int) -> ReflectionFacts:
 
 def record(tier: str | None, *courses: CourseFacts, today: dt.date = JULY, plan: Plan = PLAN,
            reflections: tuple[ReflectionFacts, ...] = (), discussions: tuple[DiscussionFacts, ...] = (),
-           excluded: str | None = None) -> LearningRecord:
-    facts = Facts("T20168", tier, excluded, courses, reflections, discussions)
+           excluded: str | None = None, offline: tuple[OfflineHours, ...] = ()) -> LearningRecord:
+    facts = Facts("T20168", tier, excluded, courses, reflections, discussions, offline)
     return learning_record(plan, facts, today)
 
 

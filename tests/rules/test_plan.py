@@ -105,6 +105,24 @@ CASES = [
      'plan.yaml line 14 tiers[2]: warning: tier "section": its courses give at most 16 hours (required 10 + '
      "electives 6 (of 8, capped by elective_max)), less than its target 18: cadres need hours from "
      "elsewhere"),
+    ("offline hours cannot fill the gap to the target",
+     changed("{target: 14, required_min: 8}", "{target: 15, required_min: 8}") + "offline: {max: 0.5}\n",
+     'plan.yaml line 7 tiers[0]: warning: tier "leaders": its courses give at most 14 hours (required 10 + '
+     "electives 4) and offline study at most 0.5 more, 14.5 in all, less than its target 15: the target "
+     "cannot be reached"),
+    ("capped electives and offline hours cannot reach the target",
+     changed("elective_max: 8}", "elective_max: 6}") + "offline: {max: 1}\n",
+     'plan.yaml line 14 tiers[2]: warning: tier "section": its courses give at most 16 hours (required 10 + '
+     "electives 6 (of 8, capped by elective_max)) and offline study at most 1 more, 17 in all, less than "
+     "its target 18: the target cannot be reached"),
+    ("negative offline max", BASE + "offline: {max: -2}\n",
+     "plan.yaml line 62 offline.max: must not be negative (found -2)"),
+    ("offline without its max", BASE + "offline: {}\n",
+     "plan.yaml line 62 offline.max: required field is missing"),
+    ("a tier's offline cap misspelt",
+     changed("    hours: {target: 14, required_min: 8}\n", "    hours: {target: 14, required_min: 8}\n"
+                                                           "    offline: {maximum: 4}\n"),
+     'plan.yaml line 11 tiers[0].offline.maximum: unknown field "maximum" (did you mean "max"?)'),
     ("elective_max above the target", changed("elective_max: 8}", "elective_max: 20}"),
      "plan.yaml line 5 hours.elective_max: warning: elective_max (20) is more than the target (18): it caps "
      "nothing"),
@@ -290,9 +308,9 @@ def test_every_problem_is_reported_at_once() -> None:
 
 def test_a_plan_that_is_not_a_mapping() -> None:
     assert problems("- 2026\n") == [
-        "plan.yaml line 1: expected a mapping with year, title, organisation, period, moodle, hours, tiers, "
-        "excluded, classes, courses, reviewers, discussions, reminders, announcements, commendation, "
-        "certificate, survey; found a list"]
+        "plan.yaml line 1: expected a mapping with year, title, organisation, period, moodle, hours, "
+        "offline, tiers, excluded, classes, courses, reviewers, discussions, reminders, announcements, "
+        "bulletins, commendation, certificate, survey; found a list"]
     assert problems("") == ["plan.yaml: the plan is empty"]
 
 

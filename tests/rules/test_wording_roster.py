@@ -26,7 +26,7 @@ from rules.reviewers import reviewer_for
 from rules.roster import Cadre, Roster, load_roster
 from rules.tiers import explain
 from rules.wording import Sentence, dump, load
-from tests.rules import test_hours, test_roster
+from tests.rules import test_hours, test_offline_hours, test_roster
 from tests.rules.plan_base import BASE
 from tests.rules.sentences import templates, written_templates
 from tests.rules.test_hours import (
@@ -217,6 +217,10 @@ RECORDS: list[tuple[str, LearningRecord]] = [
                                            plan=capped_at_10())),
     ("electives uncapped", record("party-admin", *done(*PARTY_REQUIRED, *ELECTIVES_ALL, "finance"),
                                   plan=uncapped())),
+    ("offline hours, capped", record("party-admin", *done("thought"), plan=test_offline_hours.with_offline(4),
+                                     offline=(test_offline_hours.PARTY_SCHOOL, test_offline_hours.EXTERNAL))),
+    ("offline hours the plan does not count", record("party-admin", offline=(test_offline_hours.EXTERNAL,))),
+    ("on leave, with offline hours", record(None, excluded="离岗", offline=(test_offline_hours.LECTURE,))),
     ("on leave, with hours", record(None, *done("thought"), excluded="离岗")),
     ("matching no tier", record(None, excluded=NO_TIER)),
     ("not in the plan", record(None)),
