@@ -126,6 +126,25 @@ def hours_minutes(centiseconds: int | float) -> tuple[int, int]:
     return divmod(minutes, 60)
 
 
+def describe(seconds: float | None) -> Sentence:
+    """A study time as people read it: "3 h 25 min", "25 min"; "not tracked" where the courseware
+    tracks no time (None), which is not the same as no time."""
+    if seconds is None:
+        return Sentence("not tracked")
+    hours, minutes = hours_minutes(round(seconds * SECOND))
+    if hours:
+        return Sentence("%(hours)s h %(minutes)s min", hours=hours, minutes=minutes)
+    return Sentence("%(minutes)s min", minutes=minutes)
+
+
+def describe_zh(seconds: float | None) -> str:
+    """``describe`` as Chinese documents print it: "3 小时 25 分", "25 分", "未记录"."""
+    if seconds is None:
+        return "未记录"
+    hours, minutes = hours_minutes(round(seconds * SECOND))
+    return f"{hours} 小时 {minutes} 分" if hours else f"{minutes} 分"
+
+
 # --- one cadre in one course --------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -145,8 +164,9 @@ class ScoReading:
         return f"{self.scorm}:{self.sco}:{self.attempt}"
 
     @property
-    def where(self) -> str:
-        return f"SCORM {self.scorm}, SCO {self.sco}, attempt {self.attempt}"
+    def where(self) -> Sentence:
+        return Sentence("SCORM %(scorm)s, SCO %(sco)s, attempt %(attempt)s", scorm=self.scorm, sco=self.sco,
+                        attempt=self.attempt)
 
 
 #: What was counted of one SCO in one attempt: hundredths banked from before a reset, and the value
@@ -174,7 +194,8 @@ def sco_time(reading: ScoReading) -> tuple[int | None, list[Sentence]]:
     the problems of the values that could not be read."""
     found: list[int] = []
     problems: list[Sentence] = []
-    for element, value in (("total time", reading.total_time), ("session time", reading.session_time)):
+    for element, value in ((Sentence("total time"), reading.total_time),
+                           (Sentence("session time"), reading.session_time)):
         if value is None or not str(value).strip():
             continue
         try:

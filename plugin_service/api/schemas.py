@@ -97,6 +97,11 @@ class CourseSchema(Schema):
     first_completed_at = UtcDateTime(allow_none=True, required=True)
     started_at = UtcDateTime(allow_none=True, required=True)
     grade = fields.Float(allow_none=True, required=True)
+    study_seconds = fields.Float(allow_none=True, required=True, metadata={
+        "description": "study time the course's SCORM courseware tracked, over every attempt; null where "
+                       "the courseware tracks no time (not tracked, which is not zero)"})
+    study_attempts = fields.Integer(required=True)
+    study_last_tracked_at = UtcDateTime(allow_none=True, required=True)
 
 
 class ReflectionSchema(Schema):
@@ -124,6 +129,9 @@ class StatusChangeSchema(Schema):
 
 class CadreRecordSchema(RecordSchema):
     reasons = fields.List(fields.String(), required=True)
+    study_seconds = fields.Float(allow_none=True, required=True, metadata={
+        "description": "the year's study time in the courses whose courseware tracks it; null where none "
+                       "does"})
     courses = fields.List(fields.Nested(CourseSchema), required=True)
     reflections = fields.List(fields.Nested(ReflectionSchema), required=True)
     discussions = fields.List(fields.Nested(DiscussionSchema), required=True)
@@ -154,6 +162,8 @@ class GroupSchema(Schema):
     reflections_short = fields.Integer(required=True)
     reflections_awaiting = fields.Integer(required=True)
     mean_points = fields.Float(required=True)
+    mean_study_seconds = fields.Float(allow_none=True, required=True, metadata={
+        "description": "mean study time of the group's cadres whose courses track it; null where none does"})
 
 
 class ReportSchema(Schema):

@@ -48,7 +48,9 @@ def _group(line: Any) -> dict[str, Any]:
         "key", "name", "cadres", "complete", "on_track", "behind", "hours_met", "required_met",
         "required_owed", "required_done", "reflections_owed", "reflections_submitted", "reflections_short",
         "reflections_awaiting")}
-    return {**counts, "mean_hours": round(line.mean_hours, 2), "mean_points": round(line.mean_points, 2)}
+    study = line.mean_study_seconds
+    return {**counts, "mean_hours": round(line.mean_hours, 2), "mean_points": round(line.mean_points, 2),
+            "mean_study_seconds": round(study, 2) if study is not None else None}
 
 
 ERRORS = {401: "no token, or not an active one", 403: "the token may not do this"}

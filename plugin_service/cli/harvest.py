@@ -122,6 +122,17 @@ def print_record(found: CadreRecord) -> None:
                       + (f", regraded {r.grade_changes}x" if r.grade_changes else "")
                       if r.grade is not None else "not graded")
             click.echo(f"  {r.course:<18} {r.status:<10} {r.chars} characters, {graded}")
+    if found.study:
+        click.echo(f"study time (SCORM courseware): {found.study_text}")
+        for line in found.study:
+            extra = []
+            if line.tracked and line.attempts:
+                extra.append(f"{line.attempts} attempt{'s' if line.attempts != 1 else ''}")
+            if line.last_tracked_at is not None:
+                extra.append(f"last tracked {_when(line.last_tracked_at)}")
+            if line.problems:
+                extra.append("some values could not be read")
+            click.echo(f"  {line.course:<18} {line.text}" + (f"  ({'; '.join(extra)})" if extra else ""))
     if found.discussions:
         click.echo("discussions:")
         points = dict((key, value) for key, value in d.get("points", []))

@@ -17,6 +17,7 @@ from flask_babel import (
     lazy_gettext,
 )
 
+from rules.study_time import describe
 from rules.tiers import NOT_IN_POST
 from rules.wording import translated
 
@@ -203,8 +204,14 @@ def say(text: object) -> str:
     return translated(text, get_translations().gettext)
 
 
+def study(seconds: float | None) -> str:
+    """A study time in hours and minutes in the reader's language; "not tracked" for None."""
+    return say(describe(seconds))
+
+
 def install(app: Flask) -> None:
-    app.jinja_env.filters.update(number=number, hours=hours, day=day, moment=moment, age=age, say=say)
+    app.jinja_env.filters.update(number=number, hours=hours, day=day, moment=moment, age=age, say=say,
+                                 study=study)
     app.jinja_env.globals.update(
         percent=percent, complete_rows=complete_rows, share_rows=share_rows, rule_label=rule_label,
         key_word=lambda key: word(KEY_WORDS, key), status_word=lambda key: word(STATUS_WORDS, key),

@@ -10,14 +10,19 @@ from sqlalchemy.orm import Session
 
 from ..db import session_scope
 from ..services.documents.exports import to_xlsx
-from ..services.read_models.report_exports import commendation_table, laggards_table, summary_table
+from ..services.read_models.report_exports import (
+    commendation_table,
+    laggards_table,
+    study_table,
+    summary_table,
+)
 from ..services.read_models.reports import GROUPS, STATUSES, ReportFilters, report
 from .access import EVERYONE, allow, scope, settings
 from .common import page_number, selected_year, text_arg
 
 blueprint = Blueprint("reports", __name__, url_prefix="/reports")
 LAGGARDS_PER_PAGE = 50
-PARTS = ("summary", "laggards", "commendation")
+PARTS = ("summary", "laggards", "commendation", "study")
 
 
 def _filters(db: Session) -> tuple[ReportFilters | None, list[int]]:
@@ -63,7 +68,8 @@ def export() -> Response:
             table = laggards_table(db, filters, visible)
         else:
             found = report(db, filters, visible, laggards_limit=0)
-            table = summary_table(found) if part == "summary" else commendation_table(found)
+            table = (summary_table(found) if part == "summary" else study_table(found) if part == "study"
+                     else commendation_table(found))
     response = Response(to_xlsx(table),
                         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(table.title)}.xlsx"

@@ -449,8 +449,8 @@ def create_scorm(site: FakeSite, args: dict[str, Any]) -> dict[str, Any]:
     settings = {key: args[key] for key in ("maxattempt", "timeopen", "timeclose", "grademethod", "whatgrade",
                                            "forcecompleted", "forcenewattempt", "lastattemptlock")
                 if key in args}
-    fields = {**{k: v for k, v in _SCORM_DEFAULTS.items() if v is not None}, **settings,
-              "version": version, "packagesize": int(args.get("packagesize", 20480))}
+    fields: dict[str, Any] = {**{k: v for k, v in _SCORM_DEFAULTS.items() if v is not None}, **settings,
+                              "version": version, "packagesize": int(args.get("packagesize", 20480))}
     cm, scorm = new_module(site, courseid, "scorm", str(args["name"]), section=int(args.get("section", 0)),
                            completion=int(args.get("completion", 0)), **fields)
     manifest = f"MANIFEST-{scorm['id']}"

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from rules.hours import STATUS_NAMES
 from rules.plan import Plan, load_plan
+from rules.study_time import describe_zh
 
 from ...models import Cadre, Certificate, LearningRecordRow, Membership, YearClass, YearTier
 from ..harvest.learning_records import CadreRecord, cadre_record
@@ -139,6 +140,7 @@ def _courses(plan: Plan, record: CadreRecord, tier: str | None) -> list[dict[str
     completed, in plan order, with the hours each earned."""
     credits = {c["course"]: c for c in record.detail.get("credits", [])}
     progress = {line.key: line for line in record.courses}
+    study = {line.course: line.seconds for line in record.study}
     out = []
     for course in plan.courses:
         required = tier is not None and tier in course.required
@@ -156,7 +158,8 @@ def _courses(plan: Plan, record: CadreRecord, tier: str | None) -> list[dict[str
         out.append({"name": course.name, "kind_name": KIND_NAMES.get(kind, kind),
                     "hours": hours(course.hours),
                     "credited_hours": hours(credit["hours"]) if credit is not None else 0.0,
-                    "completed_on": completed, "grade": line.grade if line is not None else None})
+                    "completed_on": completed, "grade": line.grade if line is not None else None,
+                    "study_time": describe_zh(study.get(course.key))})
     return out
 
 
@@ -215,6 +218,7 @@ def year_values(session: Session, employee_no: str, year: int) -> dict[str, Any]
             "elective_hours": hours(detail.get("elective_hours")),
             "total_hours": hours(detail.get("total_hours")),
             "discussion_points": hours(detail.get("discussion_points")),
+            "study_time": describe_zh(record.study_seconds),
             "status_name": STATUS_NAMES.get(record.status, record.status),
             "courses": _courses(plan, record, tier), "reflections": _reflections(plan, record, tier),
             "discussions": _discussions(plan, record, tier),
@@ -251,7 +255,7 @@ def registration_values(session: Session, employee_no: str, year: int, *,
     if cadre is None or values is None or plan is None:
         raise DocumentError(f"no {year} learning record for {employee_no}: has `cadre harvest` run?")
     keys = ("tier_name", "class_name", "target_hours", "required_min", "required_hours", "elective_hours",
-            "total_hours", "discussion_points", "status_name", "courses", "reflections")
+            "total_hours", "discussion_points", "study_time", "status_name", "courses", "reflections")
     return {"title": REGISTRATION_TITLE, "organisation": plan.organisation, "year": year,
             "cadre": cadre_values(cadre), **{key: values[key] for key in keys},
             "generated_on": today or local_today(plan)}

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from rules.hours import ReflectionCount, reflection_count
 from rules.plan import load_plan
 from rules.plan_model import Plan
+from rules.study_time import describe
 from rules.wording import Sentence
 
 from ...models import (
@@ -29,6 +30,8 @@ from ...models import (
     LearningRecordRow,
     ReflectionRecord,
     StatusChange,
+    StudyCourseware,
+    StudyTime,
     YearCourse,
     YearTier,
 )
@@ -75,6 +78,60 @@ NONE_OWED = ReflectionCount(0, 0, 0)
 
 
 @dataclass(frozen=True)
+class StudyLine:
+    """A cadre's study time in one course (``rules.study_time``): ``seconds`` is None where the course's
+    courseware tracks no time ("not tracked", never zero)."""
+
+    course: str
+    name: str
+    seconds: float | None
+    attempts: int = 0
+    last_tracked_at: datetime | None = None
+    problems: str | None = None
+
+    @property
+    def tracked(self) -> bool:
+        return self.seconds is not None
+
+    @property
+    def text(self) -> Sentence:
+        """"3 h 25 min", or "not tracked"."""
+        return describe(self.seconds)
+
+
+def study_total(lines: tuple[StudyLine, ...] | list[StudyLine]) -> float | None:
+    """The study time of the courses that track it; None when none of them does."""
+    tracked = [line.seconds for line in lines if line.seconds is not None]
+    return sum(tracked) if tracked else None
+
+
+def tracked_courses(session: Session, year: int) -> set[str]:
+    """The year's courses whose courseware tracks study time, as the last harvest found them."""
+    return set(session.scalars(select(StudyCourseware.course_key).where(
+        StudyCourseware.year == year, StudyCourseware.tracked.is_(True))))
+
+
+def study_lines(session: Session, year: int, employee_no: str, courses: list[str],
+                names: Mapping[str, str]) -> tuple[StudyLine, ...]:
+    """The cadre's study time in each of ``courses`` (plan order): a tracked course the harvest has not
+    read for them yet reads zero."""
+    tracked = tracked_courses(session, year)
+    stored = {row.course_key: row for row in session.scalars(select(StudyTime).where(
+        StudyTime.year == year, StudyTime.employee_no == employee_no))}
+    lines = []
+    for key in courses:
+        row = stored.get(key)
+        if key not in tracked:
+            lines.append(StudyLine(key, names.get(key, key), None))
+        elif row is None:
+            lines.append(StudyLine(key, names.get(key, key), 0.0))
+        else:
+            lines.append(StudyLine(key, names.get(key, key), row.seconds, row.attempts, row.last_tracked_at,
+                                   row.problems))
+    return tuple(lines)
+
+
+@dataclass(frozen=True)
 class CadreRecord:
     employee_no: str
     name: str
@@ -90,6 +147,16 @@ class CadreRecord:
     harvested_at: datetime | None
     timezone: str = "UTC"  # the plan's: where its days are days
     reflection_count: ReflectionCount = NONE_OWED  # of the owed ones: ``reflection_count_of``
+    study: tuple[StudyLine, ...] = ()  # per course the cadre takes or has progress in, plan order
+
+    @property
+    def study_seconds(self) -> float | None:
+        """The study time of the year's courses that track it (None: none of them does)."""
+        return study_total(self.study)
+
+    @property
+    def study_text(self) -> Sentence:
+        return describe(self.study_seconds)
 
     def local(self, moment: datetime | None) -> datetime | None:
         """A stored (naive UTC) time in the plan's timezone."""
@@ -146,9 +213,14 @@ def cadre_record(session: Session, employee_no: str, year: int) -> CadreRecord |
     stored = applied_plan(session, year)
     plan = load_plan(stored.text, stored.filename) if stored is not None else None
     timezone = plan.moodle.timezone if plan is not None else "UTC"
+    tier = row.detail.get("tier")
+    mine = {line.key for line in courses}
+    taken = [c for c in (plan.courses if plan is not None else ())
+             if c.key in mine or (tier and (tier in c.required or tier in c.elective))]
+    study = study_lines(session, year, employee_no, [c.key for c in taken], {c.key: c.name for c in taken})
     return CadreRecord(employee_no, cadre.name, cadre.department, year, row.status, row.status_since,
                        dict(row.detail), courses, reflections, discussions, history, harvested, timezone,
-                       reflection_count_of(plan, row.detail))
+                       reflection_count_of(plan, row.detail), study)
 
 
 @dataclass

@@ -7,6 +7,7 @@ tells which. Both read a fixed number of queries.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 
@@ -17,6 +18,7 @@ from rules.hours import ReflectionCount
 from rules.plan_model import Plan
 from rules.roster import Cadre as RosterCadre
 from rules.roster import Roster
+from rules.study_time import describe
 from rules.tiers import Explanation, explain
 
 from ...models import (
@@ -31,7 +33,7 @@ from ...models import (
 )
 from ..documents.document_values import plan_of
 from ..documents.serials import display
-from ..harvest.learning_records import grader_of, reflection_count_of
+from ..harvest.learning_records import StudyLine, grader_of, reflection_count_of, study_lines, study_total
 from .reports import harvested_at, names
 from .scope import EVERYTHING, Scope
 
@@ -107,6 +109,7 @@ class CourseRow:
     activities: str
     grade: float | None
     counted: bool  # its hours are in the record
+    study: StudyLine | None = None  # study time from the course's SCORM courseware
 
 
 @dataclass(frozen=True)
@@ -173,6 +176,15 @@ class CadrePage:
     timezone: str = "Asia/Shanghai"
     tier_names: dict[str, str] = field(default_factory=dict)
     reflection_count: ReflectionCount | None = None  # the record's owed reflections, counted as everywhere
+
+    @property
+    def study_seconds(self) -> float | None:
+        """The year's study time in the courses whose courseware tracks it (None: none does)."""
+        return study_total([c.study for c in self.courses if c.study is not None])
+
+    @property
+    def study_text(self) -> str:
+        return describe(self.study_seconds)
 
 
 def _roster_cadre(row: Cadre) -> RosterCadre:
@@ -263,6 +275,9 @@ def _learning(session: Session, page: CadrePage, plan: Plan | None, year: int, t
                 r.status if r is not None else "missing", r.chars if r else 0, r.grade if r else None,
                 grader_of(r.grader, r.grader_userid) if r else "", r.graded_at if r else None,
                 kind == "required"))
+    lines = {line.course: line for line in study_lines(
+        session, year, no, [c.key for c in page.courses], {c.key: c.name for c in page.courses})}
+    page.courses = [dataclasses.replace(c, study=lines.get(c.key)) for c in page.courses]
     points = dict((key, value) for key, value in detail.get("points", []))
     for d in plan.discussions:
         found = discussions.get(d.key)

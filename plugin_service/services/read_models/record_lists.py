@@ -102,6 +102,7 @@ def record(session: Session, year: int, employee_no: str,
              for c in session.scalars(select(YearCourse).where(YearCourse.year == year))}
     progress = {p.course_key: p for p in session.scalars(select(CourseProgress).where(
         CourseProgress.year == year, CourseProgress.employee_no == employee_no))}
+    study = {line.course: line for line in full.study}
     courses = []
     for key in dict.fromkeys([*names, *progress]):
         if key not in progress and key not in credits:
@@ -111,9 +112,13 @@ def record(session: Session, year: int, employee_no: str,
         courses.append({"key": key, "name": name, "hours": hours, "kind": credit["kind"] if credit else None,
                         "credited_hours": float(credit["hours"]) if credit else 0.0,
                         "first_completed_at": p.first_completed_at if p else None,
-                        "started_at": p.started_at if p else None, "grade": p.grade if p else None})
+                        "started_at": p.started_at if p else None, "grade": p.grade if p else None,
+                        "study_seconds": study[key].seconds if key in study else None,
+                        "study_attempts": study[key].attempts if key in study else 0,
+                        "study_last_tracked_at": study[key].last_tracked_at if key in study else None})
     points = dict((key, value) for key, value in detail.get("points", []))
     return {**line, "reasons": list(detail.get("reasons", [])), "courses": courses,
+            "study_seconds": full.study_seconds,
             "reflections": [{"course": r.course, "status": r.status, "chars": r.chars,
                              "submitted_at": r.submitted_at, "grade": r.grade, "graded_at": r.graded_at}
                             for r in full.reflections],

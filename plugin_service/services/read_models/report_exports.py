@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from rules.hours import STATUS_NAMES
+from rules.study_time import describe_zh
 
 from ..documents.document_values import plan_of
 from ..documents.exports import Column, Table
@@ -27,7 +28,14 @@ def _line(line: GroupLine, name: str) -> dict[str, object]:
             "required_share": _share(line.required_done, line.required_owed),
             "reflections_owed": line.reflections_owed, "reflections_submitted": line.reflections_submitted,
             "reflections_short": line.reflections_short, "reflections_awaiting": line.reflections_awaiting,
-            "mean_points": round(line.mean_points, 2), "discussants": line.discussants}
+            "mean_points": round(line.mean_points, 2), "discussants": line.discussants,
+            "mean_study": _minutes(line.mean_study_seconds),
+            "mean_study_text": describe_zh(line.mean_study_seconds)}
+
+
+def _minutes(seconds: float | None) -> float | None:
+    """Study time in minutes for a spreadsheet's number cell; None (empty) where not tracked."""
+    return None if seconds is None else round(seconds / 60, 1)
 
 
 def summary_table(found: Report) -> Table:
@@ -47,7 +55,9 @@ def summary_table(found: Report) -> Table:
                Column("reflections_short", "字数不足", kind="number"),
                Column("reflections_awaiting", "待评阅", kind="number"),
                Column("mean_points", "平均发言积分", kind="hours"),
-               Column("discussants", "参与交流人数", kind="number"))
+               Column("discussants", "参与交流人数", kind="number"),
+               Column("mean_study", "人均学习时长（分钟）", kind="number"),
+               Column("mean_study_text", "人均学习时长"))
     return Table(f"{found.filters.year} 年度统计报表（按{GROUP_HEADINGS[found.filters.group_by]}）", columns,
                  tuple(rows))
 
@@ -65,6 +75,21 @@ def laggards_table(session: Session, filters: ReportFilters, scope: Scope = EVER
          "class": r.klass, "status": STATUS_NAMES.get(r.status, r.status), "total": r.total_hours,
          "required": r.required_hours, "target": r.target_hours, "points": r.discussion_points,
          "since": r.status_since} for r in rows))
+
+
+def study_table(found: Report) -> Table:
+    """Study time per course from the SCORM courseware; a course whose courseware tracks no time reads
+    "未记录" (not tracked), never zero."""
+    columns = (Column("course", "课程"), Column("tracked", "课件记录时长"),
+               Column("cadres", "人数", kind="number"), Column("attempts", "学习次数", kind="number"),
+               Column("total", "总学习时长（分钟）", kind="number"),
+               Column("mean", "人均学习时长（分钟）", kind="number"),
+               Column("mean_text", "人均学习时长"))
+    return Table(f"{found.filters.year} 年度课程学习时长", columns, tuple(
+        {"course": c.name, "tracked": "是" if c.tracked else "否",
+         "cadres": c.cadres if c.tracked else None, "attempts": c.attempts if c.tracked else None,
+         "total": _minutes(c.seconds if c.tracked else None), "mean": _minutes(c.mean_seconds),
+         "mean_text": describe_zh(c.mean_seconds)} for c in found.courses))
 
 
 def commendation_table(found: Report) -> Table:

@@ -26,6 +26,8 @@ from ...models import (
     LearningRecordRow,
     Membership,
     ReflectionRecord,
+    StudyCourseware,
+    StudyTime,
 )
 from ..documents.document_values import plan_of
 from ..engagement import commendation as commendations
@@ -79,6 +81,13 @@ class GroupLine:
     reflections_graded: int = 0
     points: float = 0.0
     discussants: int = 0  # cadres with discussion points
+    study_seconds: float = 0.0  # study time of the group's cadres in courses whose courseware tracks it
+    study_cadres: int = 0  # cadres with a course whose courseware tracks study time
+
+    @property
+    def mean_study_seconds(self) -> float | None:
+        """Mean study time of the cadres with tracked courseware; None: none of them has any."""
+        return self.study_seconds / self.study_cadres if self.study_cadres else None
 
     @property
     def mean_hours(self) -> float:
@@ -104,7 +113,7 @@ class GroupLine:
         for name in ("cadres", "complete", "on_track", "behind", "hours", "target", "hours_met",
                      "required_met", "required_owed", "required_done", "reflections_owed",
                      "reflections_missing", "reflections_short", "reflections_awaiting",
-                     "reflections_graded", "points", "discussants"):
+                     "reflections_graded", "points", "discussants", "study_seconds", "study_cadres"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
@@ -129,6 +138,24 @@ class CadreLine:
     target_hours: float
     discussion_points: float
     status_since: str
+
+
+@dataclass(frozen=True)
+class CourseStudyLine:
+    """Study time in one course of the plan, over the reported cadres who take it."""
+
+    key: str
+    name: str
+    tracked: bool  # its courseware tracks study time; otherwise "not tracked", never zero
+    cadres: int = 0  # cadres with a study time in it
+    seconds: float = 0.0
+    attempts: int = 0
+
+    @property
+    def mean_seconds(self) -> float | None:
+        if not self.tracked:
+            return None
+        return self.seconds / self.cadres if self.cadres else 0.0
 
 
 @dataclass(frozen=True)
@@ -162,6 +189,7 @@ class Report:
     tiers: dict[str, str] = field(default_factory=dict)
     classes: dict[str, str] = field(default_factory=dict)
     departments: list[str] = field(default_factory=list)
+    courses: list[CourseStudyLine] = field(default_factory=list)  # study time per course, plan order
 
 
 # --- the building blocks (the dashboard uses them too) --------------------------------------------
@@ -278,7 +306,48 @@ def group_lines(session: Session, plan: Plan | None, filters: ReportFilters, sco
         lines[line.key] = line
     if detailed and lines:
         _reflection_counts(session, filters, scope, lines)
+        _study_totals(session, filters, scope, lines)
     return _ordered(plan, filters.group_by, lines)
+
+
+def _study_totals(session: Session, filters: ReportFilters, scope: Scope,
+                  lines: dict[str, GroupLine]) -> None:
+    """Study time per group: the rows exist only for courses whose courseware tracks it."""
+    key = group_column(filters.group_by).label("key")
+    query = (_base([key, func.coalesce(func.sum(StudyTime.seconds), 0.0).label("seconds"),
+                    func.count(func.distinct(StudyTime.employee_no)).label("cadres")], filters, scope,
+                   **_joins(filters.group_by))
+             .join(StudyTime, and_(StudyTime.year == LR.year, StudyTime.employee_no == LR.employee_no))
+             .group_by(key))
+    for row in session.execute(query).mappings():
+        line = lines.get(str(row["key"] or ""))
+        if line is not None:
+            line.study_seconds = float(row["seconds"] or 0.0)
+            line.study_cadres = int(row["cadres"] or 0)
+
+
+def course_study(session: Session, plan: Plan | None, filters: ReportFilters,
+                 scope: Scope = EVERYTHING) -> list[CourseStudyLine]:
+    """Study time per course of the plan (plan order) over the reported cadres; a course whose
+    courseware tracks no time is listed as not tracked."""
+    if plan is None:
+        return []
+    tracked = set(session.scalars(select(StudyCourseware.course_key).where(
+        StudyCourseware.year == filters.year, StudyCourseware.tracked.is_(True))))
+    query = (_base([StudyTime.course_key, func.count().label("cadres"),
+                    func.coalesce(func.sum(StudyTime.seconds), 0.0).label("seconds"),
+                    func.coalesce(func.sum(StudyTime.attempts), 0).label("attempts")], filters, scope,
+                   **_joins(filters.group_by))
+             .join(StudyTime, and_(StudyTime.year == LR.year, StudyTime.employee_no == LR.employee_no))
+             .group_by(StudyTime.course_key))
+    found = {row["course_key"]: row for row in session.execute(query).mappings()}
+    lines = []
+    for course in plan.courses:
+        row = found.get(course.key)
+        lines.append(CourseStudyLine(course.key, course.name, course.key in tracked or row is not None,
+                                     int(row["cadres"]) if row else 0, float(row["seconds"]) if row else 0.0,
+                                     int(row["attempts"]) if row else 0))
+    return lines
 
 
 def _reflection_counts(session: Session, filters: ReportFilters, scope: Scope,
@@ -427,7 +496,8 @@ def _report(session: Session, filters: ReportFilters, scope: Scope, laggards_lim
                   distribution=distribution(session, filters, scope), laggards=behind,
                   laggards_total=behind_total, commendation=listed, commendation_source=source,
                   commendation_for=computed_for, harvested_at=harvested_at(session, filters.year),
-                  tiers=tiers, classes=classes, departments=departments(session, scope))
+                  tiers=tiers, classes=classes, departments=departments(session, scope),
+                  courses=course_study(session, plan, filters, scope))
 
 
 def by_status(lines: list[GroupLine]) -> dict[str, int]:
