@@ -190,8 +190,8 @@ class StudyTime:
 
 
 def sco_time(reading: ScoReading) -> tuple[int | None, list[Sentence]]:
-    """The larger of the SCO's total and session time (None when it reported neither readably), and
-    the problems of the values that could not be read."""
+    """The larger of the SCO's total and session time (None when it reported neither, or a value that
+    cannot be read), and the problems of the values that could not be read."""
     found: list[int] = []
     problems: list[Sentence] = []
     for element, value in ((Sentence("total time"), reading.total_time),
@@ -203,6 +203,8 @@ def sco_time(reading: ScoReading) -> tuple[int | None, list[Sentence]]:
         except TimeFormatError as exc:
             problems.append(Sentence("%(where)s: the %(element)s cannot be read: %(why)s",
                                      where=reading.where, element=element, why=exc.args[0]))
+    if problems:  # half a reading could look like a reset: it counts nothing until it reads whole
+        return None, problems
     return (max(found) if found else None), problems
 
 
