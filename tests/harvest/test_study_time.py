@@ -1,0 +1,130 @@
+"""Study time harvested from the SCORM courseware of the year's courses over HTTP: the stored figures are
+exactly what the tracks say, a course without courseware reads not tracked, a second harvest reads the
+tracks of nobody whose course did not change, and a reset in Moodle loses no time already counted."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from plugin_service.db import session_scope
+from plugin_service.models import StudyCourseware, StudyTime
+from plugin_service.services.harvest.learning_records import cadre_record
+
+from .world import FALLBACK_REVIEWER, Year, moment
+
+pytestmark = pytest.mark.integration
+
+TRACK_CALLS = ("mod_scorm_get_scorm_attempt_count", "mod_scorm_get_scorm_sco_tracks")
+
+
+def course_of(year: Year, template: str) -> str:
+    return next(c.key for c in year.plan().courses if c.template == template)
+
+
+def package(year: Year, course: str) -> dict[str, Any]:
+    cm = next(cm for cm in year.site.db["course_modules"].select(course=year.courses[course])
+              if cm["modname"] == "scorm")
+    scoids = [sco["id"] for sco in year.site.db["scorm_scoes"].select(scorm=cm["instance"]) if sco["launch"]]
+    return {"cmid": cm["id"], "instance": cm["instance"], "scoids": sorted(scoids)}
+
+
+def study(year: Year, employee_no: str, course: str, when: int, seconds: float, sco: int = 0,
+          **args: Any) -> None:
+    """The learner studies one SCO of the course's package in Moodle's player."""
+    year.at(when)
+    found = package(year, course)
+    year.site.site_action("scorm_session", {"userid": year.users[employee_no], "cmid": found["cmid"],
+                                            "scoid": found["scoids"][sco], "seconds": seconds, **args})
+
+
+def stored_times(year: Year) -> dict[tuple[str, str], tuple[float, int]]:
+    with session_scope(year.database_url) as session:
+        return {(row.employee_no, row.course_key): (row.seconds, row.attempts)
+                for row in session.scalars(select(StudyTime))}
+
+
+def harvest_counting(year: Year, path: str, **options: Any) -> Counter[str]:
+    with year.client() as client:
+        year.harvest(path, client=client, **options)
+        return Counter({name: count for name, count in client.calls.items() if name in TRACK_CALLS})
+
+
+def cadres(year: Year, count: int) -> list[str]:
+    return [no for no in sorted(year.users) if no != FALLBACK_REVIEWER][:count]
+
+
+@pytest.mark.parametrize("path", ["report", "per_user"])
+def test_study_time_is_stored_exactly_and_read_again_only_where_the_course_changed(small: Year,
+                                                                                  path: str) -> None:
+    integrity = course_of(small, "TPL-INTEGRITY")  # SCORM 2004, two SCOs, required of every tier
+    thought = course_of(small, "TPL-THOUGHT")  # no courseware
+    one, two, idle = cadres(small, 3)
+    study(small, one, integrity, moment("2026-03-02"), 1500)
+    study(small, one, integrity, moment("2026-03-03"), 1803.5, status="completed")
+    study(small, one, integrity, moment("2026-03-04"), 600, sco=1, finish=False)  # browser closed
+    study(small, two, integrity, moment("2026-03-05"), 900)
+    study(small, two, integrity, moment("2026-03-06"), 300, new_attempt=True)
+
+    first = harvest_counting(small, path)
+    times = stored_times(small)
+    assert times[(one, integrity)] == (1500 + 1803.5 + 600, 1)
+    assert times[(two, integrity)] == (900 + 300, 2)
+    assert times[(idle, integrity)] == (0.0, 0)  # tracked courseware, nothing studied: zero, not unknown
+    assert not any(course == thought for _no, course in times)
+    enrolled = sum(1 for no, course in times if course == integrity)
+    assert first["mod_scorm_get_scorm_attempt_count"] >= enrolled
+    with session_scope(small.database_url) as session:
+        tracked = {row.course_key: row.tracked for row in session.scalars(select(StudyCourseware))}
+        assert tracked[integrity] and not tracked[thought]
+        record = cadre_record(session, one, 2026)
+    assert record is not None
+    lines = {line.course: line for line in record.study}
+    assert lines[integrity].seconds == 3903.5 and lines[integrity].text == "1 h 5 min"
+    assert lines[thought].seconds is None and lines[thought].text == "not tracked"
+    assert record.study_seconds == sum(line.seconds or 0 for line in record.study)
+
+    assert harvest_counting(small, path) == Counter()  # nothing changed: no cadre's tracks are read
+
+    study(small, two, integrity, moment("2026-04-01"), 420, sco=1)
+    again = harvest_counting(small, path)
+    assert again["mod_scorm_get_scorm_attempt_count"] == 1  # the one cadre whose course changed
+    assert stored_times(small)[(two, integrity)] == (900 + 300 + 420, 2)
+    assert {key: value for key, value in stored_times(small).items() if key[0] != two} == {
+        key: value for key, value in times.items() if key[0] != two}
+
+
+def test_a_reset_in_moodle_keeps_the_time_counted_and_a_full_harvest_reads_everyone(small: Year) -> None:
+    integrity = course_of(small, "TPL-INTEGRITY")
+    one = cadres(small, 1)[0]
+    study(small, one, integrity, moment("2026-03-02"), 3600)
+    small.harvest("report")
+    assert stored_times(small)[(one, integrity)] == (3600, 1)
+    site, userid = small.site, small.users[one]
+    for attempt in site.db["scorm_attempt"].select(userid=userid):  # an admin deletes the attempt
+        for value in site.db["scorm_scoes_value"].select(attemptid=attempt["id"]):
+            site.db["scorm_scoes_value"].delete(value)
+        site.db["scorm_attempt"].delete(attempt)
+    study(small, one, integrity, moment("2026-03-10"), 600)  # attempt 1 again, from zero
+    calls = harvest_counting(small, "report", full=True)
+    assert stored_times(small)[(one, integrity)] == (3600 + 600, 1)
+    # every cadre of every course with courseware (one package each) is asked again
+    assert calls["mod_scorm_get_scorm_attempt_count"] == len(stored_times(small))
+
+
+def test_a_site_without_the_scorm_functions_keeps_what_is_stored(small: Year) -> None:
+    integrity = course_of(small, "TPL-INTEGRITY")
+    one = cadres(small, 1)[0]
+    study(small, one, integrity, moment("2026-03-02"), 1200)
+    small.harvest("report")
+    service = small.site.services[1]
+    service.functions -= {"mod_scorm_get_scorm_sco_tracks"}
+    try:
+        study(small, one, integrity, moment("2026-03-09"), 1200, sco=1)
+        small.harvest("report")
+        assert stored_times(small)[(one, integrity)] == (1200, 1)
+    finally:
+        service.functions |= {"mod_scorm_get_scorm_sco_tracks"}
