@@ -24,7 +24,7 @@ _KEY = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 #: What a mapping's keys are: fields of the plan, or the words a ``match`` or a reminder's ``when`` allows.
 KeyKind = Literal["field", "roster fact", "condition"]
 #: What an item with a ``key`` is, for the problem of two items with one key.
-ItemKind = Literal["tier", "class", "course", "discussion", "reminder", "announcement"]
+ItemKind = Literal["tier", "class", "course", "discussion", "reminder", "announcement", "bulletin"]
 
 
 class Reader:
@@ -273,4 +273,6 @@ def _duplicate_key(what: ItemKind, key: str, first: int) -> Sentence:
         return Sentence('duplicate discussion key "%(key)s" (first on line %(first)s)', **values)
     if what == "reminder":
         return Sentence('duplicate reminder key "%(key)s" (first on line %(first)s)', **values)
+    if what == "bulletin":
+        return Sentence('duplicate bulletin key "%(key)s" (first on line %(first)s)', **values)
     return Sentence('duplicate announcement key "%(key)s" (first on line %(first)s)', **values)

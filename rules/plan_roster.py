@@ -16,6 +16,7 @@ import dataclasses
 
 from rules.desired import username
 from rules.plan import read_plan
+from rules.plan_bulletins import check_bulletins_against_roster
 from rules.plan_gaps import NO_GAPS, Gaps
 from rules.plan_model import Match, Plan
 from rules.problems import InputError, Problem
@@ -54,7 +55,8 @@ def check_plan_against_roster(plan: Plan, roster: Roster, gaps: Gaps = NO_GAPS) 
     by every tier whose match was read; a tier or class that gets nobody that way gets nobody at all,
     while cadres left without a class or a tier are only reported where no broken entry could have
     taken them."""
-    problems = _fallback(plan, roster, gaps) + _named_values(plan, roster)
+    problems = (_fallback(plan, roster, gaps) + _named_values(plan, roster)
+                + check_bulletins_against_roster(plan, roster))
     placing = plan if gaps.placing is None else dataclasses.replace(plan, tiers=gaps.placing)
     placed = placements(placing, roster)
     for tier in plan.tiers:

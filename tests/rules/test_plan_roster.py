@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rules.plan import load_plan
+from rules.plan_model import HEAD_POSITIONS
 from rules.plan_roster import check_plan_against_roster
 from rules.roster import load_roster
 from tests.rules.plan_base import BASE, changed
@@ -29,9 +30,19 @@ def test_the_base_plan_fits_the_small_roster() -> None:
     assert check(BASE, ROWS) == []
 
 
+#: In 2026 the head of 党委宣传部 is on leave (a deputy acts): its figures reach no head.
+SAMPLE_ROSTER_WARNINGS = {
+    2026: ["plan-2026.yaml line 146 bulletins[0].to: warning: 1 department(s) of roster-2026.csv have nobody "
+           f"in post as {'、'.join(HEAD_POSITIONS)}: their figures reach no head (name the head's position "
+           "in head_positions): 党委宣传部"],
+    2027: [],
+}
+
+
 @pytest.mark.parametrize("year", [2026, 2027])
 def test_the_sample_plans_fit_their_rosters(year: int) -> None:
-    assert check_plan_against_roster(sample_plan(year), sample_roster(year)) == []
+    found = check_plan_against_roster(sample_plan(year), sample_roster(year))
+    assert [str(p) for p in found] == SAMPLE_ROSTER_WARNINGS[year]
 
 
 CASES = [

@@ -21,13 +21,13 @@ from rules.roster import load_roster
 from rules.vocabulary import CLOSED_FACTS
 from rules.wording import Sentence, dump, load
 from rules.yamltree import YMap, YScalar, YSeq, describe
-from tests.rules import test_plan, test_plan_roster
+from tests.rules import test_plan, test_plan_bulletins, test_plan_roster
 from tests.rules.plan_base import BASE, changed
 from tests.rules.sentences import templates, written_templates
 
 RULES = Path(__file__).resolve().parents[2] / "rules"
-PLAN_SIDE = ("plan.py", "plan_checks.py", "plan_courses.py", "plan_gaps.py", "plan_reader.py",
-             "plan_roster.py", "plan_schema.py", "vocabulary.py", "yamltree.py")
+PLAN_SIDE = ("plan.py", "plan_bulletins.py", "plan_checks.py", "plan_courses.py", "plan_gaps.py",
+             "plan_reader.py", "plan_roster.py", "plan_schema.py", "vocabulary.py", "yamltree.py")
 
 # Problems that no case of the plan tests makes, each with a part of its English.
 EXTRA = [
@@ -100,9 +100,9 @@ def roster_problems(text: str, rows: list[str]) -> list[Problem]:
 
 def every_case() -> Iterator[tuple[str, str, list[Problem]]]:
     """Each case's name, its input (the plan, and the roster's rows where there is one) and its problems."""
-    for name, text, _expected in [*test_plan.CASES, *EXTRA]:
+    for name, text, _expected in [*test_plan.CASES, *test_plan_bulletins.CASES, *EXTRA]:
         yield name, text, plan_problems(text)
-    for name, text, rows, _expected in test_plan_roster.CASES:
+    for name, text, rows, _expected in [*test_plan_roster.CASES, *test_plan_bulletins.ROSTER_CASES]:
         yield name, text + "\n".join(rows), roster_problems(text, rows)
     classless = [test_plan_roster.ROWS[0]] + [f"T{n},科员{n},男,图书馆,教辅部门,副科长,副科级,,,在职,T1"
                                               for n in range(10, 23)]
