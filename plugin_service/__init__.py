@@ -23,6 +23,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 
     from .api import init_api
     from .celery_app import celery_init_app
+    from .lti.wiring import init_lti
     from .probes import init_probes
     from .verify import init_verify
     from .web import init_console
@@ -37,6 +38,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     celery_init_app(app, settings.broker_url)
     init_console(app, settings, init_verify(app, settings))
     init_api(app)
+    init_lti(app)
     init_probes(app)
     return app
 

@@ -29,6 +29,9 @@ assets = Blueprint("assets", __name__, static_folder="static", static_url_path="
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; form-action 'self'; "
        "frame-ancestors 'none'; base-uri 'none'")
 LOGIN_RATE_LIMIT = "10/minute"
+#: Blueprints that set their own security headers: the public verification page, and the LTI tool's
+#: pages, which Moodle frames.
+OWN_HEADERS = frozenset({"verify", "lti"})
 
 
 def init_console(app: Flask, settings_: Settings, limiter: Limiter) -> None:
@@ -105,7 +108,7 @@ def _server_error(error: Exception) -> tuple[str, int]:
 
 
 def _headers(response: Response) -> Response:
-    if request.blueprint == "verify":
+    if request.blueprint in OWN_HEADERS:
         return response
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers.setdefault("X-Frame-Options", "DENY")
