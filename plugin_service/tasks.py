@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 
 from celery import shared_task
@@ -66,9 +67,27 @@ def harvest_year(self: Any, year: int, full: bool = False) -> dict[str, Any]:
 
     with client_from_settings(settings) as client:
         result = harvest(client, settings, year=year, full=full, progress=progress)
+    try:  # the hours go to Moodle's gradebook as a job of its own: its failure is not the harvest's
+        push_lti_hours.delay(result.year)
+    except Exception:
+        logging.getLogger(__name__).warning("the gradebook push after harvest %s was not queued",
+                                            result.run_id, exc_info=True)
     return {"run_id": result.run_id, "year": result.year, "mode": result.mode, "path": result.path,
             "resumed": result.resumed, "calls": result.moodle_calls, "rows": result.rows_read,
             "changes": result.changes, "seconds": round(result.seconds, 2)}
+
+
+@shared_task(name="cadre.lti_push_hours")
+def push_lti_hours(year: int | None = None) -> dict[str, Any]:
+    """Posts the year's hours that changed to the Moodle gradebook columns the LTI tool was launched
+    from; queued after each harvest. A score not delivered is tried again at the next run."""
+    from .services.lti.gradebook import push_hours
+
+    settings = _settings()
+    result = push_hours(settings.database_url, secret_key=settings.secret_key, moodle_url=settings.moodle_url,
+                        year=year)
+    return {"line_items": result.line_items, "sent": result.sent, "unchanged": result.unchanged,
+            "refused": result.refused, "failed": result.failed, "errors": result.errors}
 
 
 @shared_task(name="cadre.harvest_due_years")

@@ -13,6 +13,7 @@ from .documents import archives, certificate, certificates
 from .engage import announce_command, commend_command, discussions, remind_command, survey_group
 from .export import export_command
 from .harvest import harvest_command, record_command
+from .lti import lti
 from .plan import explain, plan, roster
 from .platform import backup_command, db, restore_command
 from .tokens import token
@@ -54,3 +55,4 @@ main.add_command(token)
 main.add_command(db)
 main.add_command(backup_command)
 main.add_command(restore_command)
+main.add_command(lti)

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import click
 
-from ..config import ConfigError, load_settings
+from ..config import ConfigError, Settings, load_settings
 from ..moodle import client_from_settings
 from ..rendering import render
+from ..services.lti.placement import placement
 from ..services.provisioning.doctor import DoctorReport, diagnose
 from .common import EXIT_PROBLEMS
 
@@ -36,6 +37,8 @@ def doctor(moodle_url: str | None, token: str | None, timeout: float | None,
     with client:
         report = diagnose(client)
     print_report(report)
+    if not report.fatal:  # a site that cannot be read gets its one clear line only
+        print_lti(settings)
     if html_path is not None:
         html_path.write_text(render("console/doctor.html", report=report), encoding="utf-8")
         click.echo(f"report written to {html_path}")
@@ -77,3 +80,30 @@ def print_report(report: DoctorReport) -> None:
     else:
         click.secho("\nAll set: every function Cadre Companion needs is available.", fg="green")
 
+
+
+def print_lti(settings: Settings) -> None:
+    """Whether the LTI tool is placed in this Moodle, and how to place it. It does not change the exit
+    status: the site serves provisioning and harvests without the tool."""
+    click.echo("\nLTI tool (Cadre Companion inside Moodle):")
+    database = settings.database_url
+    if database.startswith("sqlite:///") and not Path(database.removeprefix("sqlite:///")).exists():
+        click.echo("  note: no database yet (cadre db upgrade): no platform can be registered")
+        return
+    found = placement(database, settings.public_base_url, settings.moodle_url)
+    for platform in found.platforms:
+        mark = "ok  " if platform.connected and platform.deployments else "FAIL"
+        click.secho(f"  {mark} platform {platform.name}: issuer {platform.issuer}, client id "
+                    f"{platform.client_id}, deployments {', '.join(platform.deployments) or 'none'}",
+                    fg=None if mark == "ok  " else "red")
+    for problem in found.problems:
+        click.secho(f"  FAIL {problem}", fg="red")
+    for note in found.notes:
+        click.echo(f"  note: {note}")
+    if not found.registered:
+        click.echo("  To place the tool, a Moodle admin:")
+        for number, step in enumerate(found.steps, 1):
+            click.echo(f"    {number}. {step}")
+    else:
+        click.echo("  The tool is placed. To add it to a new template course: Add an activity or resource > "
+                   "Cadre Companion (a course copy carries it).")

@@ -9,10 +9,12 @@ import click
 
 from rules.plan_model import hours_text
 
+from ..config import Settings
 from ..db import session_scope
 from ..services.harvest import HarvestError, harvest
 from ..services.harvest.context import latest_year
 from ..services.harvest.learning_records import CadreRecord, cadre_record, tier_summary
+from ..services.lti.gradebook import push_hours
 from ..services.platform.locks import LockedError
 from .common import fail, moodle, ready_database, settings_or_fail
 
@@ -60,6 +62,22 @@ def harvest_command(year: int | None, full: bool, path: str, today: dt.datetime 
     for tier in summary:
         click.echo(f"  {pad(tier.name, 20)} {tier.cadres:>6} {tier.statuses['complete']:>9} "
                    f"{tier.statuses['on_track']:>9} {tier.statuses['behind']:>7} {tier.mean_hours:>11.1f}")
+    push_gradebook(settings, result.year)
+
+
+def push_gradebook(settings: Settings, year: int) -> None:
+    """The hours to Moodle's gradebook columns of the LTI tool, as a step of its own: a failure there is
+    reported and the harvest still counts as done."""
+    try:
+        pushed = push_hours(settings.database_url, secret_key=settings.secret_key,
+                            moodle_url=settings.moodle_url, year=year)
+    except Exception as exc:  # noqa: BLE001 (the harvest is stored: say so and go on)
+        click.secho(f"\nThe hours were not posted to Moodle's gradebook: {type(exc).__name__}; "
+                    "`cadre lti push-hours` tries again.", fg="yellow")
+        return
+    if pushed.line_items:
+        click.echo(f"\nGradebook (LTI): {pushed.sent} scores sent, {pushed.unchanged} unchanged, "
+                   f"{pushed.refused} refused, {pushed.failed} not delivered, in {pushed.line_items} columns")
 
 
 def pad(text: str, width: int) -> str:

@@ -53,8 +53,11 @@ def close_script() -> tuple[Markup, str]:
 
 
 def _language(preferred: str | None = None) -> None:
-    lang = preferred if preferred in LANGUAGES else (
-        request.accept_languages.best_match(LANGUAGES) or DEFAULT_LANGUAGE)
+    lang = (
+        preferred
+        if preferred in LANGUAGES
+        else (request.accept_languages.best_match(LANGUAGES) or DEFAULT_LANGUAGE)
+    )
     g.lang, g.lang_changed = lang, False
     refresh()
 
@@ -64,70 +67,140 @@ def _messages() -> dict[str, tuple[str, str]]:
     again = gettext("Go back to the course in Moodle and open the Cadre Companion activity again.")
     admin = gettext("Tell the Moodle administrator or the organisation department.")
     return {
-        "login": (gettext("The sign-in could not start"),
-                  gettext("The request to sign in through Moodle is incomplete.") + " " + again),
-        "platform": (gettext("This site is not registered"),
-                     gettext("The tool was opened from a Moodle site (or a registration of it) that Cadre "
-                             "Companion does not know.") + " " + admin),
-        "deployment": (gettext("This installation of the tool is not registered"),
-                       gettext("The Moodle site is known, but not this installation of the tool in it.") + " "
-                       + admin),
-        "state": (gettext("The sign-in has expired"),
-                  gettext("The sign-in took too long or did not start here, so it cannot be finished.") + " "
-                  + again),
-        "replay": (gettext("This sign-in was already used"),
-                   gettext("Each opening of the tool can be used once. A page reloaded or sent again cannot "
-                           "sign you in.") + " " + again),
-        "token": (gettext("The sign-in is incomplete"),
-                  gettext("Moodle's answer lacks what the sign-in needs.") + " " + again),
-        "signature": (gettext("The sign-in could not be verified"),
-                      gettext("The answer was not signed by the Moodle site the tool trusts.") + " " + admin),
-        "expired": (gettext("The sign-in has expired"),
-                    gettext("Moodle's answer arrived too late (or the clocks of the two servers differ).") + " "
-                    + again),
-        "audience": (gettext("The sign-in was meant for another tool"),
-                     gettext("Moodle's answer names another tool than Cadre Companion.") + " " + admin),
-        "message_type": (gettext("This kind of link is not supported"),
-                         gettext("Cadre Companion opens from an activity link only (not from content "
-                                 "selection or other requests).") + " " + admin),
-        "platform_error": (gettext("Moodle refused the sign-in"),
-                           gettext("Moodle did not let this sign-in through (are you still signed in to "
-                                   "Moodle?).") + " " + again),
-        "platform_keys": (gettext("Moodle's keys could not be read"),
-                          gettext("The tool could not fetch the keys of the Moodle site to verify the "
-                                  "sign-in.") + " " + admin),
-        "not_connected": (gettext("Opened from another Moodle site"),
-                          gettext("Cadre Companion shows its records only inside the Moodle site it works "
-                                  "with, not this one.") + " " + admin),
-        "unknown_user": (gettext("Your account cannot be recognised"),
-                         gettext("Moodle did not say which of its users you are.") + " " + admin),
-        "identity_conflict": (gettext("Your account cannot be matched"),
-                              gettext("The Moodle account's details name different people in Cadre Companion, "
-                                      "so nothing is shown.") + " " + admin),
+        "login": (
+            gettext("The sign-in could not start"),
+            gettext("The request to sign in through Moodle is incomplete.") + " " + again,
+        ),
+        "platform": (
+            gettext("This site is not registered"),
+            gettext(
+                "The tool was opened from a Moodle site (or a registration of it) that Cadre "
+                "Companion does not know."
+            )
+            + " "
+            + admin,
+        ),
+        "deployment": (
+            gettext("This installation of the tool is not registered"),
+            gettext("The Moodle site is known, but not this installation of the tool in it.") + " " + admin,
+        ),
+        "state": (
+            gettext("The sign-in has expired"),
+            gettext("The sign-in took too long or did not start here, so it cannot be finished.")
+            + " "
+            + again,
+        ),
+        "replay": (
+            gettext("This sign-in was already used"),
+            gettext(
+                "Each opening of the tool can be used once. A page reloaded or sent again cannot "
+                "sign you in."
+            )
+            + " "
+            + again,
+        ),
+        "token": (
+            gettext("The sign-in is incomplete"),
+            gettext("Moodle's answer lacks what the sign-in needs.") + " " + again,
+        ),
+        "signature": (
+            gettext("The sign-in could not be verified"),
+            gettext("The answer was not signed by the Moodle site the tool trusts.") + " " + admin,
+        ),
+        "expired": (
+            gettext("The sign-in has expired"),
+            gettext("Moodle's answer arrived too late (or the clocks of the two servers differ).")
+            + " "
+            + again,
+        ),
+        "audience": (
+            gettext("The sign-in was meant for another tool"),
+            gettext("Moodle's answer names another tool than Cadre Companion.") + " " + admin,
+        ),
+        "message_type": (
+            gettext("This kind of link is not supported"),
+            gettext(
+                "Cadre Companion opens from an activity link only (not from content "
+                "selection or other requests)."
+            )
+            + " "
+            + admin,
+        ),
+        "platform_error": (
+            gettext("Moodle refused the sign-in"),
+            gettext("Moodle did not let this sign-in through (are you still signed in to Moodle?).")
+            + " "
+            + again,
+        ),
+        "platform_keys": (
+            gettext("Moodle's keys could not be read"),
+            gettext("The tool could not fetch the keys of the Moodle site to verify the sign-in.")
+            + " "
+            + admin,
+        ),
+        "not_connected": (
+            gettext("Opened from another Moodle site"),
+            gettext(
+                "Cadre Companion shows its records only inside the Moodle site it works with, not this one."
+            )
+            + " "
+            + admin,
+        ),
+        "unknown_user": (
+            gettext("Your account cannot be recognised"),
+            gettext("Moodle did not say which of its users you are.") + " " + admin,
+        ),
+        "identity_conflict": (
+            gettext("Your account cannot be matched"),
+            gettext(
+                "The Moodle account's details name different people in Cadre Companion, "
+                "so nothing is shown."
+            )
+            + " "
+            + admin,
+        ),
         "registration": (gettext("The registration did not complete"), ""),
     }
 
 
-def error_page(kind: str, status: int, *, detail: str = "", headers: dict[str, str] | None = None
-               ) -> Response:
+def error_page(
+    kind: str, status: int, *, detail: str = "", headers: dict[str, str] | None = None
+) -> Response:
     title, message = _messages()[kind]
-    response = Response(render_template("lti/error.html", kind=kind, status=status, title=title,
-                                        message=message, detail=detail), status=status,
-                        content_type="text/html; charset=utf-8")
+    response = Response(
+        render_template(
+            "lti/error.html", kind=kind, status=status, title=title, message=message, detail=detail
+        ),
+        status=status,
+        content_type="text/html; charset=utf-8",
+    )
     response.headers.update(headers or {})
     return response
 
 
 def _refused(exc: LaunchRejected, stage: str, who: dict[str, Any] | None = None) -> Response:
     who = who or {}
-    log.warning("LTI %s refused (%s): %s %s", stage, exc.kind, exc.detail,
-                " ".join(f"{k}={v}" for k, v in who.items() if v))
+    log.warning(
+        "LTI %s refused (%s): %s %s",
+        stage,
+        exc.kind,
+        exc.detail,
+        " ".join(f"{k}={v}" for k, v in who.items() if v),
+    )
     if exc.kind in AUDITED:
         with session_scope(settings().database_url) as session:
-            session.add(AuditLog(actor="lti", action=f"lti:refused:{exc.kind}",
-                                 target=str(who.get("iss", ""))[:255], outcome="failed",
-                                 detail={"detail": exc.detail[:500],
-                                         **{k: str(v)[:100] for k, v in who.items() if k != "iss" and v}}))
+            session.add(
+                AuditLog(
+                    actor="lti",
+                    action=f"lti:refused:{exc.kind}",
+                    target=str(who.get("iss", ""))[:255],
+                    outcome="failed",
+                    detail={
+                        "detail": exc.detail[:500],
+                        **{k: str(v)[:100] for k, v in who.items() if k != "iss" and v},
+                    },
+                )
+            )
     return error_page(exc.kind, exc.status)
 
 
@@ -148,11 +221,18 @@ def login() -> Response:
     current = settings()
     try:
         with session_scope(current.database_url) as session:
-            url = start_login(session, params, launch_url=tool_urls(current.public_base_url).launch,
-                              secure=request.is_secure)
+            url = start_login(
+                session,
+                params,
+                launch_url=tool_urls(current.public_base_url).launch,
+                secure=request.is_secure,
+            )
     except LaunchRejected as exc:
-        return _refused(exc, "login", {"iss": params.get("iss", "")[:200],
-                                       "client_id": params.get("client_id", "")[:100]})
+        return _refused(
+            exc,
+            "login",
+            {"iss": params.get("iss", "")[:200], "client_id": params.get("client_id", "")[:100]},
+        )
     response = redirect(url, 302)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -165,10 +245,18 @@ def launch() -> Response:
     claims = _unverified(form.get("id_token", ""))
     presentation = claims.get(CLAIM + "launch_presentation")
     asked = presentation.get("locale") if isinstance(presentation, dict) else None
-    _language("en" if isinstance(asked, str) and asked.lower().startswith("en") else
-              "zh" if isinstance(asked, str) and asked.lower().startswith("zh") else None)
-    who = {"iss": claims.get("iss", ""), "sub": claims.get("sub", ""),
-           "deployment": claims.get(CLAIM + "deployment_id", "")}
+    _language(
+        "en"
+        if isinstance(asked, str) and asked.lower().startswith("en")
+        else "zh"
+        if isinstance(asked, str) and asked.lower().startswith("zh")
+        else None
+    )
+    who = {
+        "iss": claims.get("iss", ""),
+        "sub": claims.get("sub", ""),
+        "deployment": claims.get(CLAIM + "deployment_id", ""),
+    }
     current = settings()
     try:
         if form.get("error") and not form.get("id_token"):
@@ -177,10 +265,17 @@ def launch() -> Response:
             state = consume_state(session, form.get("state", ""))
             nonce, platform_id = state.nonce_sha256, state.platform_id
         with session_scope(current.database_url) as session:
-            valid = validate_launch(session, form, expected_nonce_sha256=nonce, state_platform_id=platform_id,
-                                    secure=request.is_secure)
+            valid = validate_launch(
+                session,
+                form,
+                expected_nonce_sha256=nonce,
+                state_platform_id=platform_id,
+                secure=request.is_secure,
+            )
         with session_scope(current.database_url) as session:
-            person = identify(session, valid, moodle_url=current.moodle_url, namespace=current.moodle_namespace)
+            person = identify(
+                session, valid, moodle_url=current.moodle_url, namespace=current.moodle_namespace
+            )
             gradebook.remember(session, valid, person)
     except LaunchRejected as exc:
         return _refused(exc, "launch", who)
@@ -188,15 +283,25 @@ def launch() -> Response:
     course = str(context.get("id", "")) if isinstance(context, dict) else ""
     presentation = valid.claim("launch_presentation") or {}
     back = presentation.get("return_url") if isinstance(presentation, dict) else None
-    viewer = Viewer(platform_id=valid.platform_id, deployment_id=valid.deployment_id,
-                    moodle_userid=person.moodle_userid, employee_no=person.employee_no, name=person.name,
-                    roles=person.roles, departments=person.departments, locale=locale_of(valid),
-                    course_id=int(course) if course.isdigit() else None,
-                    return_url=back if isinstance(back, str) and back.startswith(("https://", "http://"))
-                    else None)
+    viewer = Viewer(
+        platform_id=valid.platform_id,
+        deployment_id=valid.deployment_id,
+        moodle_userid=person.moodle_userid,
+        employee_no=person.employee_no,
+        name=person.name,
+        roles=person.roles,
+        departments=person.departments,
+        locale=locale_of(valid),
+        course_id=int(course) if course.isdigit() else None,
+        return_url=back if isinstance(back, str) and back.startswith(("https://", "http://")) else None,
+    )
     token = sign_viewer(viewer, current_app.config["SECRET_KEY"])
-    log.info("LTI launch: Moodle user %s (%s) as %s", person.moodle_userid, person.employee_no or "no cadre",
-             ",".join(person.roles) or "nobody known")
+    log.info(
+        "LTI launch: Moodle user %s (%s) as %s",
+        person.moodle_userid,
+        person.employee_no or "no cadre",
+        ",".join(person.roles) or "nobody known",
+    )
     response = redirect(f"{request.script_root}/lti/home?{urlencode({'t': token})}", 303)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -220,20 +325,35 @@ def register_tool() -> Response:
     _language()
     current = settings()
     script, script_source = close_script()
-    csp = ("default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; "
-           f"script-src {script_source}; frame-ancestors {' '.join(frame_origins())}")
+    csp = (
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; "
+        f"script-src {script_source}; frame-ancestors {' '.join(frame_origins())}"
+    )
     try:
         with session_scope(current.database_url) as session:
-            done = register(session, configuration_url=request.args.get("openid_configuration", ""),
-                            token=request.args.get("registration_token", ""),
-                            public_base_url=current.public_base_url, moodle_url=current.moodle_url)
+            done = register(
+                session,
+                configuration_url=request.args.get("openid_configuration", ""),
+                token=request.args.get("registration_token", ""),
+                public_base_url=current.public_base_url,
+                moodle_url=current.moodle_url,
+            )
     except RegistrationError as exc:
         log.warning("LTI registration refused: %s", exc)
-        return error_page("registration", 400, detail=say(exc.message), headers={"Content-Security-Policy": csp})
-    log.info("LTI tool registered with %s (client %s, deployment %s)", done.issuer, done.client_id,
-             done.deployment_id)
-    response = Response(render_template("lti/registered.html", done=done, script=script,
-                                        urls=tool_urls(current.public_base_url)),
-                        content_type="text/html; charset=utf-8")
+        return error_page(
+            "registration", 400, detail=say(exc.message), headers={"Content-Security-Policy": csp}
+        )
+    log.info(
+        "LTI tool registered with %s (client %s, deployment %s)",
+        done.issuer,
+        done.client_id,
+        done.deployment_id,
+    )
+    response = Response(
+        render_template(
+            "lti/registered.html", done=done, script=script, urls=tool_urls(current.public_base_url)
+        ),
+        content_type="text/html; charset=utf-8",
+    )
     response.headers["Content-Security-Policy"] = csp
     return response

@@ -40,11 +40,23 @@ def viewer_of(location: str) -> Viewer:
 
 def platforms(tool: Tool) -> list[tuple[str, str, str, str, str, str, list[str]]]:
     with session_scope(tool.database_url) as session:
-        return [(p.issuer, p.client_id, p.name, p.auth_login_url, p.auth_token_url, p.keyset_url,
-                 [d.deployment_id for d in p.deployments]) for p in session.scalars(select(LtiPlatform))]
+        return [
+            (
+                p.issuer,
+                p.client_id,
+                p.name,
+                p.auth_login_url,
+                p.auth_token_url,
+                p.keyset_url,
+                [d.deployment_id for d in p.deployments],
+            )
+            for p in session.scalars(select(LtiPlatform))
+        ]
 
 
-def test_dynamic_registration_registers_the_tool_as_moodle_expects_and_stores_the_platform(tool: Tool) -> None:
+def test_dynamic_registration_registers_the_tool_as_moodle_expects_and_stores_the_platform(
+    tool: Tool,
+) -> None:
     platform = tool.platform
     [sent] = platform.registrations
     assert sent["initiate_login_uri"] == f"{PUBLIC}/lti/login"
@@ -58,14 +70,25 @@ def test_dynamic_registration_registers_the_tool_as_moodle_expects_and_stores_th
     assert config["target_link_uri"] == f"{PUBLIC}/lti/launch"
     assert set(config["claims"]) == {"iss", "sub", "name", "given_name", "family_name", "email"}
     assert [m["type"] for m in config["messages"]] == ["LtiResourceLinkRequest"]
-    assert platforms(tool) == [(platform.url, platform.client_id, f"Moodle 5.1+ (Build: 20251017) · "
-                                f"{urlsplit(platform.url).netloc}", f"{platform.url}/mod/lti/auth.php",
-                                f"{platform.url}/mod/lti/token.php", f"{platform.url}/mod/lti/certs.php",
-                                [platform.deployment_id])]
+    assert platforms(tool) == [
+        (
+            platform.url,
+            platform.client_id,
+            f"Moodle 5.1+ (Build: 20251017) · {urlsplit(platform.url).netloc}",
+            f"{platform.url}/mod/lti/auth.php",
+            f"{platform.url}/mod/lti/token.php",
+            f"{platform.url}/mod/lti/certs.php",
+            [platform.deployment_id],
+        )
+    ]
 
 
-def test_the_registration_page_closes_moodles_dialog_and_only_moodle_may_frame_it(unregistered: Tool) -> None:
-    answer = unregistered.client.get(unregistered.platform.registration_url(), headers={"Accept-Language": "en"})
+def test_the_registration_page_closes_moodles_dialog_and_only_moodle_may_frame_it(
+    unregistered: Tool,
+) -> None:
+    answer = unregistered.client.get(
+        unregistered.platform.registration_url(), headers={"Accept-Language": "en"}
+    )
     assert answer.status_code == 200
     page = answer.get_data(as_text=True)
     assert "org.imsglobal.lti.close" in page and "Cadre Companion is registered" in page
@@ -82,19 +105,26 @@ def test_registering_again_updates_the_platform_instead_of_adding_one(tool: Tool
     assert len(platforms(tool)) == 1 and len(tool.platform.registrations) == 2
 
 
-@pytest.mark.parametrize("case", ["another site", "no configuration", "bad token", "configuration elsewhere"])
+@pytest.mark.parametrize(
+    "case", ["another site", "no configuration", "bad token", "configuration elsewhere"]
+)
 def test_a_registration_that_cannot_be_trusted_stores_nothing(unregistered: Tool, case: str) -> None:
     platform = unregistered.platform
     url = platform.registration_url()
     if case == "another site":  # anyone could open the page with a configuration of their own
-        url = url.replace(platform.url.replace(":", "%3A").replace("/", "%2F"), "http%3A%2F%2F127.0.0.2%3A9")
+        url = url.replace(
+            platform.url.replace(":", "%3A").replace("/", "%2F"), "http%3A%2F%2F127.0.0.2%3A9"
+        )
     elif case == "no configuration":
         url = "/lti/register"
     elif case == "bad token":
         url = platform.registration_url(token="not-a-token")
     else:
         original = platform.openid_configuration
-        platform.openid_configuration = lambda: {**original(), "registration_endpoint": "http://127.0.0.3/r"}  # type: ignore[method-assign]
+        platform.openid_configuration = lambda: {
+            **original(),
+            "registration_endpoint": "http://127.0.0.3/r",
+        }  # type: ignore[method-assign]
     answer = unregistered.client.get(url, headers={"Accept-Language": "en"})
     assert answer.status_code == 400
     page = answer.get_data(as_text=True)
@@ -143,4 +173,3 @@ def test_the_console_stays_unframeable_while_the_tools_pages_may_be_framed_by_mo
     assert f"frame-ancestors 'self' {tool.platform.url}" in refused.headers["Content-Security-Policy"]
     assert refused.headers["Referrer-Policy"] == "no-referrer"
     assert "X-Frame-Options" not in refused.headers
-

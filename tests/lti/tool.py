@@ -41,31 +41,78 @@ class Tool:
         return self.settings.database_url
 
 
-def _cadre(no: str, name: str, rank: str, department: str, leader: str = "", userid: int | None = None) -> Cadre:
-    return Cadre(employee_no=no, name=name, department=department, department_type="党政部门", rank=rank,
-                 status="在职", supervising_leader=leader, moodle_userid=userid, position="处长")
+def _cadre(
+    no: str, name: str, rank: str, department: str, leader: str = "", userid: int | None = None
+) -> Cadre:
+    return Cadre(
+        employee_no=no,
+        name=name,
+        department=department,
+        department_type="党政部门",
+        rank=rank,
+        status="在职",
+        supervising_leader=leader,
+        moodle_userid=userid,
+        position="处长",
+    )
 
 
 def seed(database_url: str) -> None:
     text = (ROOT / "examples" / "plan-2026.yaml").read_text("utf-8")
     with session_scope(database_url) as session:
-        session.add(StoredPlan(year=2026, title="2026", filename="plan-2026.yaml",
-                               sha256=hashlib.sha256(text.encode()).hexdigest(), text=text,
-                               applied_at=dt.datetime(2026, 3, 1)))
-        session.add_all([_cadre(LEADER, "余娟文", "校级", "校领导", userid=LEADER_ID),
-                         _cadre(LEARNER, "王明", "正处级", "党委宣传部", LEADER, LEARNER_ID),
-                         _cadre(UNLINKED, "李华", "副处级", "科研处", LEADER)])
+        session.add(
+            StoredPlan(
+                year=2026,
+                title="2026",
+                filename="plan-2026.yaml",
+                sha256=hashlib.sha256(text.encode()).hexdigest(),
+                text=text,
+                applied_at=dt.datetime(2026, 3, 1),
+            )
+        )
+        session.add_all(
+            [
+                _cadre(LEADER, "余娟文", "校级", "校领导", userid=LEADER_ID),
+                _cadre(LEARNER, "王明", "正处级", "党委宣传部", LEADER, LEARNER_ID),
+                _cadre(UNLINKED, "李华", "副处级", "科研处", LEADER),
+            ]
+        )
         session.flush()
-        session.add_all([Membership(year=2026, employee_no=LEARNER, tier_key="party-admin", class_key="pa-1"),
-                         Membership(year=2026, employee_no=UNLINKED, tier_key="party-admin", class_key="pa-1"),
-                         YearCourse(year=2026, key="thought", name="思想", hours=10, idnumber="cadre:2026:course:thought",
-                                    moodle_courseid=COURSE_ID)])
+        session.add_all(
+            [
+                Membership(year=2026, employee_no=LEARNER, tier_key="party-admin", class_key="pa-1"),
+                Membership(year=2026, employee_no=UNLINKED, tier_key="party-admin", class_key="pa-1"),
+                YearCourse(
+                    year=2026,
+                    key="thought",
+                    name="思想",
+                    hours=10,
+                    idnumber="cadre:2026:course:thought",
+                    moodle_courseid=COURSE_ID,
+                ),
+            ]
+        )
         for no, total in ((LEARNER, 12.5), (UNLINKED, 30.0)):
-            session.add(LearningRecordRow(year=2026, employee_no=no, tier_key="party-admin", status="on_track",
-                                          status_since="2026-03-01", total_hours=total, target_hours=50.0,
-                                          required_hours=total))
-        create_user(session, OFFICER, "correct horse battery staple", role="officer", actor="test",
-                    departments=["科研处"])
+            session.add(
+                LearningRecordRow(
+                    year=2026,
+                    employee_no=no,
+                    tier_key="party-admin",
+                    status="on_track",
+                    status_since="2026-03-01",
+                    total_hours=total,
+                    target_hours=50.0,
+                    required_hours=total,
+                )
+            )
+        create_user(
+            session,
+            OFFICER,
+            "correct horse battery staple",
+            role="officer",
+            actor="test",
+            departments=["科研处"],
+        )
 
 
 def learner() -> MoodleUser:
@@ -75,8 +122,9 @@ def learner() -> MoodleUser:
 @contextmanager
 def tool_for(database_url: str, *, registered: bool = True, namespace: str = "") -> Iterator[Tool]:
     with serve(SimulatedMoodle()) as platform:
-        settings = settings_for(database_url, moodle_url=platform.url, public_base_url=PUBLIC,
-                                moodle_namespace=namespace)
+        settings = settings_for(
+            database_url, moodle_url=platform.url, public_base_url=PUBLIC, moodle_namespace=namespace
+        )
         app = make_app(settings)
         seed(database_url)
         platform.tool_jwks = lambda: app.test_client().get("/lti/jwks.json").get_json()

@@ -62,8 +62,9 @@ TIMEOUT = 20.0
 log = logging.getLogger(__name__)
 
 
-def remember(session: Session, launch: ValidLaunch, identity: Identity, *, now: dt.datetime | None = None
-             ) -> LtiLineItem | None:
+def remember(
+    session: Session, launch: ValidLaunch, identity: Identity, *, now: dt.datetime | None = None
+) -> LtiLineItem | None:
     """Keeps the launch's line item (where its AGS claim offers one the tool may score) and the learner
     who launched from it."""
     endpoint = launch.claims.get(AGS_CLAIM)
@@ -78,8 +79,9 @@ def remember(session: Session, launch: ValidLaunch, identity: Identity, *, now: 
     now = now or utcnow()
     context = launch.claim("context") or {}
     link = launch.claim("resource_link") or {}
-    item = session.scalars(select(LtiLineItem).where(LtiLineItem.platform_id == launch.platform_id,
-                                                     LtiLineItem.url == url)).first()
+    item = session.scalars(
+        select(LtiLineItem).where(LtiLineItem.platform_id == launch.platform_id, LtiLineItem.url == url)
+    ).first()
     if item is None:
         item = LtiLineItem(platform_id=launch.platform_id, url=url[:1000], first_seen_at=now)
         session.add(item)
@@ -91,11 +93,15 @@ def remember(session: Session, launch: ValidLaunch, identity: Identity, *, now: 
     item.last_launch_at = now
     session.flush()
     if identity.employee_no is not None and LEARNER in identity.roles:
-        score = session.scalars(select(LtiScore).where(LtiScore.line_item_id == item.id,
-                                                       LtiScore.employee_no == identity.employee_no)).first()
+        score = session.scalars(
+            select(LtiScore).where(
+                LtiScore.line_item_id == item.id, LtiScore.employee_no == identity.employee_no
+            )
+        ).first()
         if score is None:
-            score = LtiScore(line_item_id=item.id, employee_no=identity.employee_no,
-                             moodle_userid=identity.moodle_userid)
+            score = LtiScore(
+                line_item_id=item.id, employee_no=identity.employee_no, moodle_userid=identity.moodle_userid
+            )
             session.add(score)
         score.launched, score.moodle_userid = True, identity.moodle_userid
     return item
@@ -132,8 +138,11 @@ def _progress(total: float, target: float) -> str:
 def _year_course(session: Session, item: LtiLineItem) -> YearCourse | None:
     if not item.context_id.isdigit():
         return None
-    return session.scalars(select(YearCourse).where(YearCourse.moodle_courseid == int(item.context_id))
-                           .order_by(YearCourse.year.desc())).first()
+    return session.scalars(
+        select(YearCourse)
+        .where(YearCourse.moodle_courseid == int(item.context_id))
+        .order_by(YearCourse.year.desc())
+    ).first()
 
 
 def _enrolled(session: Session, course: YearCourse) -> dict[str, int]:
@@ -143,10 +152,16 @@ def _enrolled(session: Session, course: YearCourse) -> dict[str, int]:
     if found is None:
         return {}
     tiers = sorted(set(found.required) | set(found.elective))
-    rows = session.execute(select(Membership.employee_no, Cadre.moodle_userid)
-                           .join(Cadre, Cadre.employee_no == Membership.employee_no)
-                           .where(Membership.year == course.year, Membership.tier_key.in_(tiers),
-                                  Membership.excluded.is_(None), Cadre.moodle_userid.is_not(None)))
+    rows = session.execute(
+        select(Membership.employee_no, Cadre.moodle_userid)
+        .join(Cadre, Cadre.employee_no == Membership.employee_no)
+        .where(
+            Membership.year == course.year,
+            Membership.tier_key.in_(tiers),
+            Membership.excluded.is_(None),
+            Cadre.moodle_userid.is_not(None),
+        )
+    )
     return {employee_no: userid for employee_no, userid in rows}
 
 
@@ -154,24 +169,34 @@ def wanted_scores(session: Session, item: LtiLineItem, year: int | None) -> tupl
     """The column's year (its course's, else ``year``, else the newest applied) and the scores due."""
     course = _year_course(session, item)
     years = applied_years(session)
-    the_year = course.year if course is not None else (year if year is not None else (years[0] if years else None))
+    the_year = (
+        course.year if course is not None else (year if year is not None else (years[0] if years else None))
+    )
     if the_year is None:
         return None, []
     people = _enrolled(session, course) if course is not None else {}
-    for score in session.scalars(select(LtiScore).where(LtiScore.line_item_id == item.id,
-                                                        LtiScore.launched.is_(True))):
+    for score in session.scalars(
+        select(LtiScore).where(LtiScore.line_item_id == item.id, LtiScore.launched.is_(True))
+    ):
         people.setdefault(score.employee_no, score.moodle_userid)
-    records = {row.employee_no: row for row in session.scalars(
-        select(LearningRecordRow).where(LearningRecordRow.year == the_year,
-                                        LearningRecordRow.employee_no.in_(sorted(people))))}
+    records = {
+        row.employee_no: row
+        for row in session.scalars(
+            select(LearningRecordRow).where(
+                LearningRecordRow.year == the_year, LearningRecordRow.employee_no.in_(sorted(people))
+            )
+        )
+    }
     wanted = []
     for employee_no in sorted(people):
         record = records.get(employee_no)
         if record is None or record.target_hours <= 0:
             continue
         total, target = round(record.total_hours, 2), round(record.target_hours, 2)
-        comment = (f"{hours_text(total)} / {hours_text(target)} 学时 hours ({the_year})")
-        wanted.append(Wanted(employee_no, people[employee_no], total, target, _progress(total, target), comment))
+        comment = f"{hours_text(total)} / {hours_text(target)} 学时 hours ({the_year})"
+        wanted.append(
+            Wanted(employee_no, people[employee_no], total, target, _progress(total, target), comment)
+        )
     return the_year, wanted
 
 
@@ -191,22 +216,34 @@ class _Connector(ServiceConnector):
 
 
 class _TimeoutSession(requests.Session):
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
-                ) -> requests.Response:
+    def request(
+        self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
+    ) -> requests.Response:
         kwargs.setdefault("timeout", TIMEOUT)
         return super().request(method, url, *args, **kwargs)
 
 
 def _unchanged(row: LtiScore | None, want: Wanted) -> bool:
-    return (row is not None and row.status in ("sent", "refused") and row.score_given == want.given
-            and row.score_maximum == want.maximum and row.activity_progress == want.progress)
+    return (
+        row is not None
+        and row.status in ("sent", "refused")
+        and row.score_given == want.given
+        and row.score_maximum == want.maximum
+        and row.activity_progress == want.progress
+    )
 
 
 def _post(service: AssignmentsGradesService, want: Wanted, now: dt.datetime) -> tuple[str, str | None]:
-    grade = (Grade().set_score_given(want.given).set_score_maximum(want.maximum)
-             .set_activity_progress(want.progress).set_grading_progress("FullyGraded")
-             .set_user_id(str(want.moodle_userid)).set_comment(want.comment)
-             .set_timestamp(now.replace(tzinfo=dt.UTC).isoformat(timespec="milliseconds")))
+    grade = (
+        Grade()
+        .set_score_given(want.given)
+        .set_score_maximum(want.maximum)
+        .set_activity_progress(want.progress)
+        .set_grading_progress("FullyGraded")
+        .set_user_id(str(want.moodle_userid))
+        .set_comment(want.comment)
+        .set_timestamp(now.replace(tzinfo=dt.UTC).isoformat(timespec="milliseconds"))
+    )
     try:
         service.put_grade(grade)
     except LtiServiceException as exc:
@@ -218,8 +255,14 @@ def _post(service: AssignmentsGradesService, want: Wanted, now: dt.datetime) -> 
     return "sent", None
 
 
-def _push_item(session: Session, item: LtiLineItem, connector: ServiceConnector, year: int | None,
-               result: PushResult, now: dt.datetime) -> None:
+def _push_item(
+    session: Session,
+    item: LtiLineItem,
+    connector: ServiceConnector,
+    year: int | None,
+    result: PushResult,
+    now: dt.datetime,
+) -> None:
     the_year, wanted = wanted_scores(session, item, year)
     if the_year is None:
         return
@@ -227,8 +270,10 @@ def _push_item(session: Session, item: LtiLineItem, connector: ServiceConnector,
         return
     connector.get_access_token(list(item.scopes))  # a token refused fails the column, not each score
     service = AssignmentsGradesService(connector, {"scope": list(item.scopes), "lineitem": item.url})
-    stored = {row.employee_no: row for row in session.scalars(select(LtiScore)
-                                                              .where(LtiScore.line_item_id == item.id))}
+    stored = {
+        row.employee_no: row
+        for row in session.scalars(select(LtiScore).where(LtiScore.line_item_id == item.id))
+    }
     for want in wanted:
         row = stored.get(want.employee_no)
         if _unchanged(row, want):
@@ -236,18 +281,35 @@ def _push_item(session: Session, item: LtiLineItem, connector: ServiceConnector,
             continue
         outcome, error = _post(service, want, now)
         if row is None:
-            row = LtiScore(line_item_id=item.id, employee_no=want.employee_no, moodle_userid=want.moodle_userid)
+            row = LtiScore(
+                line_item_id=item.id, employee_no=want.employee_no, moodle_userid=want.moodle_userid
+            )
             session.add(row)
         row.moodle_userid, row.status, row.error = want.moodle_userid, outcome, error
         if outcome != "failed":  # what the platform now holds (or refused): not sent again unchanged
-            row.score_given, row.score_maximum, row.activity_progress = want.given, want.maximum, want.progress
+            row.score_given, row.score_maximum, row.activity_progress = (
+                want.given,
+                want.maximum,
+                want.progress,
+            )
             row.sent_at = now
         setattr(result, outcome, getattr(result, outcome) + 1)
-        session.add(AuditLog(actor="lti", action="lti:score", target=f"{item.url} user {want.moodle_userid}",
-                             outcome="ok" if outcome == "sent" else "failed",
-                             detail={"employee_no": want.employee_no, "year": the_year, "score": want.given,
-                                     "maximum": want.maximum, "progress": want.progress,
-                                     **({"error": error} if error else {})}))
+        session.add(
+            AuditLog(
+                actor="lti",
+                action="lti:score",
+                target=f"{item.url} user {want.moodle_userid}",
+                outcome="ok" if outcome == "sent" else "failed",
+                detail={
+                    "employee_no": want.employee_no,
+                    "year": the_year,
+                    "score": want.given,
+                    "maximum": want.maximum,
+                    "progress": want.progress,
+                    **({"error": error} if error else {}),
+                },
+            )
+        )
         session.commit()  # each score is recorded as soon as the platform answered
 
 
@@ -255,21 +317,32 @@ def _items(session: Session, moodle_url: str) -> Iterable[tuple[LtiPlatform, lis
     for platform in session.scalars(select(LtiPlatform).order_by(LtiPlatform.id)):
         if not is_connected(platform.issuer, moodle_url):
             continue  # only the connected Moodle's user ids are the cadres'
-        items = list(session.scalars(select(LtiLineItem).where(LtiLineItem.platform_id == platform.id)
-                                     .order_by(LtiLineItem.id)))
+        items = list(
+            session.scalars(
+                select(LtiLineItem).where(LtiLineItem.platform_id == platform.id).order_by(LtiLineItem.id)
+            )
+        )
         if items:
             yield platform, items
 
 
-def push_hours(database_url: str, *, secret_key: str, moodle_url: str, year: int | None = None,
-               http: requests.Session | None = None, now: dt.datetime | None = None) -> PushResult:
+def push_hours(
+    database_url: str,
+    *,
+    secret_key: str,
+    moodle_url: str,
+    year: int | None = None,
+    http: requests.Session | None = None,
+    now: dt.datetime | None = None,
+) -> PushResult:
     """Posts the changed hours of every remembered line item of the connected Moodle."""
     now = now or utcnow()
     result = PushResult()
     http = http or _TimeoutSession()
+    with session_scope(database_url) as session:  # committed before the platform reads the key set
+        key = signing_key(session, secret_key)
     with session_scope(database_url) as session:
         for platform, items in list(_items(session, moodle_url)):
-            key = signing_key(session, secret_key)
             connector = _Connector(registration(platform, key), http)
             for item in items:
                 result.line_items += 1

@@ -58,7 +58,7 @@ def _behind(namespace: str, value: str, *, fold: bool) -> str | None:
         value, namespace = value.lower(), namespace.lower()
     if namespace and not value.startswith(namespace):
         return None
-    return value[len(namespace):] or None
+    return value[len(namespace) :] or None
 
 
 def _cadre_by_username(session: Session, username: str) -> Cadre | None:
@@ -86,8 +86,10 @@ def _match(session: Session, userid: int, username: str | None, idnumber: str | 
         return None
     cadre = next(iter(candidates.values()))
     if cadre.moodle_userid is not None and cadre.moodle_userid != userid:
-        raise LaunchRejected("identity_conflict", f"cadre {cadre.employee_no} is Moodle user "
-                                                  f"{cadre.moodle_userid}, not {userid}")
+        raise LaunchRejected(
+            "identity_conflict",
+            f"cadre {cadre.employee_no} is Moodle user {cadre.moodle_userid}, not {userid}",
+        )
     if username and cadre.employee_no.strip().lower() != username:
         raise LaunchRejected("identity_conflict", f"Moodle user {userid}'s username names someone else")
     if idnumber and cadre.employee_no != idnumber:
@@ -96,9 +98,18 @@ def _match(session: Session, userid: int, username: str | None, idnumber: str | 
 
 
 def _learner(session: Session, employee_no: str) -> bool:
-    return session.scalar(select(Membership.id).where(Membership.employee_no == employee_no,
-                                                      Membership.tier_key.is_not(None),
-                                                      Membership.excluded.is_(None)).limit(1)) is not None
+    return (
+        session.scalar(
+            select(Membership.id)
+            .where(
+                Membership.employee_no == employee_no,
+                Membership.tier_key.is_not(None),
+                Membership.excluded.is_(None),
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def _reviewer(session: Session, employee_no: str) -> bool:
@@ -107,17 +118,25 @@ def _reviewer(session: Session, employee_no: str) -> bool:
 
 def _officer(session: Session, employee_no: str) -> ConsoleUser | None:
     """The active officer whose console user name is ``employee_no`` (in any case)."""
-    return session.scalars(select(ConsoleUser).where(func.lower(ConsoleUser.username) == employee_no.lower(),
-                                                     ConsoleUser.role == OFFICER,
-                                                     ConsoleUser.disabled.is_(False))
-                           .order_by(ConsoleUser.id).limit(1)).first()
+    return session.scalars(
+        select(ConsoleUser)
+        .where(
+            func.lower(ConsoleUser.username) == employee_no.lower(),
+            ConsoleUser.role == OFFICER,
+            ConsoleUser.disabled.is_(False),
+        )
+        .order_by(ConsoleUser.id)
+        .limit(1)
+    ).first()
 
 
 def identify(session: Session, launch: ValidLaunch, *, moodle_url: str, namespace: str) -> Identity:
     """The launch's user as the companion knows them (no roles: nobody it knows, whose pages say whom to
     ask); ``LaunchRejected`` when the platform is not the connected Moodle or the launch's ids disagree."""
     if not is_connected(launch.issuer, moodle_url):
-        raise LaunchRejected("not_connected", f"launch from {launch.issuer[:200]!r}, not the connected Moodle")
+        raise LaunchRejected(
+            "not_connected", f"launch from {launch.issuer[:200]!r}, not the connected Moodle"
+        )
     sub = _text(launch.claims.get("sub"))
     if not sub.isdigit():
         raise LaunchRejected("unknown_user", "sub is not a Moodle user id")

@@ -77,17 +77,28 @@ def _platform(session: Session, body: Mapping[str, Any]) -> LtiPlatform:
         raise LaunchRejected("audience", f"id_token of {issuer[:200]!r} for {audience[:3]!r}")
     platform = mine[0]
     if len(audience) > 1 and body.get("azp") != platform.client_id:
-        raise LaunchRejected("audience", f"id_token for several audiences without azp = {platform.client_id!r}")
+        raise LaunchRejected(
+            "audience", f"id_token for several audiences without azp = {platform.client_id!r}"
+        )
     if audience[0] != platform.client_id:  # PyLTI1p3 reads the client id from the first audience
         raise LaunchRejected("audience", "the tool's client id is not the token's first audience")
     return platform
 
 
-def _signature(session: Session, launch: _Launch, platform: LtiPlatform, conf: DbToolConf,
-               header: Mapping[str, Any], http: requests.Session | None, now: dt.datetime) -> None:
+def _signature(
+    session: Session,
+    launch: _Launch,
+    platform: LtiPlatform,
+    conf: DbToolConf,
+    header: Mapping[str, Any],
+    http: requests.Session | None,
+    now: dt.datetime,
+) -> None:
     kid, alg = header.get("kid"), header.get("alg")
     if alg != "RS256" or not isinstance(kid, str) or not kid:
-        raise LaunchRejected("signature", f"id_token signed with alg {str(alg)[:20]!r}, kid {str(kid)[:80]!r}")
+        raise LaunchRejected(
+            "signature", f"id_token signed with alg {str(alg)[:20]!r}, kid {str(kid)[:80]!r}"
+        )
     try:
         key = platform_key(session, platform, kid, now=now, http=http)
     except PlatformKeysError as exc:
@@ -110,16 +121,28 @@ def _times(body: Mapping[str, Any]) -> None:
         raise LaunchRejected("token", "the id_token lacks exp or iat")
 
 
-def validate_launch(session: Session, form: Mapping[str, str], *, expected_nonce_sha256: str,
-                    state_platform_id: int, secure: bool, http: requests.Session | None = None,
-                    now: dt.datetime | None = None) -> ValidLaunch:
+def validate_launch(
+    session: Session,
+    form: Mapping[str, str],
+    *,
+    expected_nonce_sha256: str,
+    state_platform_id: int,
+    secure: bool,
+    http: requests.Session | None = None,
+    now: dt.datetime | None = None,
+) -> ValidLaunch:
     """Checks a launch whose state was consumed (``login.consume_state``): the state's nonce digest and
     platform are what the token must match. ``LaunchRejected`` names the first check that failed."""
     now = now or utcnow()
     request = FormRequest(form, secure)
     conf = DbToolConf(session)
-    launch = _Launch(request, conf, session_service=SessionService(request), cookie_service=NoCookies(),
-                     requests_session=http)
+    launch = _Launch(
+        request,
+        conf,
+        session_service=SessionService(request),
+        cookie_service=NoCookies(),
+        requests_session=http,
+    )
     launch.set_auto_validation(False)
     if not form.get("id_token"):
         raise LaunchRejected("token", "the launch brought no id_token")
@@ -146,8 +169,9 @@ def validate_launch(session: Session, form: Mapping[str, str], *, expected_nonce
     try:
         launch.validate_deployment()
     except LtiException:
-        raise LaunchRejected("deployment", f"deployment {deployment[:100]!r} of {platform.issuer[:200]!r}"
-                             ) from None
+        raise LaunchRejected(
+            "deployment", f"deployment {deployment[:100]!r} of {platform.issuer[:200]!r}"
+        ) from None
     message_type = body.get(CLAIM + "message_type")
     if message_type != RESOURCE_LINK:
         raise LaunchRejected("message_type", f"message type {str(message_type)[:60]!r}")

@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from rules.wording import Sentence
+
 from ...db import session_scope
 from .platforms import PlatformView, list_platforms
 from .registration import tool_urls
@@ -17,9 +19,9 @@ from .registration import tool_urls
 class Placement:
     registered: bool  # a platform with the connected Moodle's issuer and a deployment is stored
     platforms: list[PlatformView]
-    problems: list[str] = field(default_factory=list)
+    problems: list[Sentence] = field(default_factory=list)
     steps: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    notes: list[Sentence] = field(default_factory=list)
 
 
 def admin_steps(public_base_url: str, moodle_url: str) -> list[str]:
@@ -46,7 +48,7 @@ def admin_steps(public_base_url: str, moodle_url: str) -> list[str]:
         f"hosts list' (e.g. 127.0.0.0/8 and localhost for {tool.hostname}) and add {port} to 'cURL "
         "allowed ports list' (keep 443 and 80).",
         "Add the tool once to each template course (Add an activity or resource > Cadre Companion, or "
-        f"External tool with the preconfigured tool); with 'Accept grades from the tool' on, the hours "
+        "External tool with the preconfigured tool); with 'Accept grades from the tool' on, the hours "
         "reach the course's gradebook. Courses copied from a template carry the activity with them. "
         "Set the activity's maximum grade to 100 to read the column as the percentage of the target.",
         f"Check with `cadre doctor`: the tool's issuer must be {moodle_url or 'the connected Moodle'}.",
@@ -60,21 +62,40 @@ def placement(database_url: str, public_base_url: str, moodle_url: str) -> Place
         with session_scope(database_url) as session:
             platforms = list_platforms(session, moodle_url)
     except SQLAlchemyError:
-        return Placement(False, [], ["the database cannot be read: run `cadre db upgrade`"], steps)
+        return Placement(
+            False, [], [Sentence("the database cannot be read: run `cadre db upgrade`")], steps
+        )
     problems = []
     connected = [p for p in platforms if p.connected]
     if not moodle_url:
-        problems.append("no Moodle site is connected (CADRE_MOODLE_URL)")
+        problems.append(Sentence("no Moodle site is connected (CADRE_MOODLE_URL)"))
     elif not connected:
-        problems.append(f"no LTI platform with issuer {moodle_url} is registered: the tool is not placed "
-                        "in the connected Moodle yet")
+        problems.append(
+            Sentence(
+                "no LTI platform with issuer %(issuer)s is registered: the tool is not placed "
+                "in the connected Moodle yet",
+                issuer=moodle_url,
+            )
+        )
     for platform in platforms:
         if not platform.connected:
-            problems.append(f"platform {platform.name} ({platform.issuer}) is not the connected Moodle: its "
-                            "launches show nobody's data")
+            problems.append(
+                Sentence(
+                    "platform %(name)s (%(issuer)s) is not the connected Moodle: its launches "
+                    "show nobody's data",
+                    name=platform.name,
+                    issuer=platform.issuer,
+                )
+            )
     notes = []
     if urlsplit(public_base_url).scheme != "https":
-        notes.append(f"the public base URL {public_base_url} is not https: a Moodle served over https "
-                        "cannot show an http tool in its frame (mixed content); use https in production")
-    return Placement(bool(connected) and all(p.deployments for p in connected), platforms, problems, steps,
-                     notes)
+        notes.append(
+            Sentence(
+                "the public base URL %(url)s is not https: a Moodle served over https cannot "
+                "show an http tool in its frame (mixed content); use https in production",
+                url=public_base_url,
+            )
+        )
+    return Placement(
+        bool(connected) and all(p.deployments for p in connected), platforms, problems, steps, notes
+    )

@@ -27,7 +27,7 @@ from rules.wording import Sentence
 from ...models import AuditLog, LtiDeployment, LtiPlatform, utcnow
 
 KEYSET_TTL = dt.timedelta(hours=1)
-REFETCH_AFTER = dt.timedelta(seconds=30)
+REFETCH_AFTER = dt.timedelta(seconds=5)
 FETCH_TIMEOUT = 10.0
 DYNAMIC = "dynamic registration"
 
@@ -84,15 +84,25 @@ def is_connected(issuer: str, moodle_url: str) -> bool:
 
 
 def _view(row: LtiPlatform, moodle_url: str) -> PlatformView:
-    return PlatformView(row.id, row.issuer, row.client_id, row.name,
-                        tuple(d.deployment_id for d in row.deployments), row.auth_login_url,
-                        row.auth_token_url, row.keyset_url, row.registered_by, row.created_at,
-                        is_connected(row.issuer, moodle_url))
+    return PlatformView(
+        row.id,
+        row.issuer,
+        row.client_id,
+        row.name,
+        tuple(d.deployment_id for d in row.deployments),
+        row.auth_login_url,
+        row.auth_token_url,
+        row.keyset_url,
+        row.registered_by,
+        row.created_at,
+        is_connected(row.issuer, moodle_url),
+    )
 
 
 def list_platforms(session: Session, moodle_url: str) -> list[PlatformView]:
-    rows = session.scalars(select(LtiPlatform).options(selectinload(LtiPlatform.deployments))
-                           .order_by(LtiPlatform.id))
+    rows = session.scalars(
+        select(LtiPlatform).options(selectinload(LtiPlatform.deployments)).order_by(LtiPlatform.id)
+    )
     return [_view(row, moodle_url) for row in rows]
 
 
@@ -155,11 +165,15 @@ class PlatformDetails:
         deployments = tuple(dict.fromkeys(_text("deployment_id", d) for d in self.deployments if d.strip()))
         if not deployments:
             raise PlatformError("deployment_id", Sentence("at least one deployment id is required"))
-        return PlatformDetails(issuer, _text("client_id", self.client_id), deployments,
-                               _url("auth_login_url", self.auth_login_url),
-                               _url("auth_token_url", self.auth_token_url),
-                               _url("keyset_url", self.keyset_url),
-                               self.name.strip()[:255] or urlsplit(issuer).hostname or issuer)
+        return PlatformDetails(
+            issuer,
+            _text("client_id", self.client_id),
+            deployments,
+            _url("auth_login_url", self.auth_login_url),
+            _url("auth_token_url", self.auth_token_url),
+            _url("keyset_url", self.keyset_url),
+            self.name.strip()[:255] or urlsplit(issuer).hostname or issuer,
+        )
 
 
 def save_platform(session: Session, details: PlatformDetails, *, actor: str) -> LtiPlatform:
@@ -172,7 +186,11 @@ def save_platform(session: Session, details: PlatformDetails, *, actor: str) -> 
         row = LtiPlatform(issuer=details.issuer, client_id=details.client_id, registered_by=actor)
         session.add(row)
     changed_keys = row.keyset_url != details.keyset_url
-    row.name, row.auth_login_url, row.auth_token_url = details.name, details.auth_login_url, details.auth_token_url
+    row.name, row.auth_login_url, row.auth_token_url = (
+        details.name,
+        details.auth_login_url,
+        details.auth_token_url,
+    )
     row.keyset_url = details.keyset_url
     if changed_keys:
         row.keyset, row.keyset_fetched_at = None, None
@@ -181,9 +199,14 @@ def save_platform(session: Session, details: PlatformDetails, *, actor: str) -> 
     for deployment_id in added:
         row.deployments.append(LtiDeployment(deployment_id=deployment_id))
     session.flush()
-    session.add(AuditLog(actor=actor, action="lti:platform-add" if created else "lti:platform-update",
-                         target=f"{row.issuer} {row.client_id}",
-                         detail={"deployments_added": added, "name": row.name}))
+    session.add(
+        AuditLog(
+            actor=actor,
+            action="lti:platform-add" if created else "lti:platform-update",
+            target=f"{row.issuer} {row.client_id}",
+            detail={"deployments_added": added, "name": row.name},
+        )
+    )
     return row
 
 
@@ -203,8 +226,9 @@ def fetch_keyset(url: str, session: requests.Session | None = None) -> dict[str,
     try:
         response = http.get(url, timeout=FETCH_TIMEOUT, headers={"Accept": "application/json"})
     except requests.RequestException as exc:
-        raise PlatformKeysError(f"the platform's keys at {url} could not be fetched: "
-                                f"{type(exc).__name__}") from None
+        raise PlatformKeysError(
+            f"the platform's keys at {url} could not be fetched: {type(exc).__name__}"
+        ) from None
     if response.status_code != 200:
         raise PlatformKeysError(f"the platform's keys at {url} answered HTTP {response.status_code}")
     try:
@@ -212,7 +236,7 @@ def fetch_keyset(url: str, session: requests.Session | None = None) -> dict[str,
     except ValueError:
         raise PlatformKeysError(f"the platform's keys at {url} are not JSON") from None
     if not isinstance(data, dict) or not isinstance(data.get("keys"), list):
-        raise PlatformKeysError(f"the platform's keys at {url} are not a key set (no \"keys\" list)")
+        raise PlatformKeysError(f'the platform\'s keys at {url} are not a key set (no "keys" list)')
     return {"keys": [key for key in data["keys"] if isinstance(key, dict)]}
 
 
@@ -223,8 +247,14 @@ def _matching(keyset: dict[str, Any] | None, kid: str) -> dict[str, Any] | None:
     return None
 
 
-def platform_key(session: Session, platform: LtiPlatform, kid: str, *, now: dt.datetime | None = None,
-                 http: requests.Session | None = None) -> dict[str, Any] | None:
+def platform_key(
+    session: Session,
+    platform: LtiPlatform,
+    kid: str,
+    *,
+    now: dt.datetime | None = None,
+    http: requests.Session | None = None,
+) -> dict[str, Any] | None:
     """The platform's public key ``kid`` (a JWK), or None when even a fresh key set lacks it."""
     now = now or utcnow()
     fetched = platform.keyset_fetched_at

@@ -88,8 +88,9 @@ class _Http(requests.Session):
     """Every call with a timeout: a platform that does not answer fails the registration, not the
     process."""
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
-                ) -> requests.Response:
+    def request(
+        self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
+    ) -> requests.Response:
         kwargs.setdefault("timeout", TIMEOUT)
         kwargs.setdefault("allow_redirects", False)
         return super().request(method, url, *args, **kwargs)
@@ -131,8 +132,13 @@ class _Registration(DynamicRegistration):
         return list(CLAIMS)
 
     def get_messages(self) -> list[dict[str, str]]:
-        return [{"type": "LtiResourceLinkRequest", "target_link_uri": self.urls.launch,
-                 "label": "Cadre Companion 学时"}]
+        return [
+            {
+                "type": "LtiResourceLinkRequest",
+                "target_link_uri": self.urls.launch,
+                "label": "Cadre Companion 学时",
+            }
+        ]
 
     def get_logo_uri(self) -> str:
         return ""
@@ -152,24 +158,37 @@ class _Registration(DynamicRegistration):
         try:
             found = super().get_openid_configuration()
         except (LtiException, requests.RequestException, ValueError):
-            raise RegistrationError(Sentence("the platform's OpenID configuration at %(url)s could not be "
-                                             "read", url=self.configuration_url)) from None
+            raise RegistrationError(
+                Sentence(
+                    "the platform's OpenID configuration at %(url)s could not be read",
+                    url=self.configuration_url,
+                )
+            ) from None
         return check_configuration(found, self.moodle_url)
 
-    def complete_registration(self, openid_configuration: dict[str, Any],
-                              openid_registration: dict[str, Any]) -> PlatformDetails:
+    def complete_registration(
+        self, openid_configuration: dict[str, Any], openid_registration: dict[str, Any]
+    ) -> PlatformDetails:
         client_id = openid_registration.get("client_id")
         tool = openid_registration.get(TOOL_CONFIGURATION) or {}
         deployment = tool.get("deployment_id") if isinstance(tool, dict) else None
         if not isinstance(client_id, str) or not client_id:
-            raise RegistrationError(Sentence("the platform's answer to the registration names no client id"))
+            raise RegistrationError(
+                Sentence("the platform's answer to the registration names no client id")
+            )
         if not isinstance(deployment, str | int) or str(deployment) == "":
-            raise RegistrationError(Sentence("the platform's answer to the registration names no deployment"))
+            raise RegistrationError(
+                Sentence("the platform's answer to the registration names no deployment")
+            )
         self.details = PlatformDetails(
-            issuer=openid_configuration["issuer"], client_id=client_id, deployments=(str(deployment),),
+            issuer=openid_configuration["issuer"],
+            client_id=client_id,
+            deployments=(str(deployment),),
             auth_login_url=openid_configuration["authorization_endpoint"],
             auth_token_url=openid_configuration["token_endpoint"],
-            keyset_url=openid_configuration["jwks_uri"], name=platform_name(openid_configuration))
+            keyset_url=openid_configuration["jwks_uri"],
+            name=platform_name(openid_configuration),
+        )
         return self.details
 
 
@@ -189,44 +208,70 @@ def check_configuration(found: Any, moodle_url: str) -> dict[str, Any]:
         raise RegistrationError(Sentence("the platform's OpenID configuration is not a JSON object"))
     issuer = found.get("issuer")
     if not isinstance(issuer, str) or not is_connected(issuer, moodle_url):
-        raise RegistrationError(Sentence("the OpenID configuration's issuer %(issuer)s is not the connected "
-                                         "Moodle site %(moodle)s", issuer=str(issuer)[:200], moodle=moodle_url))
+        raise RegistrationError(
+            Sentence(
+                "the OpenID configuration's issuer %(issuer)s is not the connected Moodle site %(moodle)s",
+                issuer=str(issuer)[:200],
+                moodle=moodle_url,
+            )
+        )
     for field in ("authorization_endpoint", "token_endpoint", "jwks_uri", "registration_endpoint"):
         value = found.get(field)
         if not isinstance(value, str) or origin(value) != origin(moodle_url):
-            raise RegistrationError(Sentence("the OpenID configuration's %(field)s is missing or not on the "
-                                             "connected Moodle site", field=field))
+            raise RegistrationError(
+                Sentence(
+                    "the OpenID configuration's %(field)s is missing or not on the connected Moodle site",
+                    field=field,
+                )
+            )
     if not isinstance(found.get(PLATFORM_CONFIGURATION), dict):
         raise RegistrationError(Sentence("the OpenID configuration is not an LTI platform's"))
     return found  # the issuer as Moodle writes it: launches must name it exactly so
 
 
-def register(session: Session, *, configuration_url: str, token: str, public_base_url: str,
-             moodle_url: str) -> Registered:
+def register(
+    session: Session, *, configuration_url: str, token: str, public_base_url: str, moodle_url: str
+) -> Registered:
     """Registers the tool with the platform that opened the registration page, and stores the platform.
     ``RegistrationError`` says what went wrong; nothing is stored then."""
     if not moodle_url:
-        raise RegistrationError(Sentence("no Moodle site is connected: set its address in the settings first"))
+        raise RegistrationError(
+            Sentence("no Moodle site is connected: set its address in the settings first")
+        )
     if not configuration_url:
-        raise RegistrationError(Sentence("open this address from Moodle's Manage tools page (Add LTI "
-                                         "Advantage): Moodle adds its configuration and a registration token"))
+        raise RegistrationError(
+            Sentence(
+                "open this address from Moodle's Manage tools page (Add LTI "
+                "Advantage): Moodle adds its configuration and a registration token"
+            )
+        )
     parts = urlsplit(configuration_url)
     if parts.scheme not in ("http", "https") or origin(configuration_url) != origin(moodle_url):
-        raise RegistrationError(Sentence("the registration was started by %(site)s, not by the connected Moodle "
-                                         "site %(moodle)s", site=origin(configuration_url)
-                                         if parts.scheme in ("http", "https") else "?", moodle=moodle_url))
+        raise RegistrationError(
+            Sentence(
+                "the registration was started by %(site)s, not by the connected Moodle site %(moodle)s",
+                site=origin(configuration_url) if parts.scheme in ("http", "https") else "?",
+                moodle=moodle_url,
+            )
+        )
     flow = _Registration(tool_urls(public_base_url), configuration_url, token, moodle_url)
     try:
         flow.register()
     except RegistrationError:
         raise
     except (LtiException, requests.RequestException, AssertionError, ValueError, KeyError):
-        raise RegistrationError(Sentence("the platform refused the registration or its answer could not "
-                                         "be read")) from None
+        raise RegistrationError(
+            Sentence("the platform refused the registration or its answer could not be read")
+        ) from None
     assert flow.details is not None
     try:
         row = save_platform(session, flow.details, actor=DYNAMIC)
     except PlatformError as exc:
-        raise RegistrationError(Sentence("the platform's answer is not usable: %(field)s: %(error)s",
-                                         field=exc.field, error=exc.message)) from None
+        raise RegistrationError(
+            Sentence(
+                "the platform's answer is not usable: %(field)s: %(error)s",
+                field=exc.field,
+                error=exc.message,
+            )
+        ) from None
     return Registered(row.id, row.name, row.issuer, row.client_id, flow.details.deployments[0])
