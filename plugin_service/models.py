@@ -687,6 +687,67 @@ class StudyTime(Base):
 # --- bulletins ---
 
 
+class Bulletin(Base):
+    """A progress bulletin (通报) as issued: its date, the records it was computed from, its audiences and
+    how many people each reached, and its files (PDF, XLSX; paths relative to ``documents_dir``). Its
+    ranked figures are ``BulletinLine`` rows; its messages are the outbox's of kind ``bulletin`` whose
+    source is its key. ``previous_id`` is the bulletin its changes are measured against. ``notes`` are
+    what the organisation department should know, each a mapping: ``{"headless": [departments]}`` names
+    the departments no head in post was found for."""
+
+    __tablename__ = "bulletin"
+    __table_args__ = (UniqueConstraint("year", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(index=True)
+    key: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(255))
+    due_on: Mapped[str] = mapped_column(String(10))
+    issued_on: Mapped[str] = mapped_column(String(10))  # the day (plan timezone) the run issued it
+    records_for: Mapped[str] = mapped_column(String(10))  # the day its learning records were computed for
+    audiences: Mapped[list[str]] = mapped_column(JSON, default=list)
+    readers: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)  # audience -> people it reached
+    messages: Mapped[int] = mapped_column(default=0)  # outbox messages queued
+    notes: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    previous_id: Mapped[int | None] = mapped_column(ForeignKey("bulletin.id"), default=None)
+    pdf_path: Mapped[str] = mapped_column(String(500), default="")
+    pdf_sha256: Mapped[str | None] = mapped_column(String(64), default=None)  # None: not written yet
+    xlsx_path: Mapped[str] = mapped_column(String(500), default="")
+    xlsx_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(128), default="")
+    run_id: Mapped[int | None] = mapped_column(default=None)
+
+
+class BulletinLine(Base):
+    """One line of a bulletin's tables: a department or tier with its figures, rank (shared by equals:
+    ``tied``) and change since the previous bulletin (``is_new`` when it had none for this group), or the
+    school's total (``grouping`` total, not ranked)."""
+
+    __tablename__ = "bulletin_line"
+    __table_args__ = (UniqueConstraint("bulletin_id", "grouping", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bulletin_id: Mapped[int] = mapped_column(ForeignKey("bulletin.id"), index=True)
+    grouping: Mapped[str] = mapped_column(String(16))  # department tier total
+    key: Mapped[str] = mapped_column(String(128))  # the department's name, the tier's key, "" for the total
+    name: Mapped[str] = mapped_column(String(128))
+    position: Mapped[int] = mapped_column(default=0)  # its place in the ranked table
+    cadres: Mapped[int] = mapped_column(default=0)
+    complete: Mapped[int] = mapped_column(default=0)
+    behind: Mapped[int] = mapped_column(default=0)
+    hours: Mapped[float] = mapped_column(default=0.0)  # the group's hours added up
+    rate: Mapped[float] = mapped_column(default=0.0)  # percent, one decimal, as printed
+    mean_hours: Mapped[float] = mapped_column(default=0.0)  # two decimals, as printed
+    rank: Mapped[int | None] = mapped_column(default=None)
+    tied: Mapped[bool] = mapped_column(default=False)
+    is_new: Mapped[bool] = mapped_column(default=True)
+    previous_rank: Mapped[int | None] = mapped_column(default=None)
+    previous_rate: Mapped[float | None] = mapped_column(default=None)
+    previous_mean_hours: Mapped[float | None] = mapped_column(default=None)
+
+
+
 # --- LTI tool ---
 
 

@@ -99,8 +99,11 @@ def test_each_kind_renders_from_its_preview_values(kind: str) -> None:
     first = pages(pdf)[0]
     assert (float(first.mediabox.width), float(first.mediabox.height)) == pytest.approx(A4, abs=0.5)
     text = text_of(pdf)
-    cadre = sample.get("cadre", sample)
-    assert cadre["name"] in text and cadre["department"] in text
+    if kind == "bulletin":  # a bulletin is of departments, not of one cadre
+        has(text, sample["title"], sample["departments"][0]["name"], sample["tiers"][0]["name"])
+    else:
+        cadre = sample.get("cadre", sample)
+        assert cadre["name"] in text and cadre["department"] in text
     assert dark_fraction(pdf) > 0.01, "page 1 is blank"
 
 

@@ -15,7 +15,7 @@ import csv
 import datetime as dt
 import io
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -108,11 +108,30 @@ def _value(column: Column, value: Any) -> Any:
 
 
 def to_xlsx(table: Table) -> bytes:
+    return to_xlsx_book((table,), table.title)
+
+
+def to_xlsx_book(tables: Sequence[Table], title: str) -> bytes:
+    """One sheet per table, in order, each as ``to_xlsx`` writes its one (its title names the sheet)."""
     book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = (table.title.translate(_SHEET_FORBIDDEN).strip() or "Sheet")[:31]
-    book.properties.title = table.title
+    book.properties.title = title
+    first = book.active
+    assert first is not None
+    used: set[str] = set()
+    for index, table in enumerate(tables):
+        sheet = first if index == 0 else book.create_sheet()
+        name = (table.title.translate(_SHEET_FORBIDDEN).strip() or "Sheet")[:31]
+        while name in used:  # two tables of one title: sheets need names of their own
+            name = f"{name[:28]}-{index + 1}"
+        used.add(name)
+        sheet.title = name
+        _fill(sheet, table)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _fill(sheet: Any, table: Table) -> None:
     bold = Font(bold=True)
     widths = [display_width(c.heading) for c in table.columns]
     for index, column in enumerate(table.columns, start=1):
@@ -135,9 +154,6 @@ def to_xlsx(table: Table) -> bytes:
     if table.columns:
         last = get_column_letter(len(table.columns))
         sheet.auto_filter.ref = f"A1:{last}{max(1, len(table.rows) + 1)}"
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
 
 
 def to_csv(table: Table) -> bytes:

@@ -1,4 +1,5 @@
-"""Documents as PDF: the certificate of study hours, the learning archive and the registration form.
+"""Documents as PDF: the certificate of study hours, the learning archive, the registration form and the
+progress bulletin.
 
 ``render_pdf`` lays out one document from its template folder (see ``templates/documents``);
 ``CertificateRenderer`` renders a year's certificates on a pool of warm processes, one per CPU, since a
@@ -22,7 +23,7 @@ from .engine import engine
 from .sandbox import plain
 from .templates import Folder, TemplateError, check_values, folder, preview_values, root_folder
 
-KINDS = ("certificate", "archive", "registration")
+KINDS = ("certificate", "archive", "registration", "bulletin")
 
 __all__ = ["KINDS", "CertificateRenderer", "TemplateError", "preview_values", "render_html", "render_pdf"]
 

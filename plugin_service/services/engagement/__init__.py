@@ -1,8 +1,9 @@
-"""Engagement (督促, 分类推送, 定期交流, 表彰, 培训需求): reminders, announcements, discussion windows, the
-commendation list and the training-needs survey, all driven by the plan and sent through Moodle."""
+"""Engagement (督促, 分类推送, 通报, 定期交流, 表彰, 培训需求): reminders, announcements, progress bulletins,
+discussion windows, the commendation list and the training-needs survey, all driven by the plan and sent
+through Moodle."""
 
 from .errors import EngagementError
-from .run import JobResult, announce, commend, engage, remind, survey, sync_discussions
+from .run import JobResult, announce, bulletins, commend, engage, remind, survey, sync_discussions
 
-__all__ = ["EngagementError", "JobResult", "announce", "commend", "engage", "remind", "survey",
+__all__ = ["EngagementError", "JobResult", "announce", "bulletins", "commend", "engage", "remind", "survey",
            "sync_discussions"]

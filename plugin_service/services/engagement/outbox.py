@@ -54,6 +54,11 @@ class Delivery:
         return {"sent": self.sent, "refused": self.refused, "confirmed": self.confirmed,
                 "requeued": self.requeued}
 
+    def plus(self, other: Delivery) -> Delivery:
+        """Both deliveries of one run counted together (a daily job delivers its kinds in turns)."""
+        return Delivery(self.sent + other.sent, self.refused + other.refused,
+                        self.confirmed + other.confirmed, self.requeued + other.requeued)
+
 
 def enqueue(session: Session, year: int, messages: Sequence[Outgoing], userids: Mapping[str, int],
             run_id: int | None) -> int:

@@ -26,9 +26,13 @@ from ...config import Settings
 from ...db import session_scope
 from ...logs import bind
 from ...models import EngagementRun, utcnow
+from ..documents.templates import TemplateError
 from ..harvest.context import HarvestError, YearContext, latest_year, load_context
 from ..platform.locks import job_lock
 from . import commendation as commendations
+from .bulletin_files import write_missing
+from .bulletins import BulletinFiring, issue
+from .bulletins import plan_firings as plan_bulletins
 from .errors import EngagementError
 from .messaging import Firing, fire, plan_firings
 from .outbox import Delivery, deliver
@@ -45,6 +49,8 @@ SURVEY_FUNCTIONS = ("mod_feedback_get_feedbacks_by_courses", "mod_feedback_get_i
 Progress = Callable[[int, int], None]
 #: The outbox messages each kind of dated item sends.
 OUTBOX_KINDS = {"reminder": ("reminder", "digest"), "announcement": ("announcement",)}
+#: The outbox messages of the bulletins.
+BULLETIN = "bulletin"
 
 
 @dataclass
@@ -55,6 +61,7 @@ class JobResult:
     dry_run: bool
     run_id: int | None = None
     firings: list[Firing] = field(default_factory=list)
+    bulletins: list[BulletinFiring] = field(default_factory=list)
     topics: list[TopicOutcome] = field(default_factory=list)
     delivery: Delivery = field(default_factory=Delivery)
     survey: tuple[SurveyHarvest, Summary] | None = None
@@ -70,6 +77,10 @@ class JobResult:
             "waiting": [f"{f.kind}:{f.key}" for f in self.firings if f.state == "waiting"],
             "topics": {t.key: t.action for t in self.topics if t.action != "nothing"},
             **self.delivery.as_dict()}
+        bulletins = {b.key: len(b.messages) if b.state == "fired" else b.state for b in self.bulletins
+                     if b.state in ("fired", "expired", "waiting")}
+        if bulletins:  # messages queued by each bulletin issued, or why one was not
+            counts["bulletins"] = bulletins
         if self.survey is not None:
             counts["survey_responses"] = self.survey[0].responses
         if self.commended is not None:
@@ -169,6 +180,42 @@ def announce(client: MoodleClient, settings: Settings, *, year: int | None = Non
     return result
 
 
+def bulletins(client: MoodleClient, settings: Settings, *, year: int | None = None,
+              today: dt.date | None = None, dry_run: bool = False, actor: str = "cli",
+              progress: Progress | None = None) -> JobResult:
+    """Issues the bulletins (通报) due today, writes their files and sends their messages, each once."""
+    context = _context(settings, year)
+    with _job(client, settings, context, "bulletins", today or today_in(context), actor, dry_run) as result:
+        _bulletins(client, settings, result, context, actor, progress)
+    return result
+
+
+def _bulletins(client: MoodleClient, settings: Settings, result: JobResult, context: YearContext, actor: str,
+               progress: Progress | None) -> None:
+    """The figures and messages of what is due (stored, or only shown in a dry run), then the files of
+    every issued bulletin that lacks them, then the messages. A file that cannot be written does not
+    hold back the messages: it fails the run after them, and the next run writes it."""
+    if not context.plan.bulletins:
+        return
+    sender = _check_functions(client, MESSAGE_FUNCTIONS)
+    with session_scope(settings.database_url) as session:
+        if result.dry_run:
+            result.bulletins = plan_bulletins(session, context.plan, result.today)
+            return
+        result.bulletins = issue(session, context.plan, result.today, result.run_id, actor)
+    failed: str | None = None
+    try:
+        write_missing(settings, context.year, actor=actor)
+    except (TemplateError, OSError) as exc:
+        failed = str(exc)
+    sent = deliver(client, settings.database_url, context.year, sender=sender, run_id=result.run_id,
+                   actor=actor, progress=progress, only=(BULLETIN,))
+    result.delivery = result.delivery.plus(sent)
+    if failed is not None:
+        raise EngagementError(f"a bulletin's files could not be written ({failed}); its messages were sent, "
+                              "and the next run writes the files")
+
+
 def sync_discussions(client: MoodleClient, settings: Settings, *, year: int | None = None,
                      today: dt.date | None = None, dry_run: bool = False, actor: str = "cli") -> JobResult:
     """Opens and locks the year's discussion topics as today's date asks, catching up what was missed."""
@@ -222,10 +269,10 @@ def commend(settings: Settings, *, year: int | None = None, save: bool = False,
 
 def engage(client: MoodleClient, settings: Settings, *, year: int, today: dt.date | None = None,
            actor: str = "schedule") -> JobResult:
-    """The daily job of a year: topics, announcements, reminders and their delivery; the survey while
-    the year runs; and, once the period is over and the records were computed after it, the final
-    commendation list. A part that fails is reported and the other parts still run; the run then fails
-    so that the job list shows it."""
+    """The daily job of a year: topics, announcements, reminders and their delivery, the bulletins due;
+    the survey while the year runs; and, once the period is over and the records were computed after it,
+    the final commendation list. A part that fails is reported and the other parts still run; the run then
+    fails so that the job list shows it."""
     context = _context(settings, year)
     plan = context.plan
     day = today or today_in(context)
@@ -233,7 +280,8 @@ def engage(client: MoodleClient, settings: Settings, *, year: int, today: dt.dat
         failures: list[str] = []
         for name, part in (("discussions", lambda: _topics(client, settings, result, context, actor)),
                            ("messages", lambda: _messages(client, settings, result, context,
-                                                          ("announcement", "reminder"), actor, None))):
+                                                          ("announcement", "reminder"), actor, None)),
+                           ("bulletins", lambda: _bulletins(client, settings, result, context, actor, None))):
             try:
                 part()
             except EngagementError as exc:
