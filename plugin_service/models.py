@@ -329,6 +329,7 @@ class LearningRecordRow(Base):
     total_hours: Mapped[float] = mapped_column(default=0.0)
     target_hours: Mapped[float] = mapped_column(default=0.0)
     discussion_points: Mapped[float] = mapped_column(default=0.0)
+    offline_hours: Mapped[float] = mapped_column(default=0.0)  # counted (in total_hours), up to the cap
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     computed_at: Mapped[datetime] = mapped_column(default=utcnow)
     computed_for: Mapped[str] = mapped_column(String(10), default="")  # the day the pace was judged for
@@ -682,6 +683,68 @@ class StudyTime(Base):
 
 
 # --- offline hours ---
+
+
+class OfflineTraining(Base):
+    """An offline training (线下培训: a party-school course, a lecture, a collective study session) that an
+    officer recorded, by form or from a sheet; each attendee earns its hours in its plan ``year``. One
+    training per name and day in a year: a sheet imported again finds it."""
+
+    __tablename__ = "offline_training"
+    __table_args__ = (UniqueConstraint("year", "name", "held_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    held_on: Mapped[str] = mapped_column(String(10))  # the day (ISO)
+    hours: Mapped[float]
+    organiser: Mapped[str] = mapped_column(String(255), default="")
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OfflineAttendance(Base):
+    """A cadre recorded at an offline training: by an officer, or by the approval of their claim
+    (``claim_id``) that they attended it though they were not recorded."""
+
+    __tablename__ = "offline_attendance"
+    __table_args__ = (UniqueConstraint("training_id", "employee_no"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    training_id: Mapped[int] = mapped_column(ForeignKey("offline_training.id"), index=True)
+    employee_no: Mapped[str] = mapped_column(String(32), index=True)
+    recorded_by: Mapped[str] = mapped_column(String(128))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claim_id: Mapped[int | None] = mapped_column(ForeignKey("offline_claim.id"), default=None)
+
+
+class OfflineClaim(Base):
+    """A cadre's claim of offline study hours (学时申报): a recorded training they attended but were not
+    recorded at (``training_id``), or one held elsewhere, with its evidence file (kept under the
+    ``offline_evidence_dir`` setting, ``evidence_path`` relative to it). ``state``: submitted, approved
+    or rejected, once, by an officer of the cadre's department or their reviewer (``decided_by``)."""
+
+    __tablename__ = "offline_claim"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(index=True)
+    employee_no: Mapped[str] = mapped_column(String(32), index=True)
+    training_id: Mapped[int | None] = mapped_column(ForeignKey("offline_training.id"), default=None)
+    title: Mapped[str] = mapped_column(String(255))
+    held_on: Mapped[str] = mapped_column(String(10))  # the day (ISO)
+    hours: Mapped[float]
+    description: Mapped[str] = mapped_column(Text, default="")
+    evidence_path: Mapped[str] = mapped_column(String(500))
+    evidence_name: Mapped[str] = mapped_column(String(255))  # the file's name as uploaded
+    evidence_type: Mapped[str] = mapped_column(String(32))  # the media type its content was found to be
+    evidence_size: Mapped[int]
+    evidence_sha256: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), default="submitted", index=True)
+    submitted_by: Mapped[str] = mapped_column(String(128))
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_by: Mapped[str | None] = mapped_column(String(128), default=None)
+    decided_at: Mapped[datetime | None] = mapped_column(default=None)
+    reason: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 # --- bulletins ---

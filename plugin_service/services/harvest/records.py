@@ -2,8 +2,9 @@
 day each status was first seen, so the history shows when a cadre reached the target (or fell behind,
 or changed tier).
 
-Records are computed from the stored harvest alone (no Moodle call): re-computing on unchanged data
-writes nothing.
+Records are computed from the stored harvest alone (no Moodle call), with the offline study hours
+approved for each cadre: re-computing on unchanged data writes nothing. A training recorded or a claim
+approved between harvests computes its cadres' records again at once (``compute_for``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,15 @@ from typing import Any
 from sqlalchemy import insert, select, true, update
 from sqlalchemy.orm import Session
 
-from rules.hours import CourseFacts, DiscussionFacts, Facts, LearningRecord, ReflectionFacts, learning_record
+from rules.hours import (
+    CourseFacts,
+    DiscussionFacts,
+    Facts,
+    LearningRecord,
+    OfflineHours,
+    ReflectionFacts,
+    learning_record,
+)
 
 from ...db import Base
 from ...models import (
@@ -27,6 +36,7 @@ from ...models import (
     StatusChange,
     utcnow,
 )
+from ..offline.facts import offline_changed_since, offline_facts
 from .context import YearContext
 
 RECORDS = Base.metadata.tables[LearningRecordRow.__tablename__]
@@ -34,11 +44,13 @@ HISTORY = Base.metadata.tables[StatusChange.__tablename__]
 
 
 def facts_of(session: Session, context: YearContext, only: set[str] | None = None) -> dict[str, Facts]:
-    """The members' harvested facts (``only`` some of them), read in three queries per 500 cadres."""
+    """The members' harvested facts (``only`` some of them) and approved offline hours, read in five
+    queries per 500 cadres."""
     members = sorted(context.members if only is None else set(context.members) & only)
     courses: dict[str, list[CourseFacts]] = defaultdict(list)
     reflections: dict[str, list[ReflectionFacts]] = defaultdict(list)
     discussions: dict[str, list[DiscussionFacts]] = defaultdict(list)
+    offline: dict[str, list[OfflineHours]] = defaultdict(list)
     chunks = [None] if only is None else [members[i:i + 500] for i in range(0, len(members), 500)]
     for chunk in chunks:
         of = _among(chunk)
@@ -58,9 +70,11 @@ def facts_of(session: Session, context: YearContext, only: set[str] | None = Non
                        DiscussionRecord.posts_in_window)
                 .where(DiscussionRecord.year == context.year, of(DiscussionRecord.employee_no))):
             discussions[employee_no].append(DiscussionFacts(key, posts))
+        for employee_no, hours in offline_facts(session, context.year, chunk).items():
+            offline[employee_no].extend(hours)
     return {no: Facts(no, context.members[no].tier_key, context.members[no].excluded,
                       tuple(courses.get(no, ())), tuple(reflections.get(no, ())),
-                      tuple(discussions.get(no, ())))
+                      tuple(discussions.get(no, ())), tuple(offline.get(no, ())))
             for no in members}
 
 
@@ -78,6 +92,7 @@ def changed_since(session: Session, year: int, run_id: int, since: dt.datetime) 
     for model in (ReflectionRecord, DiscussionRecord):
         changed.update(session.scalars(select(model.employee_no).where(model.year == year,
                                                                        model.updated_at >= since)))
+    changed.update(offline_changed_since(session, year, since))
     return changed
 
 
@@ -93,6 +108,8 @@ def as_json(record: LearningRecord) -> dict[str, Any]:
     values["points"] = [[key, points] for key, points in record.points]
     values["credits"] = [{"course": c.course, "kind": c.kind, "hours": c.hours,
                           "completed_on": c.completed_on.isoformat()} for c in record.credits]
+    values["offline"] = [{"source": o.source, "title": o.title, "on": o.on.isoformat(), "hours": o.hours}
+                         for o in record.offline]
     return values
 
 
@@ -106,12 +123,8 @@ def compute_records(session: Session, context: YearContext, today: dt.date, run_
     With ``changed_cadres`` (an incremental harvest), a record already judged for ``today`` in the
     same tier is computed again only when its cadre's facts changed: nothing else can move it.
     """
-    table = RECORDS
-    stored = {row.employee_no: row for row in session.execute(
-        select(table.c.employee_no, table.c.id, table.c.status, table.c.status_since, table.c.tier_key,
-               table.c.detail, table.c.computed_for).where(table.c.year == context.year))}
+    stored = _stored(session, context.year)
     day = today.isoformat()
-    now = utcnow()
     only = None
     if changed_cadres is not None:
         settled = {no for no, row in stored.items()
@@ -119,6 +132,35 @@ def compute_records(session: Session, context: YearContext, today: dt.date, run_
                    and row.tier_key == context.members[no].tier_key}
         only = (set(context.members) - settled) | changed_cadres
     facts = facts_of(session, context, only)
+    return len(facts), _store(session, context, facts, stored, today, run_id)
+
+
+def compute_for(session: Session, context: YearContext, cadres: set[str], today: dt.date,
+                run_id: int | None = None) -> int:
+    """Computes and stores the records of ``cadres`` (members of the context) alone, judged for
+    ``today``; returns how many changed. What a recorded training or an approved claim moves is seen at
+    once, without waiting for the next harvest."""
+    wanted = set(context.members) & cadres
+    if not wanted:
+        return 0
+    stored = _stored(session, context.year, wanted)
+    return _store(session, context, facts_of(session, context, wanted), stored, today, run_id)
+
+
+def _stored(session: Session, year: int, only: set[str] | None = None) -> dict[str, Any]:
+    table = RECORDS
+    query = select(table.c.employee_no, table.c.id, table.c.status, table.c.status_since, table.c.tier_key,
+                   table.c.detail, table.c.computed_for).where(table.c.year == year)
+    if only is not None:
+        query = query.where(table.c.employee_no.in_(sorted(only)))
+    return {row.employee_no: row for row in session.execute(query)}
+
+
+def _store(session: Session, context: YearContext, facts: dict[str, Facts], stored: dict[str, Any],
+           today: dt.date, run_id: int | None) -> int:
+    """Writes the records of ``facts`` that changed (and the status history); returns how many."""
+    day = today.isoformat()
+    now = utcnow()
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     history: list[dict[str, Any]] = []
@@ -137,7 +179,8 @@ def compute_records(session: Session, context: YearContext, today: dt.date, run_
         values = {"tier_key": record.tier, "status": record.status, "required_hours": record.required_hours,
                   "elective_hours": record.elective_hours, "total_hours": record.total_hours,
                   "target_hours": record.target, "discussion_points": record.discussion_points,
-                  "detail": detail, "computed_at": now, "computed_for": day, "run_id": run_id}
+                  "offline_hours": record.offline_hours, "detail": detail, "computed_at": now,
+                  "computed_for": day, "run_id": run_id}
         if row is None:
             inserts.append({"year": context.year, "employee_no": employee_no, "status_since": day, **values})
         else:
@@ -149,4 +192,4 @@ def compute_records(session: Session, context: YearContext, today: dt.date, run_
         session.execute(update(LearningRecordRow), updates)
     if history:
         session.execute(insert(HISTORY), history)
-    return len(facts), len(inserts) + sum(1 for u in updates if "detail" in u)
+    return len(inserts) + sum(1 for u in updates if "detail" in u)

@@ -1,9 +1,11 @@
-"""The audit log as the console filters it: by who, what, on what, outcome and day, newest first."""
+"""The audit log: what is written to it (``record``), and how the console filters it: by who, what, on
+what, outcome and day, newest first."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -12,6 +14,14 @@ from ...models import AuditLog
 
 PER_PAGE = 100
 OUTCOMES = ("ok", "failed", "unknown")
+
+
+def record(session: Session, actor: str, action: str, target: str, *, outcome: str = "ok",
+           **detail: Any) -> AuditLog:
+    """One action in the log, in the session's transaction: it stands or falls with what it records."""
+    row = AuditLog(actor=actor, action=action, target=target[:255], outcome=outcome, detail=detail)
+    session.add(row)
+    return row
 
 
 @dataclass(frozen=True)
