@@ -8,6 +8,7 @@ import click
 
 from ..config import ConfigError, load_settings
 from ..logs import configure
+from .bulletin import bulletin
 from .doctor import doctor
 from .documents import archives, certificate, certificates
 from .engage import announce_command, commend_command, discussions, remind_command, survey_group
@@ -43,6 +44,7 @@ main.add_command(harvest_command)
 main.add_command(record_command)
 main.add_command(remind_command)
 main.add_command(announce_command)
+main.add_command(bulletin)
 main.add_command(discussions)
 main.add_command(commend_command)
 main.add_command(survey_group)

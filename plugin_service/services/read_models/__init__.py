@@ -6,6 +6,7 @@ read from the stored records as plain values, always within the reader's ``Scope
   laggards and the commendation candidates; ``report_exports``: the same as spreadsheets;
 - ``cadre_pages``: finding cadres, and everything the console shows about one;
 - ``record_lists``: the learning records as lists another system reads (the JSON API);
+- ``bulletins``: the bulletins (通报) issued, their delivery and their ranked tables;
 - ``page_cache``: the dashboard's and reports' numbers, kept per state of the data.
 
 The package imports nothing itself: import the module you need.
