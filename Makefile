@@ -22,3 +22,4 @@ benchmark: bootstrap
 	.venv/bin/python benchmarks/remind.py --json
 	.venv/bin/python benchmarks/documents.py --json
 	.venv/bin/python benchmarks/console.py --json
+	.venv/bin/python benchmarks/lti.py --json

@@ -217,7 +217,7 @@ def _unverified(token: str) -> dict[str, Any]:
 def login() -> Response:
     """Third-party initiated login: back to the platform's authorization endpoint with a new state."""
     _language()
-    params = {key: value for key, value in request.values.items(multi=False)}
+    params = request.values.to_dict()  # the first value of each
     current = settings()
     try:
         with session_scope(current.database_url) as session:
@@ -241,7 +241,7 @@ def login() -> Response:
 @blueprint.post("/launch")
 def launch() -> Response:
     """The platform's form post with the id_token: checked, matched to a person, and on to their page."""
-    form = {key: value for key, value in request.form.items(multi=False)}
+    form = request.form.to_dict()  # the first value of each
     claims = _unverified(form.get("id_token", ""))
     presentation = claims.get(CLAIM + "launch_presentation")
     asked = presentation.get("locale") if isinstance(presentation, dict) else None

@@ -129,7 +129,7 @@ def test_a_cadre_who_is_also_an_officer_has_both_roles(tool: Tool) -> None:
             "correct horse battery staple",
             role="officer",
             actor="test",
-            departments=["党委宣传部"],
+            departments=("党委宣传部",),
         )
     found = viewer(tool, learner())
     assert found.roles == ("learner", "officer") and found.departments == ("党委宣传部",)

@@ -121,10 +121,10 @@ def test_a_registration_that_cannot_be_trusted_stores_nothing(unregistered: Tool
         url = platform.registration_url(token="not-a-token")
     else:
         original = platform.openid_configuration
-        platform.openid_configuration = lambda: {
+        platform.openid_configuration = lambda: {  # type: ignore[method-assign]
             **original(),
             "registration_endpoint": "http://127.0.0.3/r",
-        }  # type: ignore[method-assign]
+        }
     answer = unregistered.client.get(url, headers={"Accept-Language": "en"})
     assert answer.status_code == 400
     page = answer.get_data(as_text=True)

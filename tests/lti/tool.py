@@ -111,7 +111,7 @@ def seed(database_url: str) -> None:
             "correct horse battery staple",
             role="officer",
             actor="test",
-            departments=["科研处"],
+            departments=("科研处",),
         )
 
 

@@ -162,7 +162,7 @@ def _enrolled(session: Session, course: YearCourse) -> dict[str, int]:
             Cadre.moodle_userid.is_not(None),
         )
     )
-    return {employee_no: userid for employee_no, userid in rows}
+    return {employee_no: int(userid) for employee_no, userid in rows if userid is not None}
 
 
 def wanted_scores(session: Session, item: LtiLineItem, year: int | None) -> tuple[int | None, list[Wanted]]:
@@ -268,8 +268,9 @@ def _push_item(
         return
     if not wanted:
         return
-    connector.get_access_token(list(item.scopes))  # a token refused fails the column, not each score
-    service = AssignmentsGradesService(connector, {"scope": list(item.scopes), "lineitem": item.url})
+    scopes: Any = list(item.scopes)
+    connector.get_access_token(scopes)  # a token refused fails the column, not each score
+    service = AssignmentsGradesService(connector, {"scope": scopes, "lineitem": item.url})
     stored = {
         row.employee_no: row
         for row in session.scalars(select(LtiScore).where(LtiScore.line_item_id == item.id))
