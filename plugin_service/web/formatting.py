@@ -42,7 +42,7 @@ WHAT_WORDS = {
     "remind": lazy_gettext("reminders"), "announce": lazy_gettext("announcements"),
     "discussions": lazy_gettext("discussion topics"), "survey": lazy_gettext("survey"),
     "commend": lazy_gettext("commendation list"), "certificates": lazy_gettext("certificates"),
-    "archives": lazy_gettext("archives and forms"),
+    "archives": lazy_gettext("archives and forms"), "bulletins": lazy_gettext("bulletins"),
 }
 COURSE_KIND_WORDS = {"required": lazy_gettext("required"), "elective": lazy_gettext("elective"),
                      "other": lazy_gettext("other")}
@@ -65,7 +65,7 @@ KEY_WORDS = {
     "zip": lazy_gettext("ZIP file"), "run_id": lazy_gettext("run"), "batch_id": lazy_gettext("batch"),
     "year": lazy_gettext("year"), "mode": lazy_gettext("mode"), "resumed": lazy_gettext("continued"),
     "counts": lazy_gettext("counts"), "total": lazy_gettext("total"), "notes": lazy_gettext("notes"),
-    "value": lazy_gettext("value"),
+    "value": lazy_gettext("value"), "bulletins": lazy_gettext("bulletins"),
 }
 FACT_WORDS = {"rank": lazy_gettext("rank"), "department_type": lazy_gettext("department type"),
               "status": lazy_gettext("employment status"), "gender": lazy_gettext("gender"),
@@ -164,6 +164,8 @@ ACTION_WORDS = {
     "user:change": lazy_gettext("console user changed"),
     "user:disable": lazy_gettext("console user disabled"),
     "user:enable": lazy_gettext("console user enabled"),
+    "bulletin:issue": lazy_gettext("bulletin issued"),
+    "bulletin:files": lazy_gettext("bulletin's files written"),
 }
 
 
