@@ -108,6 +108,7 @@ def test_a_closed_package_refuses_the_count_but_shows_its_tracks_to_a_reporter(
     package = courseware["v12"]
     _session(fake, learner, package, 1200)
     row = fake.site.db["scorm"].get(package["instance"])
+    assert row is not None
     fake.site.db["scorm"].update(row, timeclose=fake.site.now() - 60)
     with pytest.raises(MoodleError) as closed:
         client.mod_scorm.get_scorm_attempt_count(package["instance"], learner)

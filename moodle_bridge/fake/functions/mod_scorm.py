@@ -446,9 +446,9 @@ def create_scorm(site: FakeSite, args: dict[str, Any]) -> dict[str, Any]:
     version = str(args.get("version") or SCORM_12)
     if version not in (SCORM_12, SCORM_13):
         raise ValueError(f"version is SCORM_12 or SCORM_13, not {version!r}")
-    settings = {key: args[key] for key in ("maxattempt", "timeopen", "timeclose", "grademethod", "whatgrade",
-                                           "forcecompleted", "forcenewattempt", "lastattemptlock")
-                if key in args}
+    known = ("maxattempt", "timeopen", "timeclose", "grademethod", "whatgrade", "forcecompleted",
+             "forcenewattempt", "lastattemptlock")
+    settings: dict[str, Any] = {key: args[key] for key in known if key in args}
     fields: dict[str, Any] = {**{k: v for k, v in _SCORM_DEFAULTS.items() if v is not None}, **settings,
                               "version": version, "packagesize": int(args.get("packagesize", 20480))}
     cm, scorm = new_module(site, courseid, "scorm", str(args["name"]), section=int(args.get("section", 0)),
