@@ -25,8 +25,8 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     # read again, which also catches what no learner activity signals (an admin's override in Moodle).
     "harvest-nightly": {"task": "cadre.harvest_due_years", "schedule": crontab(hour=3, minute=0)},
     # Every morning, on the night's records: discussion topics opened and locked on their dates,
-    # announcements and reminders sent (each at most once), the survey read, and after the year the
-    # commendation list.
+    # announcements and reminders sent (each at most once), the bulletins due issued and sent (each
+    # once per date), the survey read, and after the year the commendation list.
     "engagement-daily": {"task": "cadre.engage_due_years", "schedule": crontab(hour=7, minute=30)},
 }
 

@@ -102,9 +102,10 @@ def harvest_due_years() -> list[int]:
 @shared_task(bind=True, name="cadre.engage_year", autoretry_for=(EngagementError,), retry_backoff=600,
              retry_backoff_max=3600, max_retries=3)
 def engage_year(self: Any, year: int, today: str | None = None) -> dict[str, Any]:
-    """The daily engagement job of a year (topics, announcements, reminders, survey, commendation).
-    Retried when a part failed: what was done is never done twice, and a message whose sending was
-    interrupted is checked in Moodle before it is sent again."""
+    """The daily engagement job of a year (topics, announcements, reminders, bulletins, survey,
+    commendation). Retried when a part failed: what was done is never done twice (a bulletin is issued
+    once per date), and a message whose sending was interrupted is checked in Moodle before it is sent
+    again."""
     settings = _settings()
     with client_from_settings(settings) as client:
         result = engage(client, settings, year=year, today=dt.date.fromisoformat(today) if today else None)

@@ -181,9 +181,9 @@ def test_each_reader_gets_the_figures_that_concern_them_once(small: Year, tmp_pa
         if not behind.get(department):
             assert "本部门暂无进度落后的干部" in text
     supervised: dict[str, set[str]] = defaultdict(set)
-    for row in year.rows():
-        if row["分管校领导工号"] and row["职级"] != "校级" and row["部门"] in lines:
-            supervised[row["分管校领导工号"]].add(row["部门"])
+    for cadre in year.rows():
+        if cadre["分管校领导工号"] and cadre["职级"] != "校级" and cadre["部门"] in lines:
+            supervised[cadre["分管校领导工号"]].add(cadre["部门"])
     everyone = sum(line.cadres for line in lines.values())
     for no in leaders:
         text = got[no][0]

@@ -54,6 +54,10 @@ def test_the_worker_runs_the_daily_job_once_per_message(worker: Worker, library_
     assert counts(year, "低于本阶段应达到的 20 学时") == Counter({no: 1 for no in expected})
     assert values[0]["counts"]["sent"] > 0 and values[1]["counts"]["sent"] == 0
     assert values[0]["counts"]["topics"] == {"spring": "opened+locked"}
+    # The mid-year bulletin goes with the morning's job, once, whichever of the two runs got it.
+    issued = values[0]["counts"]["bulletins"]["2026-07-01"]
+    assert issued > 0 and "bulletins" not in values[1]["counts"]
+    assert sum(counts(year, "2026 年度干部在线学习上半年进展通报").values()) == issued
     with session_scope(worker.settings.database_url) as session:
         runs = session.scalars(select(EngagementRun).order_by(EngagementRun.id)).all()
         assert [(r.job, r.status, r.today) for r in runs] == [("daily", "done", "2026-07-01")] * 2

@@ -17,6 +17,7 @@ import functools
 import io
 import os
 import random
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -259,8 +260,11 @@ def _ids(site: FakeSite, plan: Plan, rows: list[dict[str, str]]) -> tuple[dict[s
 def provision(fake: RunningFake, database_url: str, *, roster: bytes | None = None,
               plan_text: str | None = None) -> Year:
     upgrade(database_url)
+    # Documents the daily job writes (a bulletin's files) go to a folder of the year's own, never the
+    # working directory's instance/.
     settings = Settings(moodle_url=fake.url, moodle_token=TOKEN, database_url=database_url,
-                        secret_key="test", moodle_batch_size=50, moodle_max_workers=4)
+                        secret_key="test", moodle_batch_size=50, moodle_max_workers=4,
+                        documents_dir=tempfile.mkdtemp(prefix="cadre-documents-"))
     year = Year(fake, settings, plan_text or PLAN_FILE.read_text("utf-8"),
                 roster if roster is not None else ROSTER_FILE.read_bytes(), {}, {})
     year.apply()

@@ -142,10 +142,11 @@ def worker(redis_db: int, library_fake: RunningFake, database_url: str, tmp_path
     broker = f"redis://{REDIS_HOST}:{REDIS_PORT}/{redis_db}"
     settings = Settings(moodle_url=library_fake.url, moodle_token=TOKEN, database_url=database_url,
                         secret_key="test-" + secrets.token_hex(8), broker_url=broker,
-                        moodle_batch_size=50)
+                        moodle_batch_size=50, documents_dir=str(tmp_path / "documents"))
     env = child_env(CADRE_SECRET_KEY=settings.secret_key, CADRE_BROKER_URL=broker,
                     CADRE_DATABASE_URL=database_url, CADRE_MOODLE_URL=library_fake.url,
-                    CADRE_MOODLE_TOKEN=TOKEN, CADRE_MOODLE_BATCH_SIZE="50")
+                    CADRE_MOODLE_TOKEN=TOKEN, CADRE_MOODLE_BATCH_SIZE="50",
+                    CADRE_DOCUMENTS_DIR=settings.documents_dir)
     yield from run_worker(settings, env, tmp_path / "worker.log")
 
 

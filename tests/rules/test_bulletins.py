@@ -111,7 +111,8 @@ def test_school_leaders_count_in_their_tier_and_the_total_but_rank_no_department
     assert leaders is not None and (leaders.figures.cadres, leaders.rank, leaders.name) == (1, 1, "校领导")
     assert all(line.previous is None for line in (*table.departments, *table.tiers))
     again = standing(PEOPLE, TIERS, Earlier({"教务处": Previous(2, 0.0, 5.0)}, {}, Previous(0, 20.0, 4.0)))
-    assert again.total_previous == Previous(0, 20.0, 4.0) and again.department("图书馆").previous is None
+    library = again.department("图书馆")
+    assert again.total_previous == Previous(0, 20.0, 4.0) and library is not None and library.previous is None
 
 
 def test_readers_are_the_leaders_the_heads_in_post_and_everyone_taking_part() -> None:

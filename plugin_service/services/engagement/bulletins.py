@@ -84,8 +84,9 @@ def participants(session: Session, plan: Plan) -> list[Participant]:
              .order_by(LR.employee_no))
     found = []
     for no, name, department, rank, tier_key, status, total, target, required in session.execute(query):
-        tier = plan.tier(tier_key)
-        found.append(Participant(no, name, department, tier_key, status, float(total), float(target),
+        key = str(tier_key)  # the query takes records with a tier only
+        tier = plan.tier(key)
+        found.append(Participant(no, name, department, key, status, float(total), float(target),
                                  float(required), tier.hours.required_min if tier is not None else 0.0,
                                  leader=rank == LEADER_RANK))
     return found
