@@ -38,9 +38,12 @@ RUN: contextvars.ContextVar[int | None] = contextvars.ContextVar("cadre_run", de
 YEAR: contextvars.ContextVar[int | None] = contextvars.ContextVar("cadre_year", default=None)
 
 #: Token-shaped values, whatever the configuration: the value of a token parameter, a bearer
-#: credential, the API's tokens (``cct_`` + 43 characters), a Moodle token (32 hex digits).
+#: credential, the API's tokens (``cct_`` + 43 characters), a Moodle token (32 hex digits), and what the
+#: LTI tool's addresses carry (an LTI registration token or id_token, a page token ``t``).
 PATTERNS = (
     re.compile(r"(?i)(\b(?:ws)?token\b[\"']?\s*[=:]\s*[\"']?)([^\s&\"',;]+)"),
+    re.compile(r"(?i)(\b(?:registration|id)_token[\"']?\s*[=:]\s*[\"']?)([^\s&\"',;]+)"),
+    re.compile(r"(/lti/[^\s?\"']*\?(?:[^\s\"']*&)?t=)([^\s&\"',;]+)"),
     re.compile(r"(?i)(\bbearer\s+)([^\s\"',;]+)"),
     re.compile(r"()\bcct_[A-Za-z0-9_\-]{16,}"),
     re.compile(r"()(?<![0-9a-fA-F])[0-9a-fA-F]{32}(?![0-9a-fA-F])"),
