@@ -43,7 +43,7 @@ class Settings:
     metrics_token: str = ""  # the bearer token /metrics asks for; "" : no metrics (404)
     log_format: str = "text"  # text, or json: one JSON object per line
     harvest_max_age_hours: float = 48.0  # /readyz fails when a year under way has no newer harvest
-    offline_evidence_dir: str = ""  # claims' evidence files; "" : <documents_dir>/offline-evidence (backed up)
+    offline_evidence_dir: str = ""  # claims' evidence files; "": <documents_dir>/offline-evidence (backed up)
     offline_evidence_max_mb: float = 10.0  # the largest evidence file a claim may carry
 
     SECRETS = ("moodle_token", "secret_key", "metrics_token")

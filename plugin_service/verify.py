@@ -67,7 +67,7 @@ def verify(serial: str) -> Response:
     assert stored is not None
     return _page("verify.html", 200, found=found, serial=display(stored),
                  total_hours=_hours(found.total_hours), required_hours=_hours(found.required_hours),
-                 elective_hours=_hours(found.elective_hours))
+                 elective_hours=_hours(found.elective_hours), offline_hours=_hours(found.offline_hours))
 
 
 @blueprint.errorhandler(404)

@@ -73,6 +73,8 @@ class RecordSchema(Schema):
     total_hours = fields.Float(required=True)
     target_hours = fields.Float(required=True)
     discussion_points = fields.Float(required=True)
+    offline_hours = fields.Float(required=True, metadata={
+        "description": "offline study hours counted in total_hours (up to the plan's offline cap)"})
     required_missing = fields.List(fields.String(), required=True)
     reflections_missing = fields.List(fields.String(), required=True)
     reflections_owed = fields.Integer(required=True)
@@ -127,8 +129,20 @@ class StatusChangeSchema(Schema):
     total_hours = fields.Float(required=True)
 
 
+class OfflineSchema(Schema):
+    source = fields.String(required=True, metadata={"description": "training:<id> or claim:<id>"})
+    kind = fields.String(required=True, validate=validate.OneOf(["training", "claim"]))
+    title = fields.String(required=True)
+    on = fields.Date(required=True)
+    hours = fields.Float(required=True)
+
+
 class CadreRecordSchema(RecordSchema):
     reasons = fields.List(fields.String(), required=True)
+    offline_hours_earned = fields.Float(required=True, metadata={"description": "before the offline cap"})
+    offline_max = fields.Float(allow_none=True, required=True,
+                               metadata={"description": "the tier's offline cap; null: the plan counts none"})
+    offline = fields.List(fields.Nested(OfflineSchema), required=True)
     study_seconds = fields.Float(allow_none=True, required=True, metadata={
         "description": "the year's study time in the courses whose courseware tracks it; null where none "
                        "does"})
@@ -164,6 +178,10 @@ class GroupSchema(Schema):
     mean_points = fields.Float(required=True)
     mean_study_seconds = fields.Float(allow_none=True, required=True, metadata={
         "description": "mean study time of the group's cadres whose courses track it; null where none does"})
+    mean_offline_hours = fields.Float(required=True, metadata={
+        "description": "mean offline study hours counted (within mean_hours)"})
+    offline_cadres = fields.Integer(required=True,
+                                    metadata={"description": "cadres with offline hours counted"})
 
 
 class ReportSchema(Schema):

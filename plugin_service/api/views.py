@@ -50,7 +50,8 @@ def _group(line: Any) -> dict[str, Any]:
         "reflections_awaiting")}
     study = line.mean_study_seconds
     return {**counts, "mean_hours": round(line.mean_hours, 2), "mean_points": round(line.mean_points, 2),
-            "mean_study_seconds": round(study, 2) if study is not None else None}
+            "mean_study_seconds": round(study, 2) if study is not None else None,
+            "mean_offline_hours": round(line.mean_offline_hours, 2), "offline_cadres": line.offline_cadres}
 
 
 ERRORS = {401: "no token, or not an active one", 403: "the token may not do this"}

@@ -174,8 +174,9 @@ def print_certificate(view: CertificateView) -> None:
     click.secho(f"{view.serial}  {STATUS_WORDS.get(view.status, view.status)}", bold=True)
     click.echo(f"  {data['name']} ({view.employee_no}), {data['department']} — {view.year}, "
                f"version {view.version}, {'中文' if view.lang == 'zh' else 'English'}")
+    offline = f", offline {_h(data['offline_hours'])}" if data.get("offline_hours") else ""
     click.echo(f"  hours: {_h(data['total_hours'])} (required {_h(data['required_hours'])}, elective "
-               f"{_h(data['elective_hours'])}; target {_h(data['target_hours'])}), "
+               f"{_h(data['elective_hours'])}{offline}; target {_h(data['target_hours'])}), "
                f"tier {data['tier_name'] or '-'}")
     click.echo(f"  issued on {data['issued_on']} by {view.issued_by} ({view.issued_at:%Y-%m-%d %H:%M} UTC)")
     if view.override_reason:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
+from typing import Any
 
 import click
 
@@ -15,9 +16,11 @@ from ..services.harvest import HarvestError, harvest
 from ..services.harvest.context import latest_year
 from ..services.harvest.learning_records import CadreRecord, cadre_record, tier_summary
 from ..services.lti.gradebook import push_hours
+from ..services.offline.claim_views import ClaimView, cadre_claims
 from ..services.platform.locks import LockedError
 from .common import fail, moodle, ready_database, settings_or_fail
 
+CLAIM_WORDS = {"submitted": "submitted 待审核", "approved": "approved 已认定", "rejected": "rejected 未认定"}
 STATUS_WORDS = {"complete": "complete 已完成", "on_track": "on track 进度正常", "behind": "behind 进度落后",
                 "excluded": "excluded 不参加"}
 
@@ -98,13 +101,14 @@ def record_command(employee_no: str, year: int | None) -> None:
         if year is None:
             fail("no plan was applied yet")
         found = cadre_record(session, employee_no, year)
+        claims = cadre_claims(session, employee_no, year)
     if found is None:
         fail(f"no {year} record for {employee_no}: is the employee number right, and has "
              "`cadre harvest` run?")
-    print_record(found)
+    print_record(found, claims)
 
 
-def print_record(found: CadreRecord) -> None:
+def print_record(found: CadreRecord, claims: list[ClaimView] | None = None) -> None:
     def _when(moment: dt.datetime | None) -> str:
         local = found.local(moment)
         return local.strftime("%Y-%m-%d %H:%M") if local else "-"
@@ -157,8 +161,36 @@ def print_record(found: CadreRecord) -> None:
         for key, inside, total in found.discussions:
             click.echo(f"  {key:<18} {inside} posts in the window ({total} in all), "
                        f"{hours_text(points.get(key, 0.0))} points")
+    print_offline(d, claims or [])
     click.echo("history:")
     for day, status, tier, hours in found.history:
         click.echo(f"  {day}  {STATUS_WORDS.get(status, status):<20} tier {tier or '-'}, "
                    f"{hours_text(hours)} h")
     click.echo(f"harvested: {_when(found.harvested_at)} (times in {found.timezone})")
+
+
+def print_offline(detail: dict[str, Any], claims: list[ClaimView]) -> None:
+    """The offline study hours (线下学时) the record counts, each with its source, and the cadre's claims
+    still waiting or rejected (the approved ones are among the sources)."""
+    sources = detail.get("offline", [])
+    if sources:
+        cap = detail.get("offline_max")
+        if not detail.get("tier"):
+            capped = "no requirement applies"
+        elif cap is None:
+            capped = "the plan counts none"
+        else:
+            capped = f"up to {hours_text(cap)}"
+        click.echo(f"offline hours (线下学时): {hours_text(detail.get('offline_hours', 0.0))} counted of "
+                   f"{hours_text(detail.get('offline_hours_earned', 0.0))} ({capped})")
+        for item in sources:
+            kind, _sep, ref = str(item["source"]).partition(":")
+            where = f"training {ref}" if kind == "training" else f"claim {ref}"
+            click.echo(f"  {item['on']}  {hours_text(item['hours']):>4} h  {item['title']}  ({where})")
+    waiting = [c for c in claims if c.state != "approved"]
+    if waiting:
+        click.echo("offline claims (学时申报):")
+        for claim in waiting:
+            why = f": {claim.reason}" if claim.reason else ""
+            click.echo(f"  claim {claim.id}  {claim.held_on.isoformat()}  {hours_text(claim.hours):>4} h  "
+                       f"{claim.title}  {CLAIM_WORDS.get(claim.state, claim.state)}{why}")

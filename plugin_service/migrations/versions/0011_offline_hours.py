@@ -1,4 +1,5 @@
-"""Offline study hours: trainings recorded by officers, attendees, cadres' claims with evidence, and their review.
+"""Offline study hours: trainings recorded by officers, their attendees, cadres' claims with evidence and
+their review, and each learning record's counted offline hours.
 
 Revision ID: 0011
 Revises: 0010

@@ -60,6 +60,7 @@ class Verification:
     version: int
     revoked_on: dt.date | None
     newer_exists: bool
+    offline_hours: float = 0.0  # of the total, offline study (线下学时)
 
 
 def find(session: Session, serial_text: str) -> Certificate | None:
@@ -109,4 +110,5 @@ def verification(session: Session, serial_text: str) -> Verification | None:
     return Verification(cert.status, mask_name(str(data.get("name", ""))), cert.year,
                         float(data.get("total_hours", 0.0)), float(data.get("required_hours", 0.0)),
                         float(data.get("elective_hours", 0.0)), dt.date.fromisoformat(data["issued_on"]),
-                        cert.version, revoked_on, cert.status == "superseded")
+                        cert.version, revoked_on, cert.status == "superseded",
+                        float(data.get("offline_hours", 0.0)))

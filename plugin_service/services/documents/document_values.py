@@ -32,12 +32,16 @@ from .serials import display
 #: less those of ``ISSUE_KEYS``).
 FACT_KEYS = ("title", "issuer", "organisation", "name", "employee_no", "department", "position", "year",
              "total_hours", "required_hours", "elective_hours", "target_hours", "tier_name")
+#: Facts a certificate states only where the cadre has some: a certificate issued before offline hours
+#: counted keeps its digest, so issuing again for unchanged facts still finds it.
+OPTIONAL_FACT_KEYS = ("offline_hours",)
 #: What one issue of a certificate adds to its facts.
 ISSUE_KEYS = ("issued_on", "serial", "version", "verify_url")
 DATE_KEYS = ("issued_on",)
 DEFAULT_TITLE = "干部在线学习学时证明书"
 REGISTRATION_TITLE = "在线学习情况登记表"
 KIND_NAMES = {"required": "必修", "elective": "选修", "other": "其他"}
+OFFLINE_SOURCE_NAMES = {"training": "培训记录", "claim": "个人申报"}
 CERTIFICATE_STATUS_NAMES = {"valid": "有效", "superseded": "已由新版本取代", "revoked": "已撤销"}
 
 
@@ -86,26 +90,33 @@ def certificate_facts(plan: Plan, cadre: Cadre, row: LearningRecordRow, tier_nam
         "elective_hours": hours(row.elective_hours),
         "target_hours": hours(row.target_hours),
         "tier_name": tier_name,
+        "online_hours": hours(row.total_hours - row.offline_hours),
+        "offline_hours": hours(row.offline_hours),
     }
 
 
 def facts_sha256(facts: dict[str, Any]) -> str:
     """A digest of the facts alone: the same facts give the same digest in any process."""
-    text = json.dumps({key: facts[key] for key in FACT_KEYS}, ensure_ascii=False, sort_keys=True,
-                      separators=(",", ":"))
+    stated = {key: facts[key] for key in FACT_KEYS}
+    stated.update({key: facts[key] for key in OPTIONAL_FACT_KEYS if facts.get(key)})
+    text = json.dumps(stated, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def certificate_data(facts: dict[str, Any], *, serial: str, version: int, issued_on: dt.date,
                      verify_url: str) -> dict[str, Any]:
     """The stored form of what a certificate prints (dates as ISO text: it is kept as JSON)."""
-    return {**{key: facts[key] for key in FACT_KEYS}, "issued_on": issued_on.isoformat(), "serial": serial,
+    return {**{key: facts[key] for key in FACT_KEYS}, "online_hours": facts["online_hours"],
+            "offline_hours": facts["offline_hours"], "issued_on": issued_on.isoformat(), "serial": serial,
             "version": version, "verify_url": verify_url}
 
 
 def render_values(data: dict[str, Any]) -> dict[str, Any]:
     """Stored certificate data as the renderer takes it: the same values, dates as dates."""
     values = dict(data)
+    values.setdefault("offline_hours", 0.0)  # stored before offline hours counted: all of it online
+    values.setdefault("online_hours", hours(float(values.get("total_hours") or 0.0)
+                                            - float(values["offline_hours"])))
     for key in DATE_KEYS:
         values[key] = dt.date.fromisoformat(values[key])
     return values
@@ -193,6 +204,13 @@ def _discussions(plan: Plan, record: CadreRecord, tier: str | None) -> list[dict
             for d in plan.discussions if (tier is not None and tier in d.tiers) or d.key in posts]
 
 
+def _offline(detail: dict[str, Any]) -> list[dict[str, Any]]:
+    """The offline study the record counts, by day, with where each came from."""
+    return [{"title": item["title"], "on": dt.date.fromisoformat(item["on"]), "hours": hours(item["hours"]),
+             "source_name": OFFLINE_SOURCE_NAMES.get(str(item["source"]).partition(":")[0], "")}
+            for item in detail.get("offline", [])]
+
+
 def certificates_of(session: Session, employee_no: str, year: int) -> list[dict[str, Any]]:
     return [{"serial": display(c.serial), "version": c.version,
              "issued_on": dt.date.fromisoformat(c.data["issued_on"]),
@@ -217,6 +235,11 @@ def year_values(session: Session, employee_no: str, year: int) -> dict[str, Any]
             "required_hours": hours(detail.get("required_hours")),
             "elective_hours": hours(detail.get("elective_hours")),
             "total_hours": hours(detail.get("total_hours")),
+            "online_hours": hours(float(detail.get("total_hours") or 0.0)
+                                  - float(detail.get("offline_hours") or 0.0)),
+            "offline_hours": hours(detail.get("offline_hours")),
+            "offline_hours_earned": hours(detail.get("offline_hours_earned")),
+            "offline": _offline(detail),
             "discussion_points": hours(detail.get("discussion_points")),
             "study_time": describe_zh(record.study_seconds),
             "status_name": STATUS_NAMES.get(record.status, record.status),
@@ -255,7 +278,8 @@ def registration_values(session: Session, employee_no: str, year: int, *,
     if cadre is None or values is None or plan is None:
         raise DocumentError(f"no {year} learning record for {employee_no}: has `cadre harvest` run?")
     keys = ("tier_name", "class_name", "target_hours", "required_min", "required_hours", "elective_hours",
-            "total_hours", "discussion_points", "study_time", "status_name", "courses", "reflections")
+            "total_hours", "discussion_points", "study_time", "status_name", "courses", "reflections",
+            "online_hours", "offline_hours", "offline")
     return {"title": REGISTRATION_TITLE, "organisation": plan.organisation, "year": year,
             "cadre": cadre_values(cadre), **{key: values[key] for key in keys},
             "generated_on": today or local_today(plan)}

@@ -6,7 +6,9 @@ personal data); attendees only within the reader's scope."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
@@ -128,7 +130,11 @@ def cadre_offline(session: Session, employee_no: str, year: int) -> CadreOffline
     """The offline hours of the cadre's stored record of ``year``, each with its source."""
     row = session.scalar(select(LearningRecordRow).where(LearningRecordRow.year == year,
                                                         LearningRecordRow.employee_no == employee_no))
-    detail = row.detail if row is not None else {}
+    return offline_of(row.detail if row is not None else {})
+
+
+def offline_of(detail: Mapping[str, Any]) -> CadreOffline:
+    """The offline hours a stored record's ``detail`` counts, each with its source."""
     lines = []
     for item in detail.get("offline", []):
         kind, _sep, ref = str(item["source"]).partition(":")

@@ -34,6 +34,8 @@ from ...models import (
 from ..documents.document_values import plan_of
 from ..documents.serials import display
 from ..harvest.learning_records import StudyLine, grader_of, reflection_count_of, study_lines, study_total
+from ..offline.claim_views import ClaimView, cadre_claims
+from ..offline.training_views import CadreOffline, offline_of
 from .reports import harvested_at, names
 from .scope import EVERYTHING, Scope
 
@@ -176,6 +178,8 @@ class CadrePage:
     timezone: str = "Asia/Shanghai"
     tier_names: dict[str, str] = field(default_factory=dict)
     reflection_count: ReflectionCount | None = None  # the record's owed reflections, counted as everywhere
+    offline: CadreOffline | None = None  # the offline hours the record counts, with their sources
+    claims: list[ClaimView] = field(default_factory=list)  # the year's claims of offline hours
 
     @property
     def study_seconds(self) -> float | None:
@@ -227,6 +231,8 @@ def cadre_page(session: Session, employee_no: str, year: int | None, scope: Scop
     page.record = session.scalar(select(LearningRecordRow).where(
         LearningRecordRow.year == year, LearningRecordRow.employee_no == employee_no))
     _learning(session, page, plan, year, membership.tier_key if membership else None)
+    page.offline = offline_of(page.record.detail) if page.record is not None else None
+    page.claims = cadre_claims(session, employee_no, year)
     page.history = list(session.scalars(select(StatusChange).where(
         StatusChange.year == year, StatusChange.employee_no == employee_no).order_by(StatusChange.id)))
     page.certificates = [

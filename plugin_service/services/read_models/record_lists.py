@@ -44,6 +44,7 @@ def _line(record: LearningRecordRow, cadre: Cadre, klass: str | None, plan: Plan
             "elective_hours": round(record.elective_hours, 2), "total_hours": round(record.total_hours, 2),
             "target_hours": round(record.target_hours, 2),
             "discussion_points": round(record.discussion_points, 2),
+            "offline_hours": round(record.offline_hours, 2),
             "required_missing": list(detail.get("required_missing", [])),
             "reflections_missing": list(detail.get("reflections_missing", [])),
             "reflections_owed": count.owed, "reflections_submitted": count.submitted,
@@ -118,6 +119,11 @@ def record(session: Session, year: int, employee_no: str,
                         "study_last_tracked_at": study[key].last_tracked_at if key in study else None})
     points = dict((key, value) for key, value in detail.get("points", []))
     return {**line, "reasons": list(detail.get("reasons", [])), "courses": courses,
+            "offline_hours_earned": round(float(detail.get("offline_hours_earned") or 0.0), 2),
+            "offline_max": detail.get("offline_max"),
+            "offline": [{"source": item["source"], "kind": str(item["source"]).partition(":")[0],
+                         "title": item["title"], "on": dt.date.fromisoformat(item["on"]),
+                         "hours": float(item["hours"])} for item in detail.get("offline", [])],
             "study_seconds": full.study_seconds,
             "reflections": [{"course": r.course, "status": r.status, "chars": r.chars,
                              "submitted_at": r.submitted_at, "grade": r.grade, "graded_at": r.graded_at}

@@ -24,6 +24,7 @@ def _line(line: GroupLine, name: str) -> dict[str, object]:
     return {"group": name, "cadres": line.cadres, "complete": line.complete, "on_track": line.on_track,
             "behind": line.behind, "complete_share": _share(line.complete, line.cadres),
             "mean_hours": round(line.mean_hours, 2), "hours_met": line.hours_met,
+            "mean_offline_hours": round(line.mean_offline_hours, 2), "offline_cadres": line.offline_cadres,
             "required_met": line.required_met,
             "required_share": _share(line.required_done, line.required_owed),
             "reflections_owed": line.reflections_owed, "reflections_submitted": line.reflections_submitted,
@@ -47,6 +48,8 @@ def summary_table(found: Report) -> Table:
                Column("behind", "进度落后", kind="number"),
                Column("complete_share", "完成率（%）", kind="number"),
                Column("mean_hours", "平均学时", kind="hours"),
+               Column("mean_offline_hours", "其中人均线下学时", kind="hours"),
+               Column("offline_cadres", "计入线下学时人数", kind="number"),
                Column("hours_met", "学时达标人数", kind="number"),
                Column("required_met", "必修课全部完成人数", kind="number"),
                Column("required_share", "必修课完成率（%）", kind="number"),
@@ -68,13 +71,14 @@ def laggards_table(session: Session, filters: ReportFilters, scope: Scope = EVER
     columns = (Column("employee_no", "工号"), Column("name", "姓名"), Column("department", "部门"),
                Column("tier", "层级"), Column("class", "班级"), Column("status", "状态"),
                Column("total", "总学时", kind="hours"), Column("required", "必修学时", kind="hours"),
+               Column("offline", "线下学时", kind="hours"),
                Column("target", "目标学时", kind="hours"), Column("points", "发言积分", kind="hours"),
                Column("since", "状态起始日期", kind="date"))
     return Table(f"{filters.year} 年度学习进度落后干部", columns, tuple(
         {"employee_no": r.employee_no, "name": r.name, "department": r.department, "tier": r.tier,
          "class": r.klass, "status": STATUS_NAMES.get(r.status, r.status), "total": r.total_hours,
-         "required": r.required_hours, "target": r.target_hours, "points": r.discussion_points,
-         "since": r.status_since} for r in rows))
+         "required": r.required_hours, "offline": r.offline_hours, "target": r.target_hours,
+         "points": r.discussion_points, "since": r.status_since} for r in rows))
 
 
 def study_table(found: Report) -> Table:

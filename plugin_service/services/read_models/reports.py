@@ -83,6 +83,12 @@ class GroupLine:
     discussants: int = 0  # cadres with discussion points
     study_seconds: float = 0.0  # study time of the group's cadres in courses whose courseware tracks it
     study_cadres: int = 0  # cadres with a course whose courseware tracks study time
+    offline_hours: float = 0.0  # offline study hours counted in the group's records (in ``hours``)
+    offline_cadres: int = 0  # cadres with offline hours counted
+
+    @property
+    def mean_offline_hours(self) -> float:
+        return self.offline_hours / self.cadres if self.cadres else 0.0
 
     @property
     def mean_study_seconds(self) -> float | None:
@@ -113,7 +119,8 @@ class GroupLine:
         for name in ("cadres", "complete", "on_track", "behind", "hours", "target", "hours_met",
                      "required_met", "required_owed", "required_done", "reflections_owed",
                      "reflections_missing", "reflections_short", "reflections_awaiting",
-                     "reflections_graded", "points", "discussants", "study_seconds", "study_cadres"):
+                     "reflections_graded", "points", "discussants", "study_seconds", "study_cadres",
+                     "offline_hours", "offline_cadres"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
@@ -138,6 +145,7 @@ class CadreLine:
     target_hours: float
     discussion_points: float
     status_since: str
+    offline_hours: float = 0.0  # counted, within total_hours
 
 
 @dataclass(frozen=True)
@@ -274,7 +282,9 @@ def group_lines(session: Session, plan: Plan | None, filters: ReportFilters, sco
                func.coalesce(func.sum(LR.total_hours), 0.0).label("hours"),
                func.coalesce(func.sum(LR.target_hours), 0.0).label("target"),
                func.coalesce(func.sum(LR.discussion_points), 0.0).label("points"),
-               _count(LR.discussion_points > 0).label("discussants")]
+               _count(LR.discussion_points > 0).label("discussants"),
+               func.coalesce(func.sum(LR.offline_hours), 0.0).label("offline_hours"),
+               _count(LR.offline_hours > 0).label("offline_cadres")]
     required = {t.key: len(plan.required_courses(t.key)) for t in plan.tiers} if plan else {}
     owed = ({t.key: sum(1 for c in plan.required_courses(t.key) if c.reflection is not None)
              for t in plan.tiers} if plan else {})
@@ -295,7 +305,9 @@ def group_lines(session: Session, plan: Plan | None, filters: ReportFilters, sco
         line = GroupLine(str(row["key"] or ""), "", int(row["cadres"]), int(row["complete"] or 0),
                          int(row["on_track"] or 0), int(row["behind"] or 0), float(row["hours"]),
                          float(row["target"]), points=float(row["points"]),
-                         discussants=int(row["discussants"] or 0))
+                         discussants=int(row["discussants"] or 0),
+                         offline_hours=float(row["offline_hours"]),
+                         offline_cadres=int(row["offline_cadres"] or 0))
         if detailed:
             line.hours_met, line.required_met = int(row["hours_met"] or 0), int(row["required_met"] or 0)
             line.required_owed = int(row["required_owed"] or 0)
@@ -420,13 +432,14 @@ def laggards(session: Session, plan: Plan | None, filters: ReportFilters, scope:
     share = case((LR.target_hours > 0, LR.total_hours / LR.target_hours), else_=literal(1.0))
     query = (_base([LR.employee_no, Cadre.name, Cadre.department, LR.tier_key, Membership.class_key,
                     LR.status, LR.total_hours, LR.required_hours, LR.target_hours, LR.discussion_points,
-                    LR.status_since], wanted, scope, cadre=True, membership=True)
+                    LR.status_since, LR.offline_hours], wanted, scope, cadre=True, membership=True)
              .order_by(share, LR.total_hours, LR.employee_no).offset(offset))
     if limit is not None:
         query = query.limit(limit)
     rows = [CadreLine(no, name, dept, tiers.get(tier or "", tier or ""),
-                      classes.get(klass or "", klass or ""), status, total, required, target, points, since)
-            for no, name, dept, tier, klass, status, total, required, target, points, since
+                      classes.get(klass or "", klass or ""), status, total, required, target, points, since,
+                      offline)
+            for no, name, dept, tier, klass, status, total, required, target, points, since, offline
             in session.execute(query)]
     count = session.scalar(_base([func.count()], wanted, scope)) or 0
     return rows, int(count)
