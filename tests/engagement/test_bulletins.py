@@ -158,6 +158,7 @@ def test_each_reader_gets_the_figures_that_concern_them_once(small: Year, tmp_pa
     assert set(got) == leaders | set(heads)
     assert Counter(len(texts) for texts in got.values()) == Counter({1: len(got)})
     assert first.delivery.sent == len(got) and again.delivery.sent == later.delivery.sent == 0
+    assert again.calls == later.calls == 0, "a day with nothing to send asks Moodle nothing"
     assert [b.state for b in again.bulletins][:1] == ["already"]
 
     rows = {row["工号"]: row for row in year.rows()}

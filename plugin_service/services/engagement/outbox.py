@@ -124,6 +124,14 @@ def deliver(client: MoodleClient, database_url: str, year: int, *, sender: int, 
     return delivery
 
 
+def unsent_messages(session: Session, year: int, kinds: tuple[str, ...]) -> int:
+    """How many of the year's messages of ``kinds`` are still to send or in doubt: whether a run has
+    anything to ask Moodle."""
+    query = select(func.count(OutboxMessage.id)).where(OutboxMessage.year == year,
+                                                       OutboxMessage.status.in_(("pending", "sending")))
+    return int(session.scalar(_filtered(query, kinds)) or 0)
+
+
 def _filtered(query: Any, kinds: tuple[str, ...] | None) -> Any:
     return query if kinds is None else query.where(OutboxMessage.kind.in_(kinds))
 

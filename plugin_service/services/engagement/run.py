@@ -35,7 +35,7 @@ from .bulletins import BulletinFiring, issue
 from .bulletins import plan_firings as plan_bulletins
 from .errors import EngagementError
 from .messaging import Firing, fire, plan_firings
-from .outbox import Delivery, deliver
+from .outbox import Delivery, deliver, unsent_messages
 from .standing import records_day
 from .survey import SurveyHarvest, harvest_survey, survey_summary
 from .topics import TopicOutcome, TopicSync
@@ -193,24 +193,28 @@ def bulletins(client: MoodleClient, settings: Settings, *, year: int | None = No
 def _bulletins(client: MoodleClient, settings: Settings, result: JobResult, context: YearContext, actor: str,
                progress: Progress | None) -> None:
     """The figures and messages of what is due (stored, or only shown in a dry run), then the files of
-    every issued bulletin that lacks them, then the messages. A file that cannot be written does not
-    hold back the messages: it fails the run after them, and the next run writes it."""
+    every issued bulletin that lacks them, then the messages still to send (Moodle is not called on a
+    day with none). A file that cannot be written does not hold back the messages: it fails the run
+    after them, and the next run writes it."""
     if not context.plan.bulletins:
         return
-    sender = _check_functions(client, MESSAGE_FUNCTIONS)
     with session_scope(settings.database_url) as session:
         if result.dry_run:
+            _check_functions(client, MESSAGE_FUNCTIONS)
             result.bulletins = plan_bulletins(session, context.plan, result.today)
             return
         result.bulletins = issue(session, context.plan, result.today, result.run_id, actor)
+        unsent = unsent_messages(session, context.year, (BULLETIN,))
     failed: str | None = None
     try:
         write_missing(settings, context.year, actor=actor)
     except (TemplateError, OSError) as exc:
         failed = str(exc)
-    sent = deliver(client, settings.database_url, context.year, sender=sender, run_id=result.run_id,
-                   actor=actor, progress=progress, only=(BULLETIN,))
-    result.delivery = result.delivery.plus(sent)
+    if unsent:
+        sender = _check_functions(client, MESSAGE_FUNCTIONS)
+        sent = deliver(client, settings.database_url, context.year, sender=sender, run_id=result.run_id,
+                       actor=actor, progress=progress, only=(BULLETIN,))
+        result.delivery = result.delivery.plus(sent)
     if failed is not None:
         raise EngagementError(f"a bulletin's files could not be written ({failed}); its messages were sent, "
                               "and the next run writes the files")
