@@ -66,7 +66,7 @@ def run(launches: int, workdir: Path) -> dict[str, Any]:
         answer = client.get(platform.registration_url())
         assert answer.status_code == 200, answer.get_data(as_text=True)
         with session_scope(database_url) as session:
-            learners = [(no, int(userid), name) for no, userid, name in session.execute(
+            learners = [(no, int(userid or 0), name) for no, userid, name in session.execute(
                 select(Cadre.employee_no, Cadre.moodle_userid, Cadre.name)
                 .join(LearningRecordRow, LearningRecordRow.employee_no == Cadre.employee_no)
                 .where(LearningRecordRow.tier_key.is_not(None), Cadre.moodle_userid.is_not(None))

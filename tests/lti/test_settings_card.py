@@ -15,7 +15,7 @@ from plugin_service.models import AuditLog, LtiPlatform, LtiToolKey
 from ..console.conftest import add_users, post, sign_in
 from .tool import PUBLIC, Tool, tool_for
 
-PLATFORM = {
+PLATFORM: dict[str, object] = {
     "name": "Rehearsal Moodle",
     "issuer": "https://rehearsal.example.edu",
     "client_id": "abc123",
