@@ -113,6 +113,7 @@ def _page_values() -> dict[str, Any]:
         pages = {"learner": "lti.home", "reviewer": "lti.reviewing", "officer": "lti.department"}
         tabs = [(pages[role], words[role]) for role in roles()]
     return {"viewer": who, "lti_url": lti_url if who is not None else None, "tabs": tabs,
+            "lti_token": g.get("lti_token", ""),
             "lang": g.get("lang", DEFAULT_LANGUAGE)}
 
 

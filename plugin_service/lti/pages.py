@@ -65,7 +65,10 @@ def home() -> str | BaseResponse:
         page = learner_page(db, settings(), _learner_no(), year=asked, launched_from=who.course_id)
     if page is None:
         return _unknown()
-    return render_template("lti/learner.html", page=page, record=page.cadre.record if page.cadre else None)
+    asked_claim = request.args.get("claimed", type=int)
+    claimed = next((c for c in page.cadre.claims if c.id == asked_claim), None) if page.cadre else None
+    return render_template("lti/learner.html", page=page, record=page.cadre.record if page.cadre else None,
+                           claimed=claimed)
 
 
 def _unknown() -> str:

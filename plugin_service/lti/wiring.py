@@ -12,10 +12,10 @@ from flask import Flask
 
 from ..web.access import self_authenticated
 from ..web.extensions import csrf
-from . import blueprint, pages, protocol
+from . import blueprint, claim_pages, pages, protocol
 
 #: The modules whose views are on the blueprint: imported (so attached) before it is registered.
-VIEW_MODULES = (pages, protocol)
+VIEW_MODULES = (protocol, pages, claim_pages)
 
 
 def init_lti(app: Flask) -> None:

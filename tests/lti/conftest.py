@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from flask import Flask
@@ -22,9 +22,13 @@ from plugin_service.models import Cadre, LearningRecordRow
 from plugin_service.services.documents.certificates import issue_one
 from plugin_service.services.lti.viewer import Viewer, sign_viewer
 
+from ..browser.live import chromium, in_ci, missing_browser
 from ..conftest import _postgres_database
 from ..console.conftest import make_app, settings_for
-from ..harvest.world import Year, library_site, provision, small_roster, spread
+from ..harvest.world import PLAN_FILE, Year, library_site, provision, small_roster, spread
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 SECRET = "console-test-secret"  # the console tests' app secret (``settings_for``)
 
@@ -59,7 +63,8 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         else:
             database_url = stack.enter_context(contextmanager(_postgres_database)())
         running = stack.enter_context(serve(library_site()))
-        year = provision(running, database_url, roster=small_roster())
+        year = provision(running, database_url, roster=small_roster(), plan_text=PLAN_FILE.read_text("utf-8")
+                         .replace("# offline: {max: 10}", "offline: {max: 10}"))
         spread(year)
         year.harvest()
         documents = Path(tmp_path_factory.mktemp("documents"))
@@ -73,3 +78,15 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         for no in holders:
             issue_one(settings, 2026, no, actor="test", override_reason="test certificate")
         yield World(year, make_app(settings), (holders[0], holders[1]))
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, as the browser tests drive it; skipped with the reason when missing (outside CI)."""
+    reason = missing_browser()
+    if reason is not None:
+        if in_ci():
+            pytest.fail(f"the browser tests cannot run in CI: {reason}")
+        pytest.skip(reason)
+    with chromium() as running:
+        yield running

@@ -87,6 +87,13 @@ def test_the_learner_sees_exactly_their_own_figures(world: World, status: str, l
     assert text_of(page, "required-hours").startswith(figure(detail["required_hours"]))
     assert text_of(page, "elective-hours").startswith(figure(detail["elective_hours"]))
     assert text_of(page, "discussion-points").startswith(figure(detail["discussion_points"]))
+    if detail.get("offline_max") is not None:  # the world's plan counts offline hours
+        assert text_of(page, "offline-hours").startswith(figure(detail["offline_hours"]))
+    if record.study_seconds is not None:
+        shown = html.unescape(text_of(page, "study-time"))
+        assert shown.startswith(str(record.study_text)) if lang == "en" else shown
+    else:
+        assert 'id="study-time"' not in page
     bar = re.search(r'role="progressbar"[^>]*>', page, re.S)
     assert bar, "no progress bar"
     assert f'aria-valuemax="{figure(detail["target"])}"' in bar.group(0)

@@ -84,6 +84,7 @@ class LearnerPage:
     period: tuple[dt.date, dt.date] | None = None
     expected_hours: float | None = None  # what the plan's pace asks by the day the record was computed
     course_links: dict[str, str | None] = field(default_factory=dict)
+    claims_open: bool = False  # the plan counts offline hours for the learner's tier: they may claim some
 
 
 def learner_years(session: Session, employee_no: str) -> list[int]:
@@ -116,6 +117,10 @@ def learner_page(session: Session, settings: Settings, employee_no: str, *, year
     if found.cadre is None or plan is None:
         return found
     found.organisation, found.period = plan.organisation, (plan.period.start, plan.period.end)
+    tier_key = session.scalar(select(Membership.tier_key).where(Membership.year == chosen,
+                                                                Membership.employee_no == employee_no))
+    tier = plan.tier(tier_key) if tier_key else None
+    found.claims_open = tier is not None and tier.hours.offline_max is not None
     moodle_ids = {key: courseid for key, courseid in session.execute(
         select(YearCourse.key, YearCourse.moodle_courseid).where(YearCourse.year == chosen))}
     found.course_links = {key: course_url(settings.moodle_url, courseid)
