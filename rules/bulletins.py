@@ -347,16 +347,28 @@ def _short(line: Ranked) -> str:
     return f"{line.rank}. {line.name}（{line.figures.rate:.1f}%{'，并列' if line.tied else ''}）"
 
 
+def _group(lines: Sequence[Ranked]) -> str:
+    """Departments at one end of the table; many sharing one rank are counted rather than named."""
+    if len(lines) <= 2 * ENDS_SHOWN:
+        return "；".join(_short(line) for line in lines)
+    first = lines[0]
+    names = "、".join(line.name for line in lines[:ENDS_SHOWN])
+    if all(line.rank == first.rank for line in lines):
+        return (f"{names}等 {len(lines)} 个部门并列第 {first.rank} 名（完成率 {first.figures.rate:.1f}%，"
+                f"人均 {_h(first.figures.mean_hours)} 学时）")
+    return f"{names}等 {len(lines)} 个部门（第 {first.rank}–{lines[-1].rank} 名）"
+
+
 def _table_ends(table: Standing) -> str:
     lines = table.departments
     if not lines:
         return ""
     if len(lines) <= 2 * ENDS_SHOWN:
-        return f"各部门排名（共 {len(lines)} 个）：" + "；".join(_short(line) for line in lines) + "。"
+        return f"各部门排名（共 {len(lines)} 个）：" + _group(lines) + "。"
     top = [line for line in lines if line.rank <= lines[ENDS_SHOWN - 1].rank]
     bottom = [line for line in lines if line.rank >= lines[-ENDS_SHOWN].rank and line not in top]
-    return (f"部门排名（共 {len(lines)} 个）前列：" + "；".join(_short(line) for line in top)
-            + "。排名靠后：" + "；".join(_short(line) for line in bottom) + "。")
+    said = f"部门排名（共 {len(lines)} 个）前列：" + _group(top) + "。"
+    return said + ("排名靠后：" + _group(bottom) + "。" if bottom else "")
 
 
 def _tiers(table: Standing) -> str:
@@ -445,23 +457,37 @@ def bulletin_messages(plan: Plan, bulletin: Bulletin, table: Standing, readers: 
 def _split(head: str, blocks: Sequence[tuple[str, tuple[str, ...]]],
            tail: str) -> list[tuple[str, tuple[str, ...]]]:
     """The blocks under ``head`` and above ``tail``, in as few messages as Moodle's limit allows; a block
-    is never split."""
+    is split only where it alone would not fit (at its separators, else between characters)."""
     fixed = message_bytes(head) + (message_bytes(tail) + 1 if tail else 0)
     parts: list[tuple[str, tuple[str, ...]]] = []
     body: list[str] = []
     about: list[str] = []
     used = 0
-    for text, listed in blocks:
-        size = message_bytes(text) + 1
-        if body and fixed + used + size > MESSAGE_LIMIT:
-            parts.append(_part(head, body, tail, about))
-            body, about, used = [], [], 0
-        body.append(text)
-        about.extend(listed)
-        used += size
+    for whole, listed in blocks:
+        for index, text in enumerate(_fitted(whole, MESSAGE_LIMIT - fixed - 1)):
+            size = message_bytes(text) + 1
+            if body and fixed + used + size > MESSAGE_LIMIT:
+                parts.append(_part(head, body, tail, about))
+                body, about, used = [], [], 0
+            body.append(text)
+            if index == 0:
+                about.extend(listed)
+            used += size
     if body or not parts:
         parts.append(_part(head, body, tail, about))
     return parts
+
+
+def _fitted(text: str, room: int) -> list[str]:
+    """``text`` in pieces of at most ``room`` bytes, cut after a separator where one is at hand."""
+    pieces: list[str] = []
+    while message_bytes(text) > room:
+        cut = len(text.encode("utf-8")[:room].decode("utf-8", errors="ignore"))
+        at = max(text.rfind(mark, 0, cut) for mark in "；、，。\n")
+        cut = at + 1 if at > 0 else cut
+        pieces.append(text[:cut])
+        text = text[cut:]
+    return [*pieces, text] if text else pieces
 
 
 def _part(head: str, body: list[str], tail: str, about: list[str]) -> tuple[str, tuple[str, ...]]:

@@ -181,3 +181,33 @@ def test_a_bulletin_reaches_only_its_audiences(audience: str) -> None:
     expected = {"leaders": {"T1", "T5"}, "department_heads": {"T2"}, "all": {p.employee_no for p in PEOPLE}}
     assert {r.employee_no for r in readers} == expected[audience]
     assert list(audience_counts(bulletin, readers)) == [audience]
+
+
+def test_at_the_year_s_start_every_department_ties_and_the_leader_is_told_so_within_the_limit() -> None:
+    names = [f"马克思主义学院第{n:02d}教研部" for n in range(60)]
+    many = [person(f"S{n:03d}", name, "section", "behind", 0.0) for n, name in enumerate(names)]
+    table = standing(many, TIERS)
+    assert {line.rank for line in table.departments} == {1} and all(line.tied for line in table.departments)
+    leaders_only = Bulletin("k", dt.date(2026, 3, 15), "通报", ("leaders",), HEAD_POSITIONS)
+    rows = [*ROWS[:1], *(f"S{n:03d},干部{n},男,{name},教学部门,科长,正科级,,,在职,T1"
+                         for n, name in enumerate(names))]
+    roster = load_roster(("\n".join([HEADER, *rows]) + "\n").encode("utf-8"), "roster.csv")
+    readers = recipients(leaders_only, roster, many, table)
+    messages = bulletin_messages(PLAN, leaders_only, table, readers, many, RECORDS)
+    assert [m.recipient for m in messages][:1] == ["T1"] and all(message_bytes(m.text) <= MESSAGE_LIMIT
+                                                                   for m in messages)
+    text = "".join(m.text for m in messages)
+    assert f"{names[0]}、{names[1]}、{names[2]}等 60 个部门并列第 1 名（完成率 0.0%，人均 0 学时）" in text
+    assert "排名靠后" not in text
+    assert all(f" {name}：参学 1 人" in text for name in names), "the leader's own departments are all told"
+
+
+def test_a_block_too_long_for_one_message_is_cut_at_its_separators() -> None:
+    from rules.bulletins import _split
+
+    block = "、".join(f"第{n}项说明文字" for n in range(600))
+    parts = _split("【通报】\n", [(block, ("T1",))], "组织部")
+    assert len(parts) > 1 and all(message_bytes(text) <= MESSAGE_LIMIT for text, _about in parts)
+    assert "".join(text.removeprefix("【通报】\n").removesuffix("\n组织部") for text, _a in parts) == block
+    assert all(text.removesuffix("\n组织部").endswith("、") for text, _a in parts[:-1])
+    assert next(about for _t, about in parts) == ("T1",) and all(not about for _t, about in parts[1:])
