@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -138,11 +139,13 @@ def history(session: Session, year: int) -> list[Issued]:
     return [_issued(row, deliveries.get(row.key, Delivery()), keys) for row in rows]
 
 
-def schedule(session: Session, year: int, today: dt.date) -> list[Scheduled]:
-    """The plan's bulletins not issued yet (or expired), in date order."""
+def schedule(session: Session, year: int, today: dt.date | None = None) -> list[Scheduled]:
+    """The plan's bulletins not issued yet (or expired), in date order; ``today`` defaults to today in the
+    plan's timezone."""
     plan = plan_of(session, year)
     if plan is None:
         return []
+    today = today or dt.datetime.now(ZoneInfo(plan.moodle.timezone)).date()
     issued = set(session.scalars(select(Bulletin.key).where(Bulletin.year == year)))
     expired = set(session.scalars(select(EngagementFiring.key).where(
         EngagementFiring.year == year, EngagementFiring.kind == KIND, EngagementFiring.status == "expired")))
