@@ -7,6 +7,8 @@ offers no removal, suspended or hidden) at the end, even when the test fails.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import os
 import secrets
 import sqlite3
@@ -14,12 +16,19 @@ from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+import requests
+from sqlalchemy import select
 
 from moodle_bridge import MoodleClient, MoodleError
+from moodle_bridge.areas.core_user import UserUpdate
 from plugin_service.config import Settings
-from plugin_service.services.provisioning.provision import Inputs, preview
+from plugin_service.db import session_scope
+from plugin_service.models import Cadre, YearCourse
+from plugin_service.services.provisioning.provision import Inputs, apply, check_inputs, preview
+from rules.plan_model import Plan
 
 pytestmark = pytest.mark.live
 
@@ -100,6 +109,41 @@ def live_settings(database_url: str, namespace: str) -> Settings:
                     moodle_timezone=os.environ.get("MOODLE_TIMEZONE", ""))
 
 
+@dataclasses.dataclass(frozen=True)
+class SmallYear:
+    """A plan applied in the run's namespace, with what provisioning made of it."""
+
+    inputs: Inputs
+    users: dict[str, int]  # employee number -> Moodle user id
+    courses: dict[str, int]  # course key -> Moodle course id
+
+
+def provision_year(client: MoodleClient, settings: Settings, plan: str, roster: str,
+                   cleanup: Callable[[Callable[[], object]], None]) -> SmallYear:
+    """Applies a small plan and roster (their names in the run's namespace) to the site, its removal
+    registered first; returns the ids the companion stored."""
+    inputs = check_inputs(plan, "plan.yaml", roster.encode("utf-8"), "roster.csv")
+    cleanup(lambda: remove_provisioned(client, inputs, settings))
+    apply(client, inputs, settings, actor="live-test")
+    with session_scope(settings.database_url) as session:
+        users = {no: userid for no, userid in session.execute(select(Cadre.employee_no, Cadre.moodle_userid))
+                 if userid is not None}
+        courses = {key: courseid for key, courseid in session.execute(
+            select(YearCourse.key, YearCourse.moodle_courseid).where(YearCourse.year == inputs.plan.year))
+            if courseid}
+    assert set(courses) == {c.key for c in inputs.plan.courses}, courses
+    return SmallYear(inputs, users, courses)
+
+
+def complete_course(client: MoodleClient, userid: int, courseid: int) -> None:
+    """The user completes the course whose criteria are its activities with manual completion (the
+    template courses'): the service user overrides each one, and Moodle aggregates the course at once."""
+    for section in client.core_course.get_contents(courseid):
+        for module in section.modules:
+            if module.completion == 1:
+                client.core_completion.override_activity_completion_status(userid, module.id, 1)
+
+
 def remove_provisioned(client: MoodleClient, inputs: Inputs, settings: Settings) -> None:
     """Deletes what applying ``inputs`` made on the site: its courses, cohorts and users."""
     state = preview(client, inputs, settings).actual
@@ -139,3 +183,38 @@ class WriteCounter:
 
     def __exit__(self, *exc: object) -> None:
         self._client.call = self._original  # type: ignore[method-assign]
+
+
+LEARNER_SERVICE = "moodle_mobile_app"
+
+
+def set_password(client: MoodleClient, userid: int) -> str:
+    """A new password for a provisioned cadre who must act as themselves; Moodle's "change password at
+    first login" preference (provisioning has Moodle mail one) is cleared, so that a login goes through."""
+    password = f"Cc-{secrets.token_hex(4)}-9Xa!"
+    client.core_user.update_users([UserUpdate(id=userid, password=password,
+                                              preferences={"auth_forcepasswordchange": "0"})])
+    return password
+
+
+def learner_token(username: str, password: str) -> tuple[str | None, str]:
+    """A learner's own token from the site's login (``/login/token.php`` on the mobile app's service), or
+    None and what the site said."""
+    answer = requests.post(f"{os.environ['MOODLE_URL'].rstrip('/')}/login/token.php",
+                           data={"username": username, "password": password, "service": LEARNER_SERVICE},
+                           timeout=60)
+    try:
+        body = answer.json()
+    except ValueError:
+        return None, f"/login/token.php answered HTTP {answer.status_code}, not JSON"
+    if isinstance(body, dict) and body.get("token"):
+        return str(body["token"]), "ok"
+    said = body.get("errorcode") or body.get("error") if isinstance(body, dict) else body
+    return None, f"/login/token.php answered {said!r}"
+
+
+def plan_today(plan: Plan) -> dt.date:
+    """Today in the plan's timezone, held within the plan's period (a run outside the year still finds
+    the plan under way)."""
+    today = dt.datetime.now(ZoneInfo(plan.moodle.timezone)).date()
+    return min(max(today, plan.period.start), plan.period.end)
