@@ -65,6 +65,9 @@ class Sheet:
     trainings: tuple[SheetTraining, ...]
     columns: dict[str, str]  # field -> the header as the sheet writes it
     problems: tuple[Problem, ...]  # errors and warnings, in row order
+    #: employee numbers of rows not read whole (their training is not known), with their row: still
+    #: checked against the roster, so that one round of corrections is enough
+    loose: tuple[tuple[str, int], ...] = ()
 
     @property
     def errors(self) -> list[Problem]:
@@ -93,13 +96,14 @@ def read_attendance(data: bytes, filename: str) -> Sheet:
         return Sheet(filename, (), {name: header[index] for name, index in columns.items()}, tuple(problems))
     names = {name: header[index] for name, index in columns.items()}
     trainings: dict[tuple[str, dt.date], SheetTraining] = {}
+    loose: list[tuple[str, int]] = []
     for line, cells in rows[1:]:
-        _row(line, cells, columns, names, filename, trainings, problems)
+        _row(line, cells, columns, names, filename, trainings, problems, loose)
     if len(rows) == 1:
         problems.append(Problem(filename, header_line, "",
                                 Sentence("the sheet has no rows under its header")))
     ordered = sorted(problems, key=lambda p: (p.line or 0, p.where, p.message))
-    return Sheet(filename, tuple(trainings.values()), names, tuple(ordered))
+    return Sheet(filename, tuple(trainings.values()), names, tuple(ordered), tuple(loose))
 
 
 def _chinese(field_name: str) -> str:
@@ -132,7 +136,8 @@ def _header(header: list[str], line: int, filename: str) -> tuple[dict[str, int]
 
 
 def _row(line: int, cells: list[str], columns: dict[str, int], names: dict[str, str], filename: str,
-         trainings: dict[tuple[str, dt.date], SheetTraining], problems: list[Problem]) -> None:
+         trainings: dict[tuple[str, dt.date], SheetTraining], problems: list[Problem],
+         loose: list[tuple[str, int]]) -> None:
     def cell(field_name: str) -> str:
         index = columns.get(field_name)
         return cells[index] if index is not None and index < len(cells) else ""
@@ -156,7 +161,9 @@ def _row(line: int, cells: list[str], columns: dict[str, int], names: dict[str, 
     for number in numbers:
         if not is_employee_no(number):
             problem("employee_nos", Sentence('"%(value)s" is not an employee number', value=number))
+    well_formed = [number for number in numbers if is_employee_no(number)]
     if not name.strip() or isinstance(day, Sentence) or isinstance(hours, Sentence):
+        loose.extend((number, line) for number in well_formed)
         return
     training = trainings.get((name, day))
     if training is None:
@@ -165,16 +172,16 @@ def _row(line: int, cells: list[str], columns: dict[str, int], names: dict[str, 
         problem("hours", Sentence('"%(name)s" of %(day)s has %(hours)s hours on line %(line)s: one training '
                                   "has one number of hours", name=name, day=day.isoformat(),
                                   hours=hours_text(training.hours), line=training.line))
+        loose.extend((number, line) for number in well_formed)
         return
     elif organiser and training.organiser and organiser != training.organiser:
         problem("organiser", Sentence('"%(name)s" of %(day)s is organised by %(organiser)s on line %(line)s',
                                       name=name, day=day.isoformat(), organiser=training.organiser,
                                       line=training.line))
+        loose.extend((number, line) for number in well_formed)
         return
     training.organiser = training.organiser or organiser
-    for number in numbers:
-        if not is_employee_no(number):
-            continue
+    for number in well_formed:
         if number in training.attendees:
             problem("employee_nos", Sentence("%(employee_no)s is listed for this training already (line "
                                              "%(line)s): counted once", employee_no=number,

@@ -15,6 +15,7 @@ from .engage import announce_command, commend_command, discussions, remind_comma
 from .export import export_command
 from .harvest import harvest_command, record_command
 from .lti import lti
+from .offline import offline
 from .plan import explain, plan, roster
 from .platform import backup_command, db, restore_command
 from .tokens import token
@@ -52,6 +53,7 @@ main.add_command(certificates)
 main.add_command(certificate)
 main.add_command(archives)
 main.add_command(export_command)
+main.add_command(offline)
 main.add_command(user)
 main.add_command(token)
 main.add_command(db)

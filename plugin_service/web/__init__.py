@@ -20,7 +20,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from ..config import Settings
-from . import audit, auth, bulletins, cadres, dashboard, inputs, jobs, reports, settings, users
+from . import audit, auth, bulletins, cadres, dashboard, inputs, jobs, offline, reports, settings, users
 from .access import gate, public, signed_in
 from .extensions import LANG_COOKIE, babel, choose_language, csrf, locale
 from .formatting import install
@@ -48,7 +48,8 @@ def init_console(app: Flask, settings_: Settings, limiter: Limiter) -> None:
     csrf.init_app(app)
     install(app)
     app.register_blueprint(assets)
-    for module in (auth, dashboard, inputs, jobs, cadres, reports, bulletins, audit, settings, users):
+    for module in (auth, dashboard, inputs, jobs, cadres, reports, bulletins, offline, audit, settings,
+                   users):
         app.register_blueprint(module.blueprint)
     app.view_functions["auth.login"] = limiter.limit(
         lambda: str(app.config["CADRE_LOGIN_RATE_LIMIT"]), methods=["POST"], key_func=_client,

@@ -53,6 +53,8 @@ REFLECTION_WORDS = {"submitted": lazy_gettext("submitted"), "draft": lazy_gettex
                     "missing": lazy_gettext("not submitted")}
 CERTIFICATE_WORDS = {"valid": lazy_gettext("valid"), "superseded": lazy_gettext("superseded"),
                      "revoked": lazy_gettext("revoked")}
+CLAIM_STATE_WORDS = {"submitted": lazy_gettext("awaiting a decision"), "approved": lazy_gettext("approved"),
+                     "rejected": lazy_gettext("rejected")}
 ROLE_WORDS = {"admin": lazy_gettext("administrator"), "officer": lazy_gettext("department officer"),
               "reviewer": lazy_gettext("reviewer")}
 KEY_WORDS = {
@@ -164,6 +166,14 @@ ACTION_WORDS = {
     "user:change": lazy_gettext("console user changed"),
     "user:disable": lazy_gettext("console user disabled"),
     "user:enable": lazy_gettext("console user enabled"),
+    "offline:training": lazy_gettext("offline training recorded"),
+    "offline:attend": lazy_gettext("offline training attendees recorded"),
+    "offline:unattend": lazy_gettext("offline training attendee removed"),
+    "offline:training-delete": lazy_gettext("offline training deleted"),
+    "offline:import": lazy_gettext("attendance sheet imported"),
+    "offline:claim": lazy_gettext("offline hours claimed"),
+    "offline:claim-approve": lazy_gettext("offline hours claim approved"),
+    "offline:claim-reject": lazy_gettext("offline hours claim rejected"),
     "bulletin:issue": lazy_gettext("bulletin issued"),
     "bulletin:files": lazy_gettext("bulletin's files written"),
 }
@@ -223,6 +233,7 @@ def install(app: Flask) -> None:
         course_state_word=lambda key: word(COURSE_STATE_WORDS, key),
         reflection_word=lambda key: word(REFLECTION_WORDS, key),
         certificate_word=lambda key: word(CERTIFICATE_WORDS, key),
+        claim_state_word=lambda key: word(CLAIM_STATE_WORDS, key),
         role_word=lambda key: word(ROLE_WORDS, key), fact_word=lambda key: word(FACT_WORDS, key),
         exclusion_word=exclusion_word, action_word=action_word,
         outcome_word=lambda key: word(OUTCOME_WORDS, key))

@@ -7,6 +7,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from PIL import ImageFile
 from sqlalchemy import func, select
 
 from plugin_service.db import session_scope
@@ -140,7 +141,9 @@ def test_only_the_cadres_reviewer_or_an_officer_of_their_department_decides(year
     assert decide(year, outsider_claim, "approve", ADMIN_ACTOR) == "approved"
 
 
-def test_the_evidence_is_checked_by_its_content_and_size(year: OfflineYear) -> None:
+def test_the_evidence_is_checked_by_its_content_and_size(year: OfflineYear,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)  # as a renderer in the process may
     cadre = year.reviewed[0]
     refused = [
         ((b"MZ\x90\x00" * 100, "证明.exe"), '"证明.exe" is not a PDF, JPEG or PNG file'),
@@ -148,6 +151,8 @@ def test_the_evidence_is_checked_by_its_content_and_size(year: OfflineYear) -> N
          '"证明.pdf" is named as a PDF, JPEG or PNG file but its content is not one (or it is damaged)'),
         ((image("PNG")[:60], "照片.png"),
          '"照片.png" is named as a PDF, JPEG or PNG file but its content is not one (or it is damaged)'),
+        ((image("JPEG")[:-300], "照片.jpg"),
+         '"照片.jpg" is named as a PDF, JPEG or PNG file but its content is not one (or it is damaged)'),
         ((image("GIF"), "照片.jpg"),
          '"照片.jpg" is named as a PDF, JPEG or PNG file but its content is not one (or it is damaged)'),
         ((PDF + b"0" * (1024 * 1024), "大文件.pdf"), "the evidence file is 1 MB, more than the 1 MB allowed"),

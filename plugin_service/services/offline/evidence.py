@@ -82,14 +82,22 @@ def sniff(data: bytes) -> str | None:
 
 
 def _image(data: bytes) -> str | None:
+    """The image's media type if Pillow reads it whole: ``verify`` checks a PNG's every chunk (a JPEG
+    must also end with its end-of-image marker), then decoding every pixel refuses what is forged or too
+    large to decode. Neither leans on Pillow's setting for truncated images, which a renderer in the
+    same process may have turned on."""
     from PIL import Image, UnidentifiedImageError
 
+    if data.startswith(b"\xff\xd8") and not data.rstrip(b"\x00\r\n ").endswith(b"\xff\xd9"):
+        return None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as image:
                 found = image.format
-                image.load()  # decodes every pixel: a truncated or forged file fails here
+                image.verify()
+            with Image.open(io.BytesIO(data)) as image:
+                image.load()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError,
             Image.DecompressionBombWarning):
         return None

@@ -16,13 +16,13 @@ from rules.plan_model import hours_text
 from rules.problems import InputError, Problem
 from rules.wording import Sentence
 
-from ...models import OfflineAttendance, OfflineTraining
+from ...models import Cadre, OfflineAttendance, OfflineTraining
 from ..platform.audit_log import record
 from .calendar import applied_plans, today
 from .errors import NotAllowed
 from .people import attendee_problems
 from .trainings import attend
-from .who import Actor
+from .who import Actor, scope_for
 
 #: The largest sheet taken (an attendance sheet is a few hundred rows).
 MAX_BYTES = 10 * 1024 * 1024
@@ -69,6 +69,7 @@ def import_sheet(session: Session, actor: Actor, data: bytes, filename: str) -> 
         elif found is not None:
             known[index] = found
         problems += _people(session, actor, sheet, training, year)
+    problems += _loose(session, actor, sheet)
     if any(p.severity == "error" for p in problems):
         raise InputError(problems)
     return _store(session, actor, sheet, years, known, tuple(p for p in problems if p.severity != "error"))
@@ -85,6 +86,27 @@ def _people(session: Session, actor: Actor, sheet: Sheet, training: SheetTrainin
     wrong = attendee_problems(session, actor, year, training.attendees)
     return [Problem(sheet.filename, training.attendees[number], sheet.place("employee_nos"), why)
             for number, why in wrong.items()]
+
+
+def _loose(session: Session, actor: Actor, sheet: Sheet) -> list[Problem]:
+    """The employee numbers of bad rows, checked as far as they can be without their training's year:
+    a cadre of the roster, of the person's departments."""
+    if not sheet.loose:
+        return []
+    numbers = sorted({number for number, _line in sheet.loose})
+    departments = dict(session.execute(select(Cadre.employee_no, Cadre.department)
+                                       .where(Cadre.employee_no.in_(numbers))).all())
+    scope = scope_for(session, actor, None)  # an admin's or an officer's: no year in it
+    found = []
+    for number, line in sheet.loose:
+        if number not in departments:
+            why = Sentence("no cadre has the employee number %(employee_no)s", employee_no=number)
+        elif not scope.allows(departments[number], number):
+            why = Sentence("%(employee_no)s is not a cadre of your departments", employee_no=number)
+        else:
+            continue
+        found.append(Problem(sheet.filename, line, sheet.place("employee_nos"), why))
+    return found
 
 
 def _store(session: Session, actor: Actor, sheet: Sheet, years: dict[int, int],
