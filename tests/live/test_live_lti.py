@@ -253,7 +253,8 @@ def screenshot(page: Page, name: str) -> None:
     if drawer.count() and drawer.first.is_visible():
         drawer.first.click()  # the course index would cover the tool's frame
         page.wait_for_timeout(600)
-    page.mouse.move(1270, 5)  # no tooltip on the picture
+    page.mouse.move(1270, 5)  # no tooltip on the picture, neither hovered nor focused
+    page.evaluate("() => document.activeElement && document.activeElement.blur()")
     page.wait_for_timeout(300)
     page.screenshot(path=str(target / f"{name}.png"), full_page=True)
 
