@@ -41,9 +41,10 @@ class World:
 
 
 def token(employee_no: str | None, roles: tuple[str, ...], *, name: str = "", userid: int = 0,
-          departments: tuple[str, ...] = (), locale: str = "zh", course_id: int | None = None) -> str:
+          departments: tuple[str, ...] = (), locale: str = "zh", course_id: int | None = None,
+          return_url: str | None = None) -> str:
     return sign_viewer(Viewer(1, "deployment-1", userid, employee_no, name or (employee_no or "someone"),
-                              roles, departments, locale, course_id), SECRET)
+                              roles, departments, locale, course_id, return_url), SECRET)
 
 
 def learner_token(world: World, employee_no: str, locale: str = "zh", **values: Any) -> str:

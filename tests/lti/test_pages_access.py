@@ -79,3 +79,12 @@ def test_the_pages_set_no_cookie_and_only_moodle_may_frame_them(world: World) ->
     console = client.get("/login")
     assert console.headers["X-Frame-Options"] == "DENY"
     assert "frame-ancestors 'none'" in console.headers["Content-Security-Policy"]
+
+
+def test_the_page_leads_back_to_the_course_it_was_opened_from(world: World) -> None:
+    back = f"{world.year.fake.url}/course/view.php?id=7"
+    client = world.app.test_client()
+    page = client.get(f"/lti/home?t={learner_token(world, world.holders[0], 'en', return_url=back)}")
+    assert f'href="{back}" target="_top" id="back-to-moodle"' in page.get_data(as_text=True)
+    assert 'id="back-to-moodle"' not in client.get(
+        f"/lti/home?t={learner_token(world, world.holders[0], 'en')}").get_data(as_text=True)

@@ -87,26 +87,42 @@ def _reflection_steps(plan: Plan, detail: Mapping[str, Any], links: Mapping[str,
 
 def _hours_steps(plan: Plan, detail: Mapping[str, Any], courses: Sequence[CourseRow],
                  required_missing: Sequence[str]) -> list[Step]:
-    """Hours the electives must still give once the required courses are done, within the cap."""
+    """The hours still needed once the required courses are done: from the electives still open, within
+    their cap, then from offline study, within its cap; what neither can give is for the organisation
+    department to sort out."""
     target = float(detail.get("target") or 0.0)
     total = float(detail.get("total_hours") or 0.0)
     owed = math.fsum(c.hours for key in required_missing if (c := plan.course(key)) is not None)
     needed = target - total - owed
     if needed <= EPSILON:
         return []
-    cap = detail.get("elective_max")
-    counted = float(detail.get("elective_hours") or 0.0)
-    room = None if cap is None else float(cap) - counted
+    steps: list[Step] = []
     open_electives = [c for c in courses if c.kind == "elective" and c.state != "completed"]
-    if room is not None and room <= EPSILON:
-        return []
-    if not open_electives:
-        return [Step(Sentence("Earn %(hours)s more hours: no elective course of your tier is left "
-                              "open, ask the organisation department", hours=_h(needed)))]
-    if room is not None and room + EPSILON < needed:
-        needed = room
-    return [Step(Sentence("Complete elective courses worth %(hours)s more hours (%(open)s still open "
-                          "to you)", hours=_h(needed), open=len(open_electives)), "#electives")]
+    room = _room(detail.get("elective_max"), detail.get("elective_hours"))
+    from_electives = min(needed, room, math.fsum(c.hours for c in open_electives))
+    if from_electives > EPSILON:
+        text = Sentence("Complete elective courses worth %(hours)s more hours (%(open)s still open to you)",
+                        hours=_h(from_electives), open=len(open_electives))
+        steps.append(Step(text, "#electives"))
+        needed -= from_electives
+    if needed > EPSILON and "offline_max" in detail:
+        from_offline = min(needed, _room(detail.get("offline_max"), detail.get("offline_hours"), none=0.0))
+        if from_offline > EPSILON:
+            text = Sentence("Earn %(hours)s more hours from offline study: claim it below, or ask your "
+                            "department to record the training", hours=_h(from_offline))
+            steps.append(Step(text, "#claims"))
+            needed -= from_offline
+    if needed > EPSILON:
+        steps.append(Step(Sentence("Earn %(hours)s more hours: your tier's courses cannot give them all, ask "
+                                   "the organisation department", hours=_h(needed))))
+    return steps
+
+
+def _room(cap: Any, counted: Any, *, none: float = math.inf) -> float:
+    """What a capped bucket of hours can still take (``none`` when it has no cap)."""
+    if cap is None:
+        return none
+    return max(float(cap) - float(counted or 0.0), 0.0)
 
 
 def _discussion_steps(plan: Plan, tier: str, detail: Mapping[str, Any], links: Mapping[str, str | None],
