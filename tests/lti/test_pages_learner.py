@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from babel.dates import format_date
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from plugin_service.db import session_scope
 from plugin_service.models import Cadre, Certificate, LearningRecordRow, YearCourse
@@ -254,3 +254,24 @@ def test_the_course_the_tool_was_opened_from_is_marked(world: World) -> None:
     page = world.app.test_client().get(f"/lti/home?t={t}").get_data(as_text=True)
     assert re.search(r'<li class="here" data-course="thought">', page)
     assert page.count('class="here"') == 1
+
+
+def test_earlier_years_are_summarised_from_their_records(world: World) -> None:
+    no, other = world.holders[1], world.holders[0]
+    with session_scope(world.year.database_url) as session:
+        for who, hours in ((no, 47.5), (other, 12.25)):
+            session.add(LearningRecordRow(year=2025, employee_no=who, tier_key="teaching", status="behind",
+                                          status_since="2025-11-02", required_hours=30.0, elective_hours=17.5,
+                                          total_hours=hours, target_hours=50.0, discussion_points=3.0))
+    try:
+        page = page_of(world, no, "en")
+        rows = dict(re.findall(r'<tr data-year="(\d+)">(.*?)</tr>', section(page, "earlier"), re.S))
+        assert list(rows) == ["2025"]
+        cells = [re.sub(r"<[^>]+>", "", cell).strip()
+                 for cell in re.findall(r"<td[^>]*>(.*?)</td>", rows["2025"], re.S)]
+        assert cells[0] == "2025" and "behind" in cells[2]
+        assert cells[3:] == ["47.5 / 50", "30", "17.5", "3"]
+        assert "12.25" not in page
+    finally:
+        with session_scope(world.year.database_url) as session:
+            session.execute(delete(LearningRecordRow).where(LearningRecordRow.year == 2025))
