@@ -5,20 +5,22 @@ middle-level and a section-level cadre; a required course copied from the templa
 elective empty course. The middle-level cadre completes the required course (the service user
 overrides its criterion activities) and the year is harvested, so the records hold hours.
 
-The companion (the real Flask app) answers over HTTP on a loopback port, on that year's database. An
-admin registers it in Moodle by dynamic registration (Manage tools > Add LTI Advantage, then Activate)
-and adds it as an External tool activity to the required course. The learner and the reviewer sign in to
-Moodle with passwords this test sets, open the activity in the course, and must see exactly what the
-companion holds for them: the learner their hours, target and courses; the reviewer their cadres. After
-the harvest, the gradebook push posts each cadre's hours to the activity's gradebook column, read back
-from Moodle's gradebook.
+The companion (the real Flask app) answers over HTTP on ``MOODLE_LTI_TOOL_HOST`` (default 127.0.0.1)
+and ``MOODLE_LTI_TOOL_PORT`` (default a free port), on that year's database. An admin registers it in
+Moodle by dynamic registration (Manage tools > Add LTI Advantage, then Activate) and adds it as an
+External tool activity to the required course. The learner and the reviewer sign in to Moodle with
+passwords this test sets, open the activity in the course, and must see exactly what the companion holds
+for them: the learner their hours, target and courses; the reviewer their cadres. After the harvest, the
+gradebook push posts each cadre's hours to the activity's gradebook column, read back from Moodle's
+gradebook.
 
 Moodle checks the tool's service-token request against the tool's key set, which it fetches itself,
 through its cURL security (``curlsecurityblockedhosts``, ``curlsecurityallowedport``): a stock site
-blocks 127.0.0.0/8 and every port but 80 and 443, so it refuses a tool on a loopback port. That part
-runs only where ``MOODLE_LTI_TOOL_HOST_ALLOWED=1`` says the admin let the tool's address through; the
-tool's port can be fixed with ``MOODLE_LTI_TOOL_PORT`` for that. Otherwise it checks that Moodle
-refuses the token as its settings say and skips, naming them.
+blocks 127.0.0.0/8, localhost and every port but 80 and 443, so it refuses a tool on a loopback port.
+That part runs only where ``MOODLE_LTI_TOOL_HOST_ALLOWED=1`` says the tool's address gets through (the
+admin took it out of the blocked hosts and allowed its port, or the tool answers on an address the lists
+do not block: a host that is not private, on port 80). Otherwise it checks that Moodle refuses the token
+and skips with Moodle's answer and the settings to change.
 
 With ``CADRE_LIVE_SCREENSHOTS=<folder>`` the learner's and the reviewer's pages are saved there in
 English and, where the site has the Chinese language pack (``zh_cn``) for the cadres' Moodle language,
