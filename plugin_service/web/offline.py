@@ -66,7 +66,8 @@ def _file(name: str) -> tuple[bytes, str] | None:
 @blueprint.get("/")
 @allow(*EVERYONE)
 def index() -> Response:
-    return redirect(url_for("offline.claim_list", **request.args))
+    query = request.query_string.decode("ascii", "replace")
+    return redirect(url_for("offline.claim_list") + (f"?{query}" if query else ""))
 
 
 @blueprint.get("/claims")

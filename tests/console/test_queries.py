@@ -49,4 +49,5 @@ def test_the_main_pages_read_the_same_number_of_queries_for_any_number_of_cadres
     small = queries_per_page(f"sqlite:///{tmp_path / 'small.sqlite3'}", 12)
     large = queries_per_page(f"sqlite:///{tmp_path / 'large.sqlite3'}", 80)
     assert small == large, (small, large)
-    assert small["dashboard"] <= 14 and small["department report"] <= 18 and small["cadre page"] <= 16, small
+    # the cadre page: its record, courses, reflections, discussions, history, certificates, offline claims...
+    assert small["dashboard"] <= 14 and small["department report"] <= 18 and small["cadre page"] <= 17, small

@@ -105,7 +105,9 @@ def test_what_a_certificate_stores_is_what_it_printed(seeded: SeededYear, settin
         data = cert.data
         assert set(data) == {"title", "issuer", "organisation", "name", "employee_no", "department",
                              "position", "year", "total_hours", "required_hours", "elective_hours",
-                             "target_hours", "tier_name", "issued_on", "serial", "version", "verify_url"}
+                             "target_hours", "tier_name", "online_hours", "offline_hours", "issued_on",
+                             "serial", "version", "verify_url"}
+        assert data["offline_hours"] == 0 and data["online_hours"] == data["total_hours"]
         assert data["name"] == cadre_names[cert.employee_no] and data["issued_on"] == ISSUED_ON.isoformat()
         assert data["title"] == "干部在线学习学时证明书"
         assert data["issuer"] == "中共示范职业技术学院委员会组织部"

@@ -14,6 +14,7 @@ from plugin_service.db import session_scope
 from plugin_service.models import AuditLog, OfflineAttendance, OfflineClaim
 from plugin_service.services.offline.claim_views import (
     ClaimFilters,
+    ClaimView,
     cadre_claims,
     claims,
     claims_to_decide,
@@ -105,7 +106,7 @@ def test_a_rejection_says_why_and_counts_nothing(year: OfflineYear) -> None:
     assert submit(year, cadre) != claim_id
 
 
-def cadre_claims_of(year: OfflineYear, employee_no: str) -> list:  # type: ignore[type-arg]
+def cadre_claims_of(year: OfflineYear, employee_no: str) -> list[ClaimView]:
     with session_scope(year.database_url) as session:
         return cadre_claims(session, employee_no, 2026)
 

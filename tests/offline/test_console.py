@@ -69,8 +69,8 @@ def test_an_officer_records_a_training_and_the_cadre_page_shows_its_hours(app: F
                                                                           year: OfflineYear) -> None:
     officer = client(app, "officer")
     cadre = year.reviewed[0]
-    form = {"name": "党校专题报告会", "day": "2026-05-12", "hours": "4", "organiser": "党委组织部",
-            "attendees": cadre}
+    form: dict[str, object] = {"name": "党校专题报告会", "day": "2026-05-12", "hours": "4",
+                               "organiser": "党委组织部", "attendees": cadre}
     assert officer.post("/offline/trainings/new", data=form).status_code == 400  # no CSRF token
     done = post(officer, "/offline/trainings/new", form)
     assert done.status_code == 302, done.get_data(as_text=True)
