@@ -115,6 +115,7 @@ def test_a_refused_token_fails_the_column_and_it_is_tried_again(tool: Tool) -> N
     tool.platform.fail_token = True
     sent, _unchanged, _refused, _failed, errors = push(tool)
     assert sent == 0 and len(errors) == 1 and tool.platform.scores == []
+    assert "refused the tool's gradebook token (HTTP" in errors[0] and "cURL blocked hosts list" in errors[0]
     tool.platform.fail_token = False
     assert push(tool)[0] == 1
 

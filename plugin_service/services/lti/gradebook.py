@@ -200,6 +200,20 @@ def wanted_scores(session: Session, item: LtiLineItem, year: int | None) -> tupl
     return the_year, wanted
 
 
+class TokenRefused(Exception):
+    """The platform gave the tool no gradebook token. Moodle answers so (an HTTP 404 or 400 with its
+    error page) when it could not read the tool's key set: it fetches it itself, through its cURL
+    security, which by default blocks private and loopback addresses and every port but 80 and 443."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(
+            f"the platform refused the tool's gradebook token (HTTP {status}); Moodle must be able to read "
+            "the tool's key set: if the companion runs on a private or loopback address or on a port "
+            "other than 80 and 443, let it through in Site administration > General > Security > "
+            "HTTP security ('cURL blocked hosts list', 'cURL allowed ports list')")
+        self.status = status
+
+
 class _Connector(ServiceConnector):
     """PyLTI1p3's service connector with the platform's access token kept for this run."""
 
@@ -269,7 +283,10 @@ def _push_item(
     if not wanted:
         return
     scopes: Any = list(item.scopes)
-    connector.get_access_token(scopes)  # a token refused fails the column, not each score
+    try:
+        connector.get_access_token(scopes)  # a token refused fails the column, not each score
+    except LtiServiceException as exc:
+        raise TokenRefused(exc.response.status_code) from exc
     service = AssignmentsGradesService(connector, {"scope": scopes, "lineitem": item.url})
     stored = {
         row.employee_no: row
@@ -349,6 +366,10 @@ def push_hours(
                 result.line_items += 1
                 try:
                     _push_item(session, item, connector, year, result, now)
+                except TokenRefused as exc:
+                    session.rollback()
+                    result.errors.append(f"{item.url}: {exc}")
+                    log.warning("hours not posted to %s: %s", item.url, exc)
                 except (LtiException, requests.RequestException) as exc:
                     session.rollback()
                     result.errors.append(f"{item.url}: {type(exc).__name__}")
