@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from typing import Any, TypeVar
 
 import requests
@@ -181,6 +182,12 @@ class MoodleClient:
     def preflight(self, required_functions: Iterable[str]) -> Preflight:
         """Reads the site info and reports the release, the user and the missing functions."""
         return preflight(self, required_functions)
+
+    def site_time(self) -> datetime | None:
+        """Moodle's clock now (naive UTC, to the second), as the site's web server dated its last answer
+        (the HTTP ``Date`` header); None before any answer, or where the server sends no date. Times Moodle
+        writes (a completion, an access) are on this clock, which may differ from ours."""
+        return self.transport.site_time()
 
     def call_count(self) -> int:
         """How many HTTP calls this client made (every try counts)."""

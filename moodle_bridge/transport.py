@@ -10,7 +10,10 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
@@ -43,6 +46,8 @@ class Transport:
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
         self._sessions_lock = threading.Lock()
+        #: How far the site's clock is ahead of ours (seconds), as its last answer's ``Date`` told it.
+        self.clock_offset: float | None = None
 
     def __repr__(self) -> str:
         return f"Transport({self.endpoint!r}, token=***)"
@@ -82,8 +87,29 @@ class Transport:
             raise errors.TransientError(
                 f"cannot reach {self.endpoint} ({_reason(exc)})", wsfunction=wsfunction
             ) from None
+        self._note_clock(response.headers.get("Date"))
         return judge(wsfunction, response.status_code, response.headers.get("Content-Type", ""),
                      response.content)
+
+    def _note_clock(self, date: str | None) -> None:
+        """Keeps how the site's clock differs from ours: the ``Date`` header its web server stamps on an
+        answer is the clock Moodle writes its times with (to the second)."""
+        if not date:
+            return
+        try:
+            moment = parsedate_to_datetime(date)
+        except (TypeError, ValueError, IndexError):
+            return
+        if moment.tzinfo is None:
+            return
+        self.clock_offset = moment.timestamp() - time.time()
+
+    def site_time(self) -> datetime | None:
+        """The site's clock now (naive UTC, to the second), or None before any answer told it."""
+        offset = self.clock_offset
+        if offset is None:
+            return None
+        return datetime.fromtimestamp(time.time() + offset, UTC).replace(tzinfo=None, microsecond=0)
 
 
 def judge(wsfunction: str, status: int, content_type: str, content: bytes) -> Any:

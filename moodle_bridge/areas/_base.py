@@ -150,6 +150,11 @@ class Area:
     def _write(self, wsfunction: str, params: Mapping[str, Any] | None = None) -> Any:
         return self._client.call(wsfunction, params, write=True)
 
+    def _set(self, wsfunction: str, params: Mapping[str, Any] | None = None) -> Any:
+        """A write that sets a state whole (the same call twice leaves the same state): repeated on a
+        transient failure as a read is."""
+        return self._client.call(wsfunction, params, write=False)
+
     def _batched(self, wsfunction: str, items: Sequence[T], params: Callable[[list[T]], Mapping[str, Any]],
                  parse: Callable[[Any], Iterable[R]] | None = None, *, write: bool, parallel: bool = False,
                  note: Callable[[list[T], list[R], list[T]], str | None] | None = None) -> list[R]:

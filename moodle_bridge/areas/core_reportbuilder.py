@@ -9,6 +9,16 @@ never on the count); values are display strings in the token user's language and
 (add a "username is not empty" condition to drop them); ``conditions_add`` adds a condition without a
 value, which filters nothing; ``set_filters`` values are saved for the calling user only. Reports on
 4.5 lack ``customfields``.
+
+Filters, as Moodle's code has them on 4.5 and 5.1 alike (``reportbuilder/classes/external/filters``,
+``local/filters/date.php``): ``filters_add`` needs the right to edit the report (``errorreportedit``; an
+admin's report needs ``moodle/reportbuilder:editall``) and answers ``invalidparameter`` "Duplicate filter"
+for a filter the report has; ``set_filters`` and ``filters_reset`` need only the right to view it, and
+act on the calling user's values alone. ``set_filters`` replaces every value the user had, so ``{}``
+clears them. The values are one JSON object keyed by the filter's unique identifier and a suffix: a date
+filter reads ``<id>_operator`` (``DATE_*``), ``<id>_from`` / ``<id>_to`` (timestamps, for
+``DATE_RANGE``), ``<id>_value`` and ``<id>_unit`` (``DATE_UNIT_*``, for the relative operators). A
+report's filters are AND-ed, together with its conditions (whose values its editor sets, for everyone).
 """
 
 from __future__ import annotations
@@ -34,6 +44,30 @@ TEXT_ENDS_WITH = 6
 TEXT_IS_EMPTY = 7
 TEXT_IS_NOT_EMPTY = 8
 DEFAULT_PAGE_SIZE = 5000
+
+# The date filter's operators (``local/filters/date.php``): a range is ``>= from`` with a
+# start only, ``< to`` with an end only, and ``BETWEEN from AND to`` (both included) with both.
+DATE_ANY = 0
+DATE_NOT_EMPTY = 1
+DATE_EMPTY = 2
+DATE_RANGE = 3
+DATE_LAST = 4
+DATE_CURRENT = 5
+DATE_NEXT = 6
+DATE_PAST = 7
+DATE_FUTURE = 8
+DATE_BEFORE = 9
+DATE_AFTER = 10
+# Its units, for the relative operators (last / current / next / before / after).
+DATE_UNIT_HOUR = 0
+DATE_UNIT_DAY = 1
+DATE_UNIT_WEEK = 2
+DATE_UNIT_MONTH = 3
+DATE_UNIT_YEAR = 4
+DATE_UNIT_MINUTE = 5
+
+#: What a filter value may be: ``set_filters`` sends them as one flat JSON object.
+FilterValue = str | int | float | bool
 
 
 @dataclass(frozen=True)
@@ -100,7 +134,15 @@ class ReportView:
     editmode: bool = False
     filterspresent: bool = False
     filtersapplied: int = 0
+    filtersform: str = ""
     infocontainer: str = ""
+    filters: ReportFilters | None = None  # in edit mode: the report's filters and those it may add
+
+    @property
+    def filter_identifiers(self) -> frozenset[str]:
+        """The unique identifiers of the report's filters, as its filters form names their fields
+        (``<id>_operator``): what a viewer who may not edit the report can learn of its filters."""
+        return frozenset(_FILTER_FIELD.findall(self.filtersform))
 
 
 @dataclass(frozen=True)
@@ -214,6 +256,12 @@ class ReportFilters:
     hasactivefilters: bool = True
     hasavailablefilters: bool = True
 
+    @property
+    def available(self) -> frozenset[str]:
+        """The unique identifiers of the filters the report may still add: a filter its source offers
+        that is not among them is one the report has."""
+        return frozenset(option.value for group in self.availablefilters for option in group.values)
+
 
 class CoreReportbuilder(Area):
     def list_reports(self, page: int | None = None, perpage: int | None = None) -> ReportList:
@@ -237,6 +285,9 @@ class CoreReportbuilder(Area):
         """
         fn = "core_reportbuilder_reports_get"
         data = self._read(fn, {"reportid": reportid, "editmode": editmode, "pagesize": pagesize})
+        if isinstance(data, dict) and isinstance(data.get("filters"), dict):
+            data = {**data, "filters": {**data["filters"],
+                                        "availablefilters": _unwrap(data["filters"].get("availablefilters"))}}
         return parse(ReportView, data, fn)
 
     def retrieve_report(self, reportid: int, page: int | None = None,
@@ -333,23 +384,91 @@ class CoreReportbuilder(Area):
         return parse(ReportConditions, data, fn)
 
     def filters_add(self, reportid: int, uniqueidentifier: str) -> ReportFilters:
-        """Calls core_reportbuilder_filters_add (write)."""
+        """Calls core_reportbuilder_filters_add (write).
+
+        Needs the right to edit the report (``errorreportedit``); a filter the report has already, or
+        one its source does not offer, is ``invalidparameter`` ("Duplicate filter", "Invalid filter").
+        """
         fn = "core_reportbuilder_filters_add"
         data = self._write(fn, {"reportid": reportid, "uniqueidentifier": uniqueidentifier})
         if isinstance(data, dict):
             data = {**data, "availablefilters": _unwrap(data.get("availablefilters"))}
         return parse(ReportFilters, data, fn)
 
-    def set_filters(self, reportid: int, values: Mapping[str, Any], parameters: str = "") -> bool:
+    def filters_delete(self, reportid: int, filterid: int) -> ReportFilters:
+        """Calls core_reportbuilder_filters_delete (write).
+
+        ``filterid`` is an active filter's ``id`` (``ReportFilters.activefilters``); needs the right to
+        edit the report; an id that is not one of the report's filters is ``invalidparameter``.
+        """
+        fn = "core_reportbuilder_filters_delete"
+        data = self._write(fn, {"reportid": reportid, "filterid": filterid})
+        if isinstance(data, dict):
+            data = {**data, "availablefilters": _unwrap(data.get("availablefilters"))}
+        return parse(ReportFilters, data, fn)
+
+    def set_filters(self, reportid: int, values: Mapping[str, FilterValue], parameters: str = "") -> bool:
         """Calls core_reportbuilder_set_filters (write).
 
-        ``values`` like ``{"course:idnumber_operator": 1, "course:idnumber_value": "X"}`` (1 = contains);
-        they apply to the report's filters for the calling user only.
+        ``values`` like ``{"course:idnumber_operator": 1, "course:idnumber_value": "X"}`` (1 = contains), or
+        ``date_range(...)`` for a date filter; they replace every value the calling user had for the
+        report (``{}`` clears them) and apply to the report's filters for that user only. Sent as Moodle
+        reads them: one JSON object, in the ``values`` parameter as text. Repeated on a transient failure:
+        the same values set twice are the same values.
         """
         fn = "core_reportbuilder_set_filters"
-        data = self._write(fn, {"reportid": reportid, "parameters": parameters,
-                                "values": json.dumps(dict(values), ensure_ascii=False)})
+        data = self._set(fn, {"reportid": reportid, "parameters": parameters,
+                                "values": filter_values_json(values)})
         return bool(data)
+
+    def filters_reset(self, reportid: int, parameters: str = "") -> bool:
+        """Calls core_reportbuilder_filters_reset (write).
+
+        Removes the calling user's filter values for the report (as ``set_filters`` with ``{}``); needs
+        the right to view it. ``parameters`` (a system report's) is left out when empty. Repeated on a
+        transient failure, as ``set_filters`` is.
+        """
+        fn = "core_reportbuilder_filters_reset"
+        data = self._set(fn, {"reportid": reportid, "parameters": parameters or None})
+        return bool(data)
+
+
+def filter_values_json(values: Mapping[str, FilterValue]) -> str:
+    """Filter values as the JSON object ``set_filters`` takes: flat, keyed by ``<filter id>_<field>``.
+
+    Moodle decodes it with ``(array) json_decode(...)`` and reads each key it knows: a nested value or a
+    key without a filter's ``entity:name`` would be ignored without a word, so they are refused here.
+    """
+    for key, value in values.items():
+        if not isinstance(key, str) or ":" not in key or "_" not in key.partition(":")[2]:
+            raise ValueError(f"filter value key {key!r} is not '<entity>:<name>_<field>'")
+        if not isinstance(value, str | int | float) or (isinstance(value, float) and value != value):
+            raise ValueError(f"filter value {key!r} must be text or a number, not {type(value).__name__}")
+    return json.dumps(dict(values), ensure_ascii=False)
+
+
+def timestamp(moment: datetime | int) -> int:
+    """A Unix timestamp from an aware datetime, a naive one taken as UTC, or an int."""
+    if isinstance(moment, datetime):
+        return int((moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).timestamp())
+    return int(moment)
+
+
+def date_range(identifier: str, since: datetime | int | None = None,
+               until: datetime | int | None = None) -> dict[str, int]:
+    """The values of date filter ``identifier`` (``completion:timecompleted``) for a range of time.
+
+    Moodle keeps a row whose date is ``>= since`` (a start only), ``< until`` (an end only), or between
+    both included; a row without the date (NULL) is never kept. Either bound must be after 1970: Moodle
+    reads 0 as "no bound".
+    """
+    start = timestamp(since) if since is not None else 0
+    end = timestamp(until) if until is not None else 0
+    if start < 0 or end < 0 or (since is not None and start == 0) or (until is not None and end == 0):
+        raise ValueError("a date filter's bounds must be after 1 January 1970")
+    if not start and not end:
+        raise ValueError("a date range needs a start or an end")
+    return {f"{identifier}_operator": DATE_RANGE, f"{identifier}_from": start, f"{identifier}_to": end}
 
 
 def _unwrap(groups: Any) -> Any:
@@ -420,6 +539,7 @@ def read_report_datetime(value: str | None, tz: tzinfo = UTC) -> datetime | None
     return moment if format_report_datetime(moment) == text else None
 
 
+_FILTER_FIELD = re.compile(r'name="(\w+:\w+?)_operator"')
 _DAY_DATETIME = re.compile(r"([A-Z][a-z]+), (\d{1,2}) ([A-Z][a-z]+) (\d{4}), (\d{1,2}):(\d{2}) (AM|PM)")
 _MONTH_NUMBERS = {name: index + 1 for index, name in enumerate(_MONTHS)}
 

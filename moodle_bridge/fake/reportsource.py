@@ -4,7 +4,8 @@ What the recorded site did and the fake does: a row per enrolment of every cours
 user columns for an enrolment method nobody is enrolled through; values are display strings in the
 viewer's language and timezone (``Yes``/``No``/empty, ``Friday, 27 November 2026, 8:22 PM``); a condition
 without an operator filters nothing; filter values are kept per user. "Last access to course" is the
-user's ``user_lastaccess`` time in the course, empty when they never opened it.
+user's ``user_lastaccess`` time in the course, empty when they never opened it. Date filters and
+conditions compare the stored timestamps as Moodle's SQL does (``datefilter``), whatever the viewer sees.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .access import course_roles
 from .completion import course_activities
+from .datefilter import Dated, DateTest, date_test, dated_test, php_int
 from .db import Row
 from .records import fullname
 from .site import FakeSite
@@ -116,6 +118,7 @@ def filters_of(site: FakeSite, reportid: int, *, condition: bool) -> list[Row]:
 
 Ctx = dict[str, Any]  # one row's course, enrolment method ("enrol"), enrolment ("ue") and user
 _BLOCK_ENTITIES = frozenset({"course", "course_category", "enrol"})
+_ROW_DATE_ENTITIES = frozenset({"completion", "access", "enrolment"})  # date tests made on each enrolment
 _USER_FIELDS_SHOWN_OTHERWISE = frozenset({
     "fullname", "fullnamewithlink", "fullnamewithpicture", "fullnamewithpicturelink", "firstaccess",
     "lastaccess", "timecreated", "timemodified", "suspended", "confirmed", "auth", "picture"})
@@ -304,10 +307,12 @@ def _roles(site: FakeSite, userid: int, courseid: int) -> list[Row]:
 
 # --- conditions and filters ---------------------------------------------------------------------
 
-def _operator(key: str, values: dict[str, Any]) -> int | None:
+def _operator(site: FakeSite, key: str, values: dict[str, Any]) -> int | None:
     """The operator a condition or filter applies, or None when it lets every row through."""
     operator = values.get(f"{key}_operator")
-    if operator in (None, "") or key in DATES:
+    if key in DATES:
+        return php_int(operator) if date_test(site, key, values) is not None else None
+    if operator in (None, ""):
         return None
     operator = int(operator)
     if operator == 0 or (key == "enrolment:status" and values.get(f"{key}_value") in (None, "")):
@@ -361,7 +366,10 @@ def _user_test(reader: Reader, key: str, operator: int,
 
 
 def _row_test(reader: Reader, key: str, operator: int, values: dict[str, Any]) -> Callable[[Ctx], bool]:
-    """A text, boolean or select condition or filter whose operator filters (see ``_operator``)."""
+    """A text, boolean, select or date condition or filter whose operator filters (see ``_operator``)."""
+    if key in DATES:
+        dated = dated_test(reader.per_user, key, _date_test(reader, key, values))
+        return lambda ctx: dated(ctx["course"], ctx["enrol"], ctx["ue"], ctx["user"])
     wanted = values.get(f"{key}_value")
     if key == "enrolment:status":
         codes = {"Active": 0, "Suspended": 1, "Not current": 2}
@@ -376,6 +384,12 @@ def _row_test(reader: Reader, key: str, operator: int, values: dict[str, Any]) -
     return lambda ctx: test(html.unescape(column_value(reader, key, ctx)))
 
 
+def _date_test(reader: Reader, key: str, values: dict[str, Any]) -> DateTest:
+    test = date_test(reader.site, key, values)
+    assert test is not None, key  # _operator let only filtering date values through
+    return test
+
+
 Predicate = tuple[str, int, dict[str, Any]]  # key, operator, the values it reads
 
 
@@ -384,16 +398,24 @@ def _predicates(site: FakeSite, userid: int, report: Row) -> list[Predicate]:
     found: list[Predicate] = []
     conditiondata = json_object(report.get("conditiondata"))
     for row in filters_of(site, report["id"], condition=True):
-        operator = _operator(row["uniqueidentifier"], conditiondata)
+        operator = _operator(site, row["uniqueidentifier"], conditiondata)
         if operator is not None:
             found.append((row["uniqueidentifier"], operator, conditiondata))
     saved = site.db["reportbuilder_user_filters"].first(reportid=report["id"], userid=userid)
     filterdata = json_object(saved.get("filterdata") if saved else None)
     for row in filters_of(site, report["id"], condition=False):
-        operator = _operator(row["uniqueidentifier"], filterdata)
+        operator = _operator(site, row["uniqueidentifier"], filterdata)
         if operator is not None:
             found.append((row["uniqueidentifier"], operator, filterdata))
     return found
+
+
+def applied_filters(site: FakeSite, userid: int, report: Row) -> int:
+    """How many of the report's filters the viewer's values make filter (``get_applied_filter_count``)."""
+    saved = site.db["reportbuilder_user_filters"].first(reportid=report["id"], userid=userid)
+    values = json_object(saved.get("filterdata") if saved else None)
+    return sum(1 for row in filters_of(site, report["id"], condition=False)
+               if _operator(site, row["uniqueidentifier"], values) is not None)
 
 
 # --- the report's rows --------------------------------------------------------------------------
@@ -418,7 +440,12 @@ class ParticipantRows:
         self._skip: set[int] = set()
         self._all: list[Ctx] | None = None
         kinds = [key.partition(":")[0] for key, _operator, _values in predicates]
-        if any(kind not in _BLOCK_ENTITIES and kind != "user" for kind in kinds):
+        on_row = [dated_test(reader.per_user, key, _date_test(reader, key, values))
+                  for (key, _operator, values), kind in zip(predicates, kinds, strict=True)
+                  if kind in _ROW_DATE_ENTITIES and key in DATES]
+        if any(kind not in _BLOCK_ENTITIES and kind != "user"
+               and not (kind in _ROW_DATE_ENTITIES and key in DATES)
+               for (key, _operator, _values), kind in zip(predicates, kinds, strict=True)):
             tests = [_row_test(reader, *predicate) for predicate in predicates]
             self._all = [ctx for ctx in self._every_row() if all(test(ctx) for test in tests)]
             self.total = len(self._all)
@@ -436,12 +463,30 @@ class ParticipantRows:
             shown = len(ueids) - gone.get(instance["id"], 0)
             rows = 0
             if all(test(ctx) for test in on_block):
-                if shown > 0:
+                if shown > 0 and on_row:
+                    ueids = self._kept(course, instance, ueids, on_row)
+                    rows = len(ueids)
+                elif shown > 0:
                     rows = shown - dropped.get(instance["id"], 0)
-                elif all(test(None) for test in on_user):
+                elif all(test(None) for test in on_user) and all(
+                        test(course, instance, None, None) for test in on_row):
                     rows = 1
             self._blocks.append((course, instance, ueids, rows, shown <= 0))
             self.total += rows
+
+    def _kept(self, course: Row, instance: Row, ueids: list[int], tests: list[Dated]) -> list[int]:
+        """The enrolments of one method whose rows pass the date tests on enrolments, completions and
+        accesses (the users the other conditions drop left out)."""
+        ues, users, skip = self._ues.rows, self._users, self._skip
+        kept = []
+        for ueid in ueids:
+            if ueid in skip:
+                continue
+            ue = ues[ueid]
+            user = users[ue["userid"]]
+            if all(test(course, instance, ue, user) for test in tests):
+                kept.append(ueid)
+        return kept
 
     def page(self, start: int, count: int) -> list[Ctx]:
         """``count`` rows from ``start`` (every row from ``start`` when ``count`` is 0)."""

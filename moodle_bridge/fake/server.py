@@ -8,6 +8,9 @@ one of its users answers ``dmlwriteexception`` and writes nothing (``contention.
 
 ``/_fake/stats`` also tells whether contention is on, how many calls answered ``dmlwriteexception`` for it
 (``dmlwriteexception``) and the most web-service calls served at once (``peak_in_flight``).
+
+Every answer's ``Date`` header is the site's clock, as a real site's web server dates its answers with
+the clock Moodle writes its times with: a clock set or advanced through ``/_fake/clock`` shows there.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import escape
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from .contention import Contention
@@ -212,6 +215,16 @@ def _xml_value(value: Any) -> str:
     return f"<VALUE>{escape(str(value))}</VALUE>\n"
 
 
+class _SiteDatedHandler(WSGIRequestHandler):
+    """Dates each answer (the ``Date`` header) with the served site's clock instead of the machine's."""
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        app = getattr(self.server, "app", None)
+        if timestamp is None and isinstance(app, FakeMoodleApp):
+            timestamp = app.site.now()
+        return super().date_time_string(timestamp)
+
+
 @dataclass
 class RunningFake:
     """A fake Moodle served on loopback from a background thread."""
@@ -247,7 +260,7 @@ def serve(site: FakeSite, *, host: str = "127.0.0.1", port: int = 0,
     the latency profile's."""
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     app = FakeMoodleApp(site, latency, faults, contention)
-    server = make_server(host, port, app, threaded=True)
+    server = make_server(host, port, app, threaded=True, request_handler=_SiteDatedHandler)
     server.daemon_threads = True  # type: ignore[attr-defined]  # ThreadingMixIn's switch
     site.siteurl = f"http://{host}:{server.port}"
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},

@@ -182,7 +182,10 @@ class FakeSite:
         self.capabilities[userid] = frozenset(capabilities)
 
     def has_capability(self, userid: int, capability: str) -> bool:
+        """Whether the user holds ``capability``: every one with ``*``, except those ``-`` prohibits."""
         held = self.capabilities.get(userid, frozenset())
+        if f"-{capability}" in held:
+            return False
         return held is ALL or "*" in held or capability in held
 
     def handle(self, token: str | None, wsfunction: str | None, raw: dict[str, Any], *,

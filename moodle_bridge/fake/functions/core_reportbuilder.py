@@ -3,7 +3,13 @@
 Tables: ``reportbuilder_report`` (name, source, type 0, conditiondata, usercreated, ``audience`` user ids),
 ``reportbuilder_column`` (reportid, uniqueidentifier, columnorder), ``reportbuilder_filter`` (reportid,
 uniqueidentifier, iscondition, filterorder) and ``reportbuilder_user_filters`` (reportid, userid, filterdata:
-the values one user set with ``core_reportbuilder_set_filters``).
+the values one user set with ``core_reportbuilder_set_filters``, replaced whole by the next set).
+
+Permissions as in Moodle's ``reportbuilder/classes/permission.php``: viewing needs
+``moodle/reportbuilder:viewall``, the right to edit, or a place in the audience; editing (adding
+columns, conditions, filters) needs ``moodle/reportbuilder:editall``, or ``moodle/reportbuilder:edit``
+on one's own report. Setting one's filter values needs only the right to view. (The recording sites'
+signatures hold neither ``core_reportbuilder_filters_reset`` nor ``_delete``: the fake serves neither.)
 
 What the recorded site did and the fake does: a condition added by web service has no value and filters
 nothing; ``perpage`` has no cap and 0 returns every row; a page beyond the end returns no rows and, on 5.1,
@@ -22,9 +28,11 @@ from ..records import fullname, must_exist, profile_image_urls
 from ..registry import function, site_action
 from ..reportsource import (
     COLUMNS,
+    DATES,
     ENTITIES,
     FILTERS,
     ONLY_IN_5_1,
+    applied_filters,
     columns_of,
     filters_of,
     json_object,
@@ -49,7 +57,7 @@ def get_report(site: FakeSite, reportid: int) -> Row:
 
 
 def can_view(call: Call, report: Row) -> bool:
-    if call.has_capability("moodle/reportbuilder:viewall"):
+    if call.has_capability("moodle/reportbuilder:viewall") or can_edit(call, report):
         return True
     return report["usercreated"] == call.userid or call.userid in (report.get("audience") or [])
 
@@ -116,8 +124,11 @@ def add_column(site: FakeSite, report: Row, uniqueidentifier: str, *, usermodifi
 def add_filter(site: FakeSite, report: Row, uniqueidentifier: str, *, condition: bool,
                usermodified: int) -> Row:
     present = {row["uniqueidentifier"] for row in filters_of(site, report["id"], condition=condition)}
-    if uniqueidentifier not in FILTERS or uniqueidentifier in present:
-        raise invalid_parameter("Invalid condition" if condition else "Invalid filter")
+    kind = "condition" if condition else "filter"
+    if uniqueidentifier not in FILTERS or (site.branch < (5, 0) and uniqueidentifier in ONLY_IN_5_1):
+        raise invalid_parameter(f"Invalid {kind}")
+    if uniqueidentifier in present:
+        raise invalid_parameter(f"Duplicate {kind}")
     row = site.db["reportbuilder_filter"].insert({
         "reportid": report["id"], "uniqueidentifier": uniqueidentifier, "heading": None,
         "iscondition": 1 if condition else 0, "filterorder": len(present) + 1,
@@ -173,14 +184,14 @@ def reports_get(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     headers, rows, total = report_page(site, call.userid, report, 0, max(pagesize, 0))
     if pagesize < 0:
         rows = rows[:pagesize]
-    filters = filters_of(site, report["id"], condition=False)
+    filters = filters_of(site, report["id"], condition=False) if not editmode else []
     result: dict[str, Any] = {
         **base_details(report),
         "table": _table_html(report, headers, rows, total, pagesize),
         "infocontainer": "",
-        "filtersapplied": 0,
+        "filtersapplied": applied_filters(site, call.userid, report) if not editmode else 0,
         "filterspresent": bool(filters),
-        "filtersform": _form_html(site, "filters", filters) if filters else "",
+        "filtersform": _filters_form(site, report, filters) if filters else "",
         "attributes": [],
         "classes": "",
         "editmode": editmode,
@@ -217,6 +228,26 @@ def _table_html(report: Row, headers: list[str], rows: list[list[str]], total: i
             f'table-striped table-hover table generaltable reportbuilder-table" '
             f'data-region="reportbuilder-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody>'
             f"</table></div></div>")
+
+
+def _filters_form(site: FakeSite, report: Row, rows: list[Row]) -> str:
+    """The viewer's filters form as Moodle renders it: per filter a header, then its fields named
+    ``<id>_operator``, ``<id>_value``... (a date filter's also ``<id>_unit``, ``<id>_from``, ``<id>_to``)."""
+    parts = [f'<form autocomplete="off" action="{site.siteurl}/webservice/rest/server.php" method="post" '
+             f'class="mform" data-reportid="{report["id"]}"><input name="reportid" type="hidden" '
+             f'value="{report["id"]}"><input name="parameters" type="hidden" value="[]">']
+    for row in rows:
+        key = row["uniqueidentifier"]
+        parts.append(f'<div class="filter-header"><h5>{FILTERS[key][0]}</h5></div>'
+                     f'<select class="form-select" name="{key}_operator" id="id_{key}_operator"></select>')
+        if key in DATES:
+            parts.append(f'<input type="text" name="{key}_value" id="id_{key}_value" value="1">'
+                         f'<select class="form-select" name="{key}_unit" id="id_{key}_unit"></select>'
+                         f'<select name="{key}_from[day]"></select><select name="{key}_to[day]"></select>')
+        else:
+            parts.append(f'<input type="text" name="{key}_value" id="id_{key}_value" value="">')
+    parts.append('<input type="submit" name="submitbutton" value="Apply"></form>')
+    return "".join(parts)
 
 
 def _form_html(site: FakeSite, kind: str, rows: list[Row]) -> str:

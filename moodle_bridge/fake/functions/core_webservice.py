@@ -93,7 +93,8 @@ def allow_role_assign(site: FakeSite, args: dict[str, Any]) -> dict[str, Any]:
 
 @site_action("set_capabilities")
 def set_capabilities(site: FakeSite, args: dict[str, Any]) -> dict[str, Any]:
-    """An admin changes the capabilities a user holds at system level (``*`` for all)."""
+    """An admin changes the capabilities a user holds at system level (``*`` for all, ``-name`` to
+    prohibit one whatever else is held, as a role's "Prohibit" does)."""
     userid = int(args["userid"])
     site.grant(userid, set(args["capabilities"]))
     return {"userid": userid, "capabilities": sorted(site.capabilities[userid])}
