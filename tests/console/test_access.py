@@ -41,15 +41,39 @@ def api_rule(rule: Rule) -> bool:
     return rule.endpoint.split(".")[0] in ("api", "api-docs")
 
 
+def lti_rule(rule: Rule) -> bool:
+    return rule.endpoint.split(".")[0] == "lti"
+
+
+#: The LTI protocol's own endpoints: the platform's browser redirects and posts, and the tool's key set.
+LTI_PROTOCOL = ("lti.login", "lti.launch", "lti.jwks", "lti.register_tool")
+
+
 PROBES = ("probes.healthz", "probes.readyz", "probes.metrics")  # the metrics ask for their own token
 
 
 def test_only_sign_in_static_files_verification_and_the_probes_are_public(app: Flask) -> None:
     opened = sorted({rule.endpoint for rule in app.url_map.iter_rules()
-                     if public(rule.endpoint) and not api_rule(rule)})
+                     if public(rule.endpoint) and not api_rule(rule) and not lti_rule(rule)})
     assert opened == sorted(e for e in opened if e in ("auth.login", "static", "verify.verify", *PROBES)
                             or e.endswith(".static"))
     assert {"auth.login", "verify.verify", *PROBES} <= set(opened)
+
+
+def test_the_lti_pages_ask_for_the_launch_token_on_every_request(app: Flask) -> None:
+    """Moodle frames the tool, where cookies may be refused: no console session opens its pages, each
+    request shows the token a launch signed, else 401; only the protocol's own endpoints are open."""
+    client = app.test_client()
+    rules = [rule for rule in app.url_map.iter_rules() if lti_rule(rule)]
+    assert set(LTI_PROTOCOL) <= {rule.endpoint for rule in rules}
+    pages = [rule for rule in rules if rule.endpoint not in LTI_PROTOCOL]
+    assert len(pages) >= 6
+    for rule in pages:
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            answer = client.open(url_of(app, rule), method=method)
+            assert answer.status_code == 401, (rule.endpoint, method, answer.status_code)
+            answer = client.open(url_of(app, rule) + "?t=forged", method=method)
+            assert answer.status_code == 401, (rule.endpoint, method, "forged token")
 
 
 def test_the_api_authenticates_each_request_itself_and_refuses_anonymous_ones(app: Flask) -> None:
