@@ -134,39 +134,42 @@ def _cut(source: FontFile, family: str, target: Path) -> None:
     from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
 
     font = TTFont(str(source.path), fontNumber=source.index, lazy=True)
-    options = subset.Options()
-    options.hinting = False
-    options.layout_features = []
-    options.name_IDs = [0, 1, 2, 3, 4, 5, 6]
-    options.notdef_outline = True
-    options.glyph_names = False
-    options.drop_tables += ["BDF ", "FFTM", "EBDT", "EBLC", "EBSC"]
-    subsetter = subset.Subsetter(options)
-    subsetter.populate(unicodes=sorted(warm_charset()))
-    quiet = logging.getLogger("fontTools.subset")
-    level = quiet.level
-    quiet.setLevel(logging.ERROR)  # it warns of each bitmap table it drops, which we drop on purpose
     try:
-        subsetter.subset(font)
+        options = subset.Options()
+        options.hinting = False
+        options.layout_features = []
+        options.name_IDs = [0, 1, 2, 3, 4, 5, 6]
+        options.notdef_outline = True
+        options.glyph_names = False
+        options.drop_tables += ["BDF ", "FFTM", "EBDT", "EBLC", "EBSC"]
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(unicodes=sorted(warm_charset()))
+        quiet = logging.getLogger("fontTools.subset")
+        level = quiet.level
+        quiet.setLevel(logging.ERROR)  # it warns of each bitmap table it drops, which we drop on purpose
+        try:
+            subsetter.subset(font)
+        finally:
+            quiet.setLevel(level)
+        names = font["name"]
+        postscript = family.replace(" ", "")
+        for record in list(names.names):
+            if record.nameID in (1, 4, 16):
+                names.setName(family, record.nameID, record.platformID, record.platEncID, record.langID)
+            elif record.nameID == 6:
+                names.setName(postscript, record.nameID, record.platformID, record.platEncID, record.langID)
+        for name_id in (16, 17):
+            names.removeNames(nameID=name_id)
+        handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
+        os.close(handle)
+        try:
+            font.save(temporary)
+            os.replace(temporary, target)
+        finally:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
     finally:
-        quiet.setLevel(level)
-    names = font["name"]
-    postscript = family.replace(" ", "")
-    for record in list(names.names):
-        if record.nameID in (1, 4, 16):
-            names.setName(family, record.nameID, record.platformID, record.platEncID, record.langID)
-        elif record.nameID == 6:
-            names.setName(postscript, record.nameID, record.platformID, record.platEncID, record.langID)
-    for name_id in (16, 17):
-        names.removeNames(nameID=name_id)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
-    os.close(handle)
-    try:
-        font.save(temporary)
-        os.replace(temporary, target)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+        font.close()  # fontTools keeps the source file open until then
 
 
 def font_faces_css() -> str:
