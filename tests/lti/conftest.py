@@ -64,8 +64,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         else:
             database_url = stack.enter_context(contextmanager(_postgres_database)())
         running = stack.enter_context(serve(library_site()))
-        year = provision(running, database_url, roster=small_roster(), plan_text=PLAN_FILE.read_text("utf-8")
-                         .replace("# offline: {max: 10}", "offline: {max: 10}"))
+        year = provision(running, database_url, roster=small_roster(), plan_text=PLAN_FILE.read_text("utf-8"))
         spread(year)
         year.harvest()
         documents = Path(tmp_path_factory.mktemp("documents"))

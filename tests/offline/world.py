@@ -20,8 +20,8 @@ from plugin_service.services.offline.who import ADMIN, OFFICER, REVIEWER, Actor
 from plugin_service.services.read_models.page_cache import forget
 
 from ..documents.seed import SeededYear, plan_text, recompute, seed_year
+from ..rules.samples import year_offline
 
-TIERS_LINE = "tiers:                                 # 分级分类"
 LEADER = "L00001"
 #: Tiers whose cadres the seed places (the leaders' tier has its own school leaders: the reviewer is apart).
 TIERS = ("party-admin", "teaching", "support", "section")
@@ -74,7 +74,7 @@ def offline_year(database_url: str, tmp_path: Path, *, cadres: int = 12,
     """The seeded year whose applied plan counts ``offline_max`` offline hours (records computed again)."""
     forget()
     seeded = seed_year(database_url, cadres=cadres, tiers=TIERS)
-    text = plan_text(2026).replace(TIERS_LINE, f"offline: {{max: {offline_max}}}\n{TIERS_LINE}")
+    text = year_offline(plan_text(2026), offline_max)
     with session_scope(database_url) as session:
         stored = session.scalar(select(StoredPlan).where(StoredPlan.year == 2026))
         assert stored is not None

@@ -10,18 +10,16 @@ from functools import cache
 
 from rules.hours import OfflineHours, explain_record
 from rules.plan import Plan, load_plan
-from tests.rules.samples import plan_text
+from tests.rules.samples import plan_text, year_offline
 from tests.rules.test_hours import (
     ELECTIVES_ALL,
     LEADER_REQUIRED,
     PARTY_REQUIRED,
-    PLAN,
     done,
     record,
     wrote,
 )
 
-TIERS_LINE = "tiers:                                 # 分级分类"
 PARTY_SCHOOL = OfflineHours("training:3", "党校专题报告会", dt.date(2026, 5, 12), 4)
 LECTURE = OfflineHours("training:8", "全国两会精神宣讲", dt.date(2026, 3, 20), 3)
 EXTERNAL = OfflineHours("claim:2", "省委党校中青班（外出培训）", dt.date(2026, 6, 3), 8)
@@ -31,9 +29,7 @@ BOTH_REFLECTIONS = (wrote("thought", 1500), wrote("policy", 2000))
 @cache
 def with_offline(year_max: float | None = 10, **tier_max: float) -> Plan:
     """The sample plan with ``offline: {max: year_max}`` (none when None) and tiers' own caps."""
-    text = plan_text(2026)
-    if year_max is not None:
-        text = text.replace(TIERS_LINE, f"offline: {{max: {year_max}}}\n{TIERS_LINE}")
+    text = year_offline(plan_text(2026), year_max)
     for tier, cap in tier_max.items():
         pattern = rf"(  - key: {re.escape(tier)}\n(?:    .*\n)*?    match: .*\n)"
         text, count = re.subn(pattern, rf"\1    offline: {{max: {cap}}}\n", text, count=1)
@@ -93,8 +89,7 @@ def test_offline_hours_never_count_towards_the_required_hours() -> None:
 
 
 def test_offline_hours_take_nothing_from_the_electives_cap() -> None:
-    text = plan_text(2026).replace("elective_max: 24", "elective_max: 10").replace(
-        TIERS_LINE, f"offline: {{max: 10}}\n{TIERS_LINE}")
+    text = plan_text(2026).replace("elective_max: 24", "elective_max: 10")  # the sample's cap is 10
     got = record("party-admin", *done(*PARTY_REQUIRED, *ELECTIVES_ALL),
                  plan=load_plan(text, "plan-2026.yaml"), offline=(PARTY_SCHOOL, LECTURE))
     assert (got.elective_hours_earned, got.elective_hours) == (16, 10)
@@ -102,8 +97,9 @@ def test_offline_hours_take_nothing_from_the_electives_cap() -> None:
 
 
 def test_a_plan_without_an_offline_cap_shows_them_and_counts_none() -> None:
-    got = record("party-admin", *done(*PARTY_REQUIRED), plan=PLAN, offline=(PARTY_SCHOOL,))
-    assert PLAN.hours.offline_max is None
+    plan = with_offline(None)
+    got = record("party-admin", *done(*PARTY_REQUIRED), plan=plan, offline=(PARTY_SCHOOL,))
+    assert plan.hours.offline_max is None
     assert (got.offline_hours_earned, got.offline_hours, got.total_hours, got.offline_max) == (4, 0, 32, None)
     assert got.reasons[0] == ("32 of 50 hours (required 32 of at least 30; electives 0, counted up to 24; "
                               "offline 4, not counted: the plan counts no offline hours)")

@@ -27,7 +27,7 @@ def test_a_division_head_of_a_teaching_department() -> None:
     assert str(why.reasons[2]) == "department_type 教学部门 ≠ 党政部门 ✗"
     assert [c.key for c in why.required] == ["thought", "integrity", "policy", "teaching-reform"]
     assert [c.key for c in why.elective] == ["emergency", "writing", "health", "ethics"]
-    assert why.hours == Hours(50, 30, 24)
+    assert why.hours == Hours(50, 30, 24, offline_max=10)
     assert (why.reviewer, why.reviewer_name) == ("T20051", "卢诚涛")
     assert why.lines() == [
         "T21315 夏浩",
@@ -59,7 +59,7 @@ def test_a_section_head_of_a_party_department_is_in_section_a() -> None:
     )
     assert [c.key for c in why.required] == ["thought", "integrity", "digital"]
     assert "finance" in [c.key for c in why.elective]
-    assert why.hours == Hours(50, 20, 24)
+    assert why.hours == Hours(50, 20, 24, offline_max=10)
     assert why.reviewer == "T19918"
     assert "  ⇒ tier section 科级干部, class section-a 2026 科级干部一班" in why.lines()
 
@@ -91,7 +91,7 @@ def test_a_school_leader_is_reviewed_by_the_fallback_who_reviews_nobody_for_them
     assert (why.outcome, why.tier, why.klass) == ("included", "leaders", "leaders")
     assert why.reasons[-1] == Reason("tier leaders", "rank", "校级", ("校级",), True)
     assert [c.key for c in why.required] == ["thought", "integrity", "governance"]
-    assert why.hours == Hours(40, 20, 24)
+    assert why.hours == Hours(40, 20, 24, offline_max=10)
     assert why.reviewer == "T19880"
     assert why.reviewer_why == "a 校级 leader is reviewed by the fallback reviewer"
     fallback = explain(plan, roster, "T19880")
