@@ -6,6 +6,10 @@ through the fake's own completion, assignment, forum and access logic with the s
 event's time, so every web service (completion status, the report builder, grades, submissions, posts,
 last course access) answers consistently about it. It answers with counts and with the ground truth a
 test compares a harvest against.
+
+A year may be replayed in parts, as it is lived between harvests: the same seed and window with ``until``
+replays only what happened by then, and a later call with ``after`` set to it replays what followed. The
+draws never depend on what the site already holds, so the parts add up to the year replayed at once.
 """
 
 from __future__ import annotations
@@ -163,6 +167,9 @@ class _Cohort:
         if self.start > self.end:
             raise ValueError(f"the window starts ({self.start}) after it ends ({self.end})")
         self.rates = _rates(args.get("rates"))
+        # the part of the window replayed by this call: events after ``after`` and up to ``until``
+        self.after = int(args["after"]) if args.get("after") not in (None, "") else None
+        self.until = int(args["until"]) if args.get("until") not in (None, "") else None
         self.short_below = int(args.get("short_below") or 800)
         self.short_share = float(args.get("short_share", 0.2))
         self.counts = {key: 0 for key in (
@@ -173,6 +180,16 @@ class _Cohort:
         self.scorm_rng = random.Random(int(args.get("seed", 2026)) * 7919 + 17)
         self.submissions: list[dict[str, Any]] = []
         self.discussions: list[dict[str, Any]] = []
+
+    def happens(self, when: int) -> bool:
+        """Whether an event at ``when`` is replayed by this call (the whole window unless in parts)."""
+        return (self.after is None or when > self.after) and (self.until is None or when <= self.until)
+
+    def _as_of_until(self, outcome: str, started: int, completed: int | None) -> str:
+        """The outcome as it stands at the end of this call's part: not started yet, or not completed yet."""
+        if self.until is None or outcome == "not_started" or (completed or started) <= self.until:
+            return outcome
+        return "started" if started <= self.until else "not_started"
 
     # --- completion -----------------------------------------------------------------------------
 
@@ -194,30 +211,36 @@ class _Cohort:
             outcome = _draw(rng, self.rates)
             self.outcomes[(userid, courseid)] = outcome
             self.counts["learners"] += 1
-            self.counts[outcome] += 1
             if outcome == "not_started":
+                self.counts[outcome] += 1
                 continue
             started = _between(rng, self.start, self.end)
             completed = _between(rng, started, self.end) if outcome == "completed" else None
             lastaccess = _between(rng, completed or started, self.end)
-            with site.clock.at(started):
-                log_course_access(site, userid, courseid)
-                ensure_course_completion(site, userid, courseid)
+            self.counts[self._as_of_until(outcome, started, completed)] += 1
+            if self.happens(started):
+                with site.clock.at(started):
+                    log_course_access(site, userid, courseid)
+                    ensure_course_completion(site, userid, courseid)
             done_until = completed or lastaccess
             for cm in others:
                 if rng.random() < 0.5:
-                    with site.clock.at(_between(rng, started, done_until)):
-                        update_state(site, cm, userid, COMPLETION_COMPLETE)
+                    when = _between(rng, started, done_until)
+                    if self.happens(when):
+                        with site.clock.at(when):
+                            update_state(site, cm, userid, COMPLETION_COMPLETE)
             if completed is not None:
-                with site.clock.at(completed):
-                    self._complete(userid, courseid, rule_cms)
+                if self.happens(completed):
+                    with site.clock.at(completed):
+                        self._complete(userid, courseid, rule_cms)
                 for cm, assign in assigns:
                     if assign is not None:
                         self._reflect(userid, courseid, cm, assign, started, lastaccess, teacher)
             for cm in packages:
                 self._study(userid, cm, started, lastaccess, completed is not None)
-            with site.clock.at(lastaccess):
-                log_course_access(site, userid, courseid)
+            if self.happens(lastaccess):
+                with site.clock.at(lastaccess):
+                    log_course_access(site, userid, courseid)
 
     def _complete(self, userid: int, courseid: int, rule_cms: list[Row]) -> None:
         site = self.site
@@ -246,12 +269,16 @@ class _Cohort:
             sessions.append((_between(rng, sessions[-1][0], until), launchable[0]))
         last = len(sessions) - 1
         for number, (when, sco) in enumerate(sessions):
+            seconds = rng.randint(300, 2400) + rng.randint(0, 99) / 100
+            finish = rng.random() >= 0.1
+            if not self.happens(when):
+                continue
             with site.clock.at(when):
                 scorm_session(site, {"userid": userid, "cmid": cm["id"], "scoid": sco["id"],
-                                     "seconds": rng.randint(300, 2400) + rng.randint(0, 99) / 100,
+                                     "seconds": seconds,
                                      "status": "completed" if completed and number >= last - int(again)
                                      else "incomplete",
-                                     "finish": rng.random() >= 0.1, "new_attempt": again and number == last})
+                                     "finish": finish, "new_attempt": again and number == last})
             self.counts["scorm_sessions"] += 1
 
     # --- reflections ----------------------------------------------------------------------------
@@ -267,44 +294,48 @@ class _Cohort:
         letters = (_between(rng, max(1, self.short_below // 10), self.short_below - 1) if short
                    else _between(rng, self.short_below, self.short_below * 2 + 400))
         text = chinese_text(rng, letters)
-        with site.clock.at(written):
-            if choice < SUBMIT_SHARE:
-                assign_submit(site, {"userid": userid, "cmid": cm["id"], "text": text})
-            elif assign_setting(assign, "submissiondrafts"):
-                assign_submit(site, {"userid": userid, "cmid": cm["id"], "text": text, "draft": True})
-            else:
-                user_submission(site, assign, userid, create=True)  # opened, never saved
-                text, letters = "", 0
-        submission = user_submission(site, assign, userid, create=False)
-        assert submission is not None
-        status = str(submission["status"])
-        self.counts["submitted" if status == "submitted" else "draft" if status == "draft" else "opened"] += 1
-        entry: dict[str, Any] = {
+        # what the learner leaves: submitted, a draft (where drafts are on), or opened and never saved
+        drafts = assign_setting(assign, "submissiondrafts")
+        status = "submitted" if choice < SUBMIT_SHARE else "draft" if drafts else "new"
+        if status == "new":
+            text, letters = "", 0
+        if self.happens(written):
+            with site.clock.at(written):
+                if status == "new":
+                    user_submission(site, assign, userid, create=True)
+                else:
+                    assign_submit(site, {"userid": userid, "cmid": cm["id"], "text": text,
+                                         **({"draft": True} if status == "draft" else {})})
+            self.counts["opened" if status == "new" else status] += 1
+            if bool(text) and letters < self.short_below and status == "submitted":
+                self.counts["short"] += 1
+        submission = user_submission(site, assign, userid, create=False)  # None: written after this part
+        entry: dict[str, Any] | None = None if submission is None else {
             "userid": userid, "courseid": courseid, "cmid": cm["id"], "assignid": assign["id"],
-            "submissionid": submission["id"], "status": status, "chars": letters if text else 0,
+            "submissionid": submission["id"], "status": str(submission["status"]),
+            "chars": letters if text else 0,
             "short": bool(text) and letters < self.short_below,
             "timemodified": int(submission["timemodified"]), "grade": None, "grader": None,
             "timegraded": None, "regraded": False}
-        if entry["short"] and status == "submitted":
-            self.counts["short"] += 1
         maximum = float(assign_setting(assign, "grade"))
         if status == "submitted" and maximum > 0 and rng.random() < GRADED_SHARE:
             regrade = rng.random() < REGRADED_SHARE
             graded = _between(rng, written, (written + self.end) // 2 if regrade else self.end)
-            grade = round(maximum * rng.uniform(0.4, 1.0), 1)
-            with site.clock.at(graded):
-                assign_grade(site, {"teacherid": teacher, "userid": userid, "cmid": cm["id"],
-                                    "grade": grade, "feedback": rng.choice(_COMMENTS)})
-            self.counts["graded"] += 1
+            grades = [(graded, round(maximum * rng.uniform(0.4, 1.0), 1), rng.choice(_COMMENTS))]
             if regrade:
                 graded = _between(rng, graded + 60, max(graded + 60, self.end))
-                grade = round(maximum * rng.uniform(0.4, 1.0), 1)
-                with site.clock.at(graded):
+                grades.append((graded, round(maximum * rng.uniform(0.4, 1.0), 1), rng.choice(_COMMENTS)))
+            for number, (when, grade, feedback) in enumerate(grades):
+                if not self.happens(when):
+                    continue
+                with site.clock.at(when):
                     assign_grade(site, {"teacherid": teacher, "userid": userid, "cmid": cm["id"],
-                                        "grade": grade, "feedback": rng.choice(_COMMENTS)})
-                self.counts["regraded"] += 1
-            entry.update(grade=grade, grader=teacher, timegraded=graded, regraded=regrade)
-        self.submissions.append(entry)
+                                        "grade": grade, "feedback": feedback})
+                self.counts["regraded" if number else "graded"] += 1
+                if entry is not None:
+                    entry.update(grade=grade, grader=teacher, timegraded=when, regraded=bool(number))
+        if entry is not None:
+            self.submissions.append(entry)
 
     # --- discussions ----------------------------------------------------------------------------
 
@@ -315,7 +346,7 @@ class _Cohort:
         forum = self._forum(courseid, spec.get("forumid"))
         found = site.db["forum_discussions"].first(forum=forum["id"], name=subject)
         created = found is None
-        if found is None:
+        if found is None and (self.until is None or opens <= self.until):  # else opened in a later part
             with site.clock.at(opens):
                 made = forum_add_discussion(site, {
                     "userid": ADMIN, "forumid": forum["id"], "subject": subject,
@@ -329,17 +360,22 @@ class _Cohort:
                 continue
             count = rng.choices(range(len(REPLY_WEIGHTS)), weights=REPLY_WEIGHTS)[0]
             times = sorted(_between(rng, opens - POST_MARGIN, closes + POST_MARGIN) for _ in range(count))
+            replayed = []
             for when in times:
+                message = chinese_text(rng, _between(rng, 30, 300))
+                if found is None or not self.happens(max(when, opens)):  # an early post waits for its topic
+                    continue
                 with site.clock.at(when):
-                    add_reply(site, userid, int(found["firstpost"]), f"Re: {subject}",
-                              chinese_text(rng, _between(rng, 30, 300)))
+                    add_reply(site, userid, int(found["firstpost"]), f"Re: {subject}", message)
                     log_course_access(site, userid, courseid)
-            if times:
-                posts.append({"userid": userid, "times": times})
-                self.counts["posts"] += len(times)
-        self.discussions.append({"discussionid": found["id"], "forumid": forum["id"], "courseid": courseid,
-                                 "subject": subject, "opens": opens, "closes": closes, "created": created,
-                                 "posts": posts})
+                replayed.append(when)
+            if replayed:
+                posts.append({"userid": userid, "times": replayed})
+                self.counts["posts"] += len(replayed)
+        if found is not None:
+            self.discussions.append({"discussionid": found["id"], "forumid": forum["id"],
+                                     "courseid": courseid, "subject": subject, "opens": opens,
+                                     "closes": closes, "created": created, "posts": posts})
 
     def _forum(self, courseid: int, forumid: Any) -> Row:
         site = self.site
@@ -365,12 +401,15 @@ class _Cohort:
                            key=lambda item: int(item["position"]))
             for userid in _students(site, courseid):
                 started = self.outcomes.get((userid, courseid), "not_started") != "not_started"
-                if not started or rng.random() >= share or site.db["feedback_completed"].first(
-                        feedback=cm["instance"], userid=userid) is not None:
+                if not started or rng.random() >= share:
                     continue
                 answers = [[item["id"], _answer(rng, item)] for item in items
                            if int(item.get("hasvalue", 1))]
-                with site.clock.at(_between(rng, self.start, self.end)):
+                when = _between(rng, self.start, self.end)
+                if not self.happens(when) or site.db["feedback_completed"].first(
+                        feedback=cm["instance"], userid=userid) is not None:
+                    continue
+                with site.clock.at(when):
                     feedback_respond(site, {"userid": userid, "cmid": cm["id"], "answers": answers})
                 self.counts["survey_answers"] += 1
 
@@ -418,7 +457,10 @@ def simulate_progress(site: FakeSite, args: dict[str, Any]) -> dict[str, Any]:
     (``[{"courseid", "subject", "opens", "closes"}, ...]``, made by the admin at ``opens`` when missing,
     optional ``forumid``); ``surveys`` (``[{"courseid", "share"}, ...]``: that share of the learners who
     started the course answer its feedback activities, choices drawn at random, some free text);
-    ``ground_truth`` (true) to answer with the outcomes, submissions and posts.
+    ``ground_truth`` (true) to answer with the outcomes, submissions and posts; ``until`` and ``after``
+    (unix times, optional) to replay only the events after ``after`` and up to ``until`` (a year in parts:
+    the same arguments with ``until`` T, then with ``after`` T; the counts say where each learner stands
+    at ``until``, the reflections, grades, posts, answers and SCORM sessions what this part replayed).
 
     Per active student and course: not started (nothing), started (course accessed, completion started,
     some non-criterion activities done) or completed (the criterion activities done at a time inside

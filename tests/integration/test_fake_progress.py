@@ -17,6 +17,7 @@ from moodle_bridge.fake.seed import (
     COMPLETION_COLUMNS,
     SURVEY_ITEMS,
     add_completion_report,
+    add_scorm,
     seed_population,
     seed_site,
 )
@@ -362,3 +363,49 @@ def test_a_copied_course_keeps_its_surveys_questions(client: MoodleClient, fake:
         return [(i.name, i.typ, i.presentation) for i in client.mod_feedback.get_items(feedbackid).items]
 
     assert questions(copied[0].id) == questions(made["instance"]) and len(questions(copied[0].id)) == 3
+
+
+def _year_site() -> tuple[FakeSite, dict[str, Any]]:
+    """The cohort's courses with courseware in the second, a teacher, a survey and a discussion in the
+    first."""
+    site = stock_site()
+    courses = populate(site)
+    add_scorm(site, courses[1], {"name": "课件 Courseware", "scoes": ["第一讲", "第二讲"]})
+    site.site_action("create_feedback", {"courseid": courses[0], "name": "培训需求调查", "items": SURVEY_ITEMS})
+    enrol(site, numbered_user(site, 900), courses[0], EDITINGTEACHER)
+    discussion = {"courseid": courses[0], "subject": "专题研讨 Discussion", "opens": NOW - 60 * DAY,
+                  "closes": NOW - 30 * DAY}
+    return site, {"discussions": [discussion], "surveys": [{"courseid": courses[0], "share": 0.8}],
+                  "ground_truth": False}
+
+
+def _held(site: FakeSite) -> dict[str, Counter[tuple[Any, ...]]]:
+    """What the site holds of the learners' year, without row ids (parts insert rows in another order)."""
+    tables = ("course_completions", "course_modules_completion", "user_lastaccess", "assign_submission",
+              "assign_grades", "forum_discussions", "feedback_completed", "scorm_attempt", "scorm_scoes_value")
+    held = {}
+    for name in tables:
+        assert name in site.db.tables, name
+        held[name] = Counter(tuple(sorted((key, repr(value)) for key, value in row.items()
+                                          if key not in ("id", "attemptid", "grade_id", "completed")))
+                             for row in site.db[name].select())
+    held["forum_posts"] = Counter((row["userid"], row["created"], row["message"])
+                                  for row in site.db["forum_posts"].select())
+    return held
+
+
+def test_a_year_replayed_in_parts_is_the_year_replayed_at_once() -> None:
+    whole, args = _year_site()
+    at_once = simulate(whole, **args)
+    parted, args = _year_site()
+    cuts = (START + 40 * DAY, NOW - 45 * DAY)  # the second cut falls inside the discussion's window
+    first = simulate(parted, **args, until=cuts[0])
+    second = simulate(parted, **args, after=cuts[0], until=cuts[1])
+    last = simulate(parted, **args, after=cuts[1])
+    assert _held(parted) == _held(whole)
+    parts = (first["counts"], second["counts"], last["counts"])
+    for key in ("submitted", "graded", "regraded", "posts", "survey_answers", "scorm_sessions"):
+        assert sum(part[key] for part in parts) == at_once["counts"][key] > 0, key
+    assert last["counts"]["completed"] == at_once["counts"]["completed"]  # as the year stands at its end
+    assert first["counts"]["completed"] < second["counts"]["completed"] < last["counts"]["completed"]
+    assert first["counts"]["learners"] == at_once["counts"]["learners"] == 120
