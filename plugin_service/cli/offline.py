@@ -1,12 +1,15 @@
-"""``cadre offline``: offline study hours from the command line, through the same services as the console
-(acting as an administrator): list the trainings or claims, import an attendance sheet, approve or reject
-a claim."""
+"""``cadre offline``: offline study hours from the command line, through the same services as the console:
+list the trainings or claims, import an attendance sheet, file a claim on a cadre's behalf with its
+evidence, approve or reject a claim. It acts as an administrator ("cli"), or with ``--as`` as a console
+user (an officer, a reviewer), whose scope the services check and whose name the decision carries, as when
+an officer decides a claim handed in on paper."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import click
+from sqlalchemy.orm import Session
 
 from rules.plan_model import hours_text
 from rules.problems import InputError
@@ -14,11 +17,13 @@ from rules.problems import InputError
 from ..db import session_scope
 from ..services.harvest.context import latest_year
 from ..services.offline.claim_views import ClaimFilters, claims
-from ..services.offline.claims import STATES, review_claim
+from ..services.offline.claims import STATES, review_claim, submit_claim
 from ..services.offline.errors import OfflineError
+from ..services.offline.evidence import Evidence
 from ..services.offline.imports import import_sheet
 from ..services.offline.training_views import trainings
-from ..services.offline.who import COMMAND_LINE
+from ..services.offline.who import COMMAND_LINE, Actor
+from ..services.platform.console_users import find_user
 from .common import fail, print_problems, read_file, ready_database, report_input_error, settings_or_fail
 from .harvest import CLAIM_WORDS, pad
 
@@ -80,29 +85,83 @@ def import_command(sheet: Path) -> None:
                f"before; {done.added} attendance(s) added, {done.already} recorded before")
 
 
+@offline.command("claim")
+@click.argument("employee_no")
+@click.option("--title", required=True, help="What was studied (培训名称), as the evidence names it.")
+@click.option("--day", required=True, help="The day it was held (2026-05-10, 2026/5/10 or 2026年5月10日).")
+@click.option("--hours", required=True, help="The hours it gave (学时), e.g. 4 or 1.5.")
+@click.option("--description", default="", help="A short description (who held it, where).")
+@click.option("--evidence", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The evidence: a PDF, JPEG or PNG file (a certificate, the sign-in sheet).")
+@click.option("--as", "as_user", metavar="USERNAME",
+              help="File it as this console user (an officer of the cadre's department).")
+def claim_command(employee_no: str, title: str, day: str, hours: str, description: str, evidence: Path,
+                  as_user: str | None) -> None:
+    """Files a claim of offline study hours on a cadre's behalf, with its evidence: it waits for a
+    decision (approve, reject)."""
+    settings = settings_or_fail()
+    ready_database(settings)
+    data = read_file(evidence)
+    try:
+        with session_scope(settings.database_url) as session:
+            done = submit_claim(session, employee_no, title, day, hours, description,
+                                Evidence(data, evidence.name), _actor(session, as_user), settings=settings)
+    except OfflineError as exc:
+        fail(_refusal(exc))
+    click.echo(f"claim {done.id} {CLAIM_WORDS.get(done.state, done.state)}: {done.employee_no} {done.name}, "
+               f"{done.title} ({done.held_on.isoformat()}, {hours_text(done.hours)} h), evidence "
+               f"{done.evidence_name}")
+
+
+AS_USER = click.option("--as", "as_user", metavar="USERNAME",
+                       help="Decide as this console user (an officer of the cadre's department, or the "
+                            "cadre's reviewer); the decision carries their name.")
+
+
 @offline.command("approve")
 @click.argument("claim_id", type=int)
 @click.option("--reason", default="", help="Why (optional for an approval).")
-def approve_command(claim_id: int, reason: str) -> None:
+@AS_USER
+def approve_command(claim_id: int, reason: str, as_user: str | None) -> None:
     """Approves a submitted claim: its hours count in the cadre's record at once."""
-    _decide(claim_id, "approve", reason)
+    _decide(claim_id, "approve", reason, as_user)
 
 
 @offline.command("reject")
 @click.argument("claim_id", type=int)
 @click.option("--reason", required=True, help="Why the claim is rejected (the cadre sees it).")
-def reject_command(claim_id: int, reason: str) -> None:
+@AS_USER
+def reject_command(claim_id: int, reason: str, as_user: str | None) -> None:
     """Rejects a submitted claim, saying why."""
-    _decide(claim_id, "reject", reason)
+    _decide(claim_id, "reject", reason, as_user)
 
 
-def _decide(claim_id: int, decision: str, reason: str) -> None:
+def _decide(claim_id: int, decision: str, reason: str, as_user: str | None) -> None:
     settings = settings_or_fail()
     ready_database(settings)
     try:
         with session_scope(settings.database_url) as session:
-            done = review_claim(session, claim_id, decision, reason, COMMAND_LINE)
+            done = review_claim(session, claim_id, decision, reason, _actor(session, as_user))
     except OfflineError as exc:
-        fail(str(exc))
-    click.echo(f"claim {done.id} {CLAIM_WORDS.get(done.state, done.state)}: {done.employee_no} {done.name}, "
-               f"{done.title} ({done.held_on.isoformat()}, {hours_text(done.hours)} h)")
+        fail(_refusal(exc))
+    by = f" by {done.decided_by}" if done.decided_by and done.decided_by != COMMAND_LINE.name else ""
+    click.echo(f"claim {done.id} {CLAIM_WORDS.get(done.state, done.state)}{by}: {done.employee_no} "
+               f"{done.name}, {done.title} ({done.held_on.isoformat()}, {hours_text(done.hours)} h)")
+
+
+def _actor(session: Session, username: str | None) -> Actor:
+    """The command line's own admin rights, or the named console user's role and scope."""
+    if username is None:
+        return COMMAND_LINE
+    found = find_user(session, username)
+    if found is None or found.disabled:
+        fail(f"no console user {username}" + (" (disabled)" if found is not None else ""))
+    return Actor(f"console:{found.username}", found.role, frozenset(found.departments), found.employee_no)
+
+
+def _refusal(exc: OfflineError) -> str:
+    """The services' refusal, naming the option at fault where it is one."""
+    options = {"title": "--title", "day": "--day", "date": "--day", "hours": "--hours",
+               "description": "--description", "evidence": "--evidence", "reason": "--reason"}
+    option = options.get(exc.field or "")
+    return f"{option}: {exc}" if option else str(exc)

@@ -1,5 +1,5 @@
-"""``cadre offline`` (list, import, approve, reject) and the offline hours in ``cadre record``: what they
-print and how they exit, through the same services as the console."""
+"""``cadre offline`` (list, import, claim, approve, reject) and the offline hours in ``cadre record``: what
+they print and how they exit, through the same services as the console."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from click.testing import Result
 
 from plugin_service.db import session_scope
 from plugin_service.services.offline.claims import submit_claim
+from plugin_service.services.platform.console_users import create_user
 
 from ..harvest.world import cli
 from .test_trainings import xlsx
-from .world import PDF, OfflineYear, offline_year
+from .world import LEADER, PDF, OfflineYear, offline_year
 
 
 @pytest.fixture
@@ -78,3 +79,45 @@ def test_cadre_record_shows_the_offline_hours_with_their_source(year: OfflineYea
     assert "offline hours (线下学时): 6 counted of 6 (up to 10)" in shown.output
     assert f"2026-06-03     6 h  省委党校中青班  (claim {approved})" in shown.output
     assert f"claim {waiting}  2026-06-03     6 h  读书班  submitted 待审核" in shown.output
+
+
+def test_a_claim_is_filed_on_a_cadres_behalf_with_its_evidence(year: OfflineYear, tmp_path: Path) -> None:
+    cadre = year.reviewed[0]
+    evidence = tmp_path / "结业证书.pdf"
+    evidence.write_bytes(PDF)
+    args = ["offline", "claim", cadre, "--title", "省委党校中青班", "--day", "2026年6月3日", "--hours", "6",
+            "--description", "外出培训"]
+    filed = run(year, *args, "--evidence", str(evidence))
+    assert filed.exit_code == 0, filed.output
+    assert filed.output.startswith("claim ") and "submitted 待审核" in filed.output
+    assert cadre in filed.output
+    assert "省委党校中青班 (2026-06-03, 6 h), evidence 结业证书.pdf" in filed.output
+    again = run(year, *args, "--evidence", str(evidence))
+    assert again.exit_code == 2 and "--title: " in again.output and "claimed" in again.output
+    fake = tmp_path / "photo.png"
+    fake.write_bytes(b"not a picture")
+    refused = run(year, *args[:4], "读书班", *args[5:], "--evidence", str(fake))
+    assert refused.exit_code == 2
+    assert ('--evidence: "photo.png" is named as a PDF, JPEG or PNG file but its content is not one'
+            in refused.output)
+    late = run(year, *args[:6], "2099-01-01", *args[7:], "--evidence", str(evidence))
+    assert late.exit_code == 2 and "--day: 2099-01-01 is still to come" in late.output
+    assert "1 claim(s) of 2026, submitted" in run(year, "offline", "list").output
+
+
+def test_a_console_user_decides_within_their_scope_and_under_their_name(year: OfflineYear) -> None:
+    with session_scope(year.database_url) as session:
+        create_user(session, "officer1", "a long enough password 1", role="officer", actor="test",
+                    departments=(year.department,))
+        create_user(session, "leader1", "a long enough password 2", role="reviewer", actor="test",
+                    employee_no=LEADER)
+    mine, theirs = claim(year, year.reviewed[0]), claim(year, year.outside())
+    approved = run(year, "offline", "approve", str(mine), "--as", "officer1")
+    assert approved.exit_code == 0, approved.output
+    assert approved.output.startswith(f"claim {mine} approved 已认定 by console:officer1: {year.reviewed[0]}")
+    elsewhere = run(year, "offline", "reject", str(theirs), "--reason", "材料不全", "--as", "leader1")
+    assert elsewhere.exit_code == 2 and f"no claim {theirs}" in elsewhere.output  # not the leader's cadre
+    assert run(year, "offline", "approve", str(theirs), "--as", "nobody").output.strip().endswith(
+        "no console user nobody")
+    assert "claim" in run(year, "offline", "list", "--state", "all").output
+    assert year.record(year.reviewed[0]).offline_hours == 6
