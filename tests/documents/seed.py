@@ -49,8 +49,8 @@ RANKS = {"leaders": "校级", "party-admin": "正处级", "teaching": "副处级
          "section": "正科级"}
 TYPES = {"party-admin": "党政部门", "teaching": "教学部门", "support": "教辅部门"}
 PROFILES = ("complete", "exact", "short", "gap")
-#: Tiers whose cadres can meet the sample plan's hours from courses alone (the section tier's courses give
-#: 44 of its 50: the rest is offline study, which the seed records none of).
+#: Tiers whose cadres can meet the sample plan's hours without offline study, which the seed records none
+#: of (the section tier's required courses and its capped electives give 46 of its 50).
 ATTAINABLE = ("leaders", "party-admin", "teaching", "support")
 
 
