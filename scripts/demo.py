@@ -2,7 +2,8 @@
 courseware), checked, then provisioned with the 2026 sample plan and roster (diff, apply, and a second
 apply that writes nothing). The cadres then study in the fake Moodle, and the year is lived in parts:
 
-- to 30 June: the first harvest, and on 1 July the mid-year bulletin (通报) sent, shown, and its PDF;
+- to 30 June, and on 1 July the first harvest and the mid-year bulletin (通报): sent, shown, its files
+  named and its PDF copied under artifacts/;
 - to 30 September: the harvest reads completions, grades, reflections, posts and the courseware's study
   time; one cadre's record; a second harvest that writes nothing. Offline study hours (线下学时): the
   party-school course's attendance sheet (examples/offline-2026.csv) imported, a cadre's claim with its
@@ -14,8 +15,8 @@ apply that writes nothing). The cadres then study in the fake Moodle, and the ye
   tier, the teaching and section tiers' with offline hours), the commendation list and survey summary,
   certificates, archives and registration forms.
 
-It ends with the admin console on http://127.0.0.1:5000 over the demo's database, signed in as a demo
-admin whose password it prints."""
+It ends with the admin console on http://127.0.0.1:5000 over the demo's database, where a demo admin
+signs in with the password it prints."""
 
 from __future__ import annotations
 
