@@ -88,8 +88,10 @@ class Transport:
                 f"cannot reach {self.endpoint} ({_reason(exc)})", wsfunction=wsfunction
             ) from None
         self._note_clock(response.headers.get("Date"))
-        return judge(wsfunction, response.status_code, response.headers.get("Content-Type", ""),
-                     response.content)
+        status, content_type = response.status_code, response.headers.get("Content-Type", "")
+        owned = [response.content]
+        del response  # the answer's bytes are now ``owned``'s alone, for ``_judge`` to let go early
+        return _judge(wsfunction, status, content_type, owned)
 
     def _note_clock(self, date: str | None) -> None:
         """Keeps how the site's clock differs from ours: the ``Date`` header its web server stamps on an
@@ -114,21 +116,34 @@ class Transport:
 
 def judge(wsfunction: str, status: int, content_type: str, content: bytes) -> Any:
     """Turns an HTTP answer into the function's result or the matching ``MoodleError``."""
+    return _judge(wsfunction, status, content_type, [content])
+
+
+def _judge(wsfunction: str, status: int, content_type: str, owned: list[bytes]) -> Any:
+    """``judge`` for an answer whose bytes ``owned`` alone holds: they are let go once read as text,
+    before the JSON is built, so an answer of tens of megabytes (a course's grades, a year's reflections)
+    is never held as bytes, text and objects at once."""
+    content = owned.pop()
+    head, size = content[:200], len(content)
     try:
-        # Decoded from the bytes as they are: answers of tens of megabytes (a course's grades) are not
-        # copied into a str first.
-        body = json.loads(content) if content and not content.isspace() else None
-    except (UnicodeDecodeError, ValueError):
+        text: str | None = content.decode("utf-8-sig")  # as json.loads reads bytes, a BOM included
+    except UnicodeDecodeError:
+        text = None
+    del content
+    try:
+        body = (json.loads(text) if text.strip() else None) if text is not None else _NOT_JSON
+    except ValueError:
         body = _NOT_JSON
+    del text
     if isinstance(body, dict) and ("exception" in body or "errorcode" in body):
         raise errors.from_response(wsfunction, body)
     if status >= 500:
         raise errors.TransientError(f"HTTP {status} from the server", wsfunction=wsfunction)
-    if body is _NOT_JSON and content.lstrip()[:1] in (b"{", b"["):
-        raise errors.TruncatedAnswerError(_describe_non_json(status, content_type, content),
+    if body is _NOT_JSON and head.lstrip()[:1] in (b"{", b"["):
+        raise errors.TruncatedAnswerError(_describe_non_json(status, content_type, head, size),
                                           wsfunction=wsfunction)
     if body is _NOT_JSON:
-        raise errors.ProtocolError(_describe_non_json(status, content_type, content),
+        raise errors.ProtocolError(_describe_non_json(status, content_type, head, size),
                                    wsfunction=wsfunction)
     if status == 403 and body is None:
         raise errors.ProtocolError("HTTP 403 with an empty body: the site's web services or its REST "
@@ -160,12 +175,13 @@ def _reason(exc: requests.RequestException) -> str:
     return type(exc).__name__
 
 
-def _describe_non_json(status: int, content_type: str, content: bytes) -> str:
-    head = content[:200].lstrip().lower()
+def _describe_non_json(status: int, content_type: str, first: bytes, size: int) -> str:
+    """What an answer that is not JSON is, from its first bytes and its size."""
+    head = first[:200].lstrip().lower()
     if head.startswith(b"<!doctype html") or head.startswith(b"<html") or "html" in content_type:
         return f"the answer is an HTML page (HTTP {status}), not a Moodle web service"
     if head.startswith(b"<?xml"):
         return "the answer is XML: the site ignored moodlewsrestformat=json"
     if head.startswith(b"{") or head.startswith(b"["):
-        return f"the JSON answer is truncated or malformed ({len(content)} bytes)"
+        return f"the JSON answer is truncated or malformed ({size} bytes)"
     return f"the answer is not JSON (HTTP {status}, {content_type or 'no content type'})"

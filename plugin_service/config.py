@@ -34,6 +34,8 @@ class Settings:
     moodle_timezone: str = ""  # the site's timezone, where the service user has the server's ("99")
     harvest_report: str = ""  # name or id of the completion report; "" finds it by its columns
     harvest_activity_calls: int = 300  # at most this many per-cadre activity reads a harvest
+    harvest_margin_hours: float = 26.0  # changed report rows are read from the last read's start less this
+    harvest_whole_read_days: float = 7.0  # the completion report is read whole at least this often
     documents_templates: str = ""  # the organisation's copies of templates/documents; "" = the packaged ones
     documents_dir: str = "instance/documents"  # issued certificates, archives, forms and their ZIPs
     documents_workers: int = 0  # processes rendering PDFs in a batch; 0: one per CPU

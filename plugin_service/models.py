@@ -926,3 +926,33 @@ class LtiScore(Base):
 
 
 # --- incremental harvest ---
+
+
+class HarvestReportRead(Base):
+    """How one harvest run read the completion report: whole, or only the rows whose completion, start
+    or course access Moodle dated from ``since`` on (report filters set for the service user), and up to
+    when: ``moodle_started_at`` is Moodle's clock as the run began reading, where the next run's changed
+    rows start (less the safety margin). A run continued after a failure keeps its first start, since the
+    courses it stored then were read then. What it learned of the report's filters is kept for the next
+    runs and for ``cadre doctor``: those it read by, those not applied, those it added, and whether the
+    service user may add them; ``values_left`` while the service user's filter values it set may not be
+    cleared yet (the next whole read clears them first)."""
+
+    __tablename__ = "harvest_report_read"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("harvest_run.id", ondelete="CASCADE"), unique=True)
+    year: Mapped[int] = mapped_column(index=True)
+    report_id: Mapped[int]
+    whole: Mapped[bool] = mapped_column(default=True)
+    reason: Mapped[str] = mapped_column(String(64), default="")  # why whole, or "changed"
+    since: Mapped[datetime | None] = mapped_column(default=None)  # Moodle's time the changed rows start
+    moodle_started_at: Mapped[datetime]
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)  # ours, the same moment
+    filters: Mapped[list[str]] = mapped_column(JSON, default=list)  # applied: the rows were read by them
+    missing: Mapped[list[str]] = mapped_column(JSON, default=list)  # filters the report did not apply
+    added: Mapped[list[str]] = mapped_column(JSON, default=list)  # filters this run added to the report
+    editable: Mapped[bool | None] = mapped_column(default=None)  # may the service user add filters
+    values_left: Mapped[bool] = mapped_column(default=False)  # its filter values may still be set
+    rows_read: Mapped[int] = mapped_column(default=0)
+    moodle_calls: Mapped[int] = mapped_column(default=0)

@@ -82,6 +82,15 @@ REQUIREMENTS: tuple[Requirement, ...] = (
        why=Sentence("the fast harvest path reads a custom report instead of one call per cadre and course")),
     _r("core_reportbuilder_retrieve_report", HARVEST, "moodle/reportbuilder:viewall",
        optional=True, why=Sentence("the fast harvest path")),
+    _r("core_reportbuilder_set_filters", HARVEST, "moodle/reportbuilder:viewall", optional=True,
+       why=Sentence("a harvest reads only the completion report's rows that changed since the last one "
+                    "(the service user's own filter values)")),
+    _r("core_reportbuilder_filters_add", HARVEST, "moodle/reportbuilder:editall", optional=True,
+       why=Sentence("the harvest adds the date filters the completion report needs for reading only what "
+                    "changed, where an admin did not")),
+    _r("core_reportbuilder_reports_get", HARVEST, "moodle/reportbuilder:viewall", optional=True,
+       why=Sentence("cadre doctor reads which filters the completion report has, and whether the service "
+                    "user may add them")),
     _r("core_message_send_instant_messages", ENGAGEMENT, "moodle/site:sendmessage",
        "moodle/site:readallmessages"),
     _r("core_message_get_member_info", ENGAGEMENT, "moodle/site:sendmessage",

@@ -54,6 +54,17 @@ def harvest_command(year: int | None, full: bool, path: str, today: dt.datetime 
     for step, totals in result.steps.items():
         click.echo(f"  {step:<12} {totals['calls']:>6} calls {totals['rows']:>8} rows "
                    f"{totals['changes']:>7} changes {totals['seconds']:>7.1f} s")
+    read = result.report_read
+    if read is not None:
+        how = (f"whole ({read['reason']})" if read["whole"] else
+               f"only the rows dated from {read['since'].replace('T', ' ')} UTC on, by "
+               f"{', '.join(read['filters'])}")
+        click.echo(f"  completion report read {how}: {read['rows']} rows, {read['calls']} calls")
+        if read["added"]:
+            click.echo(f"  filters added to the completion report: {', '.join(read['added'])}")
+        if read["missing"]:
+            click.echo(f"  the completion report did not apply {', '.join(read['missing'])}: "
+                       "`cadre doctor` says what to do")
     if result.waiting_activities:
         click.echo(f"  {result.waiting_activities} activity details wait for the next harvest "
                    "(harvest_activity_calls)")

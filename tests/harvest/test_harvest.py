@@ -242,7 +242,9 @@ def test_a_reset_completion_keeps_its_hours_and_says_so(small: Year, path: str) 
     small.harvest(path)
     small.reset(no, "governance", moment("2026-05-02"))
 
-    small.harvest(path, full=path == "per_user")  # the report shows a reset at once; per user, Sunday's
+    # No date shows a reset: the report's weekly whole read finds it (the last was weeks ago); per user,
+    # Sunday's full harvest
+    small.harvest(path, full=path == "per_user")
 
     row = progress_row(small, no, "governance")
     assert row.first_completed_at == utc(moment("2026-04-08", "14:30:15"), path_precision(path))

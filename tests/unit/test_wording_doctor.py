@@ -38,10 +38,20 @@ REPORT_FUNCTIONS = frozenset({"core_reportbuilder_list_reports", "core_reportbui
 ADMIN = SimpleNamespace(username="admin", email="admin@example.edu")
 
 
+#: The report's date filters, as the harvest reads changed rows by them.
+NEEDED = ("completion:timecompleted", "completion:timestarted", "access:timeaccess")
+
+
 class _Reports:
-    def __init__(self, found: bool, error: Exception | None) -> None:
+    """The report builder: a completion report (``found``), and its filters as ``reports_get`` shows
+    them: ``filters`` it has, and whether the service user may edit it (``editable``)."""
+
+    def __init__(self, found: bool, error: Exception | None, filters: tuple[str, ...] = NEEDED,
+                 editable: bool = True) -> None:
         self.found = found
         self.error = error
+        self.filters = filters
+        self.editable = editable
 
     def iter_reports(self) -> Iterator[SimpleNamespace]:
         if self.error is not None:
@@ -52,6 +62,14 @@ class _Reports:
     def retrieve_report(self, reportid: int, **_: Any) -> SimpleNamespace:
         return SimpleNamespace(headers=tuple(TITLES.values()))
 
+    def reports_get(self, reportid: int, *, editmode: bool, **_: Any) -> SimpleNamespace:
+        if editmode and not self.editable:
+            raise AccessDeniedError("You cannot edit this report", errorcode="errorreportedit")
+        if editmode:
+            return SimpleNamespace(filters=SimpleNamespace(
+                available=frozenset(NEEDED) - set(self.filters)))
+        return SimpleNamespace(filters=None, filter_identifiers=frozenset(self.filters))
+
 
 class _Site:
     """A Moodle client's stand-in: ``url``, the areas the doctor calls, and what each answers."""
@@ -59,8 +77,8 @@ class _Site:
     def __init__(self, *, fatal: MoodleError | None = None, functions: frozenset[str] = EVERY_FUNCTION,
                  lang: str = "en", users: list[Any] | MoodleError | None = None,
                  cohorts: MoodleError | None = None, report: bool = False,
-                 report_error: Exception | None = None,
-                 members: list[Any] | MoodleError | None = None) -> None:
+                 report_error: Exception | None = None, filters: tuple[str, ...] = NEEDED,
+                 editable: bool = True, members: list[Any] | MoodleError | None = None) -> None:
         self.url = URL
         info = SiteInfo(sitename="College", username="wsbot", userid=3, siteurl=URL,
                         functions=tuple(SiteFunction(name, "1") for name in sorted(functions)),
@@ -68,7 +86,7 @@ class _Site:
         self.core_webservice = SimpleNamespace(get_site_info=_answer(fatal if fatal else info))
         self.core_user = SimpleNamespace(get_users_by_field=_answer([ADMIN] if users is None else users))
         self.core_cohort = SimpleNamespace(search_cohorts=_answer(cohorts if cohorts else []))
-        self.core_reportbuilder = _Reports(report, report_error)
+        self.core_reportbuilder = _Reports(report, report_error, filters, editable)
         reachable = [SimpleNamespace(id=2, canmessage=True)]
         answer = reachable if members is None else members
         self.core_message = SimpleNamespace(get_member_info=_answer(answer))
@@ -181,6 +199,51 @@ def test_the_completion_report_probe_speaks_in_sentences(site: dict[str, Any], e
     _assert_said(_probe(_doctor(**site), REPORT), english)
 
 
+CHANGED = "harvests read only what changed"
+TIMES = "completion:timecompleted, completion:timestarted, access:timeaccess"
+ADMIN_ADDS = ('So that a harvest reads only the rows that changed since the last one, the completion report '
+              'needs a\nfilter on each date it shows. Either an admin adds them once (Site administration > '
+              'Reports > Report\nbuilder > Custom reports > "Course completion export" > Edit > Filters): '
+              '{filters}; or the service user\'s role gets\nmoodle/reportbuilder:editall and '
+              "core_reportbuilder_filters_add is added to the token's service, and the\nnext harvest adds "
+              "them itself. Filters only narrow what a viewer asks for: the report reads as before.")
+CHANGED_CASES = [
+    ("all there", {}, f"report 7 has the filters {TIMES}: a harvest reads only the rows changed since the "
+                      "last one", ""),
+    ("the harvest adds them", {"filters": ()},
+     f"report 7 lacks the filters {TIMES}, which the service user may add: the next harvest adds them", ""),
+    ("an admin adds one", {"filters": NEEDED[:2], "editable": False},
+     "report 7 lacks the filters access:timeaccess and the service user may not add them: every harvest "
+     "reads the whole report", ADMIN_ADDS.format(filters="Course access: Last access to course")),
+    ("the viewer has them", {"editable": False},
+     f"report 7 has the filters {TIMES}: a harvest reads only the rows changed since the last one", ""),
+    ("no set_filters", {"functions": EVERY_FUNCTION - {"core_reportbuilder_set_filters"}},
+     "core_reportbuilder_set_filters is not in the token's service: every harvest reads the whole report",
+     "add core_reportbuilder_set_filters to the token's service (Site administration > Server > Web "
+     "services > External services > Functions)"),
+    ("no reports_get", {"functions": EVERY_FUNCTION - {"core_reportbuilder_reports_get"}, "editable": False},
+     "cannot tell which filters report 7 has (core_reportbuilder_reports_get is not in the token's "
+     "service): where one is missing, a harvest reads the whole report",
+     ADMIN_ADDS.format(filters="Course completion: Time completed; Course completion: Time started; "
+                               "Course access: Last access to course")),
+]
+
+
+@pytest.mark.parametrize(("site", "english", "fix"), [c[1:] for c in CHANGED_CASES],
+                         ids=[c[0] for c in CHANGED_CASES])
+def test_the_changed_rows_probe_says_what_an_admin_does(site: dict[str, Any], english: str, fix: str) -> None:
+    """Whether a harvest reads only the rows that changed: never a failure (the harvest then reads the
+    whole report), but the fix names the filters an admin adds, in Moodle's words."""
+    probe = _probe(_doctor(report=True, **site), CHANGED)
+    _assert_said(probe, english)
+    assert probe.ok and probe.fix == fix
+    assert not probe.fix or isinstance(probe.fix, Sentence)
+
+
+def test_without_a_completion_report_nothing_is_said_of_its_filters() -> None:
+    assert all(p.name != CHANGED for p in _doctor().probes)
+
+
 def test_a_harvest_error_keeps_its_sentence() -> None:
     said = Sentence("report %(id)s cannot serve", id=7)
     probe = _probe(_doctor(report_error=HarvestError(said)), REPORT)
@@ -274,6 +337,7 @@ REPORTS = {
     "missing": {"functions": frozenset({"core_webservice_get_site_info", FN}), "lang": "zh_cn",
                 "users": [SimpleNamespace(username=None, email=None)]},
     "all set": {"report": True},
+    "an admin adds filters": {"report": True, "filters": (), "editable": False},
 }
 
 

@@ -3,7 +3,8 @@ what harvests stored (``learning_records``: one cadre's record of a year, the ye
 
 from .context import HarvestError
 from .report import SETUP, CompletionReport, find_completion_report
+from .report_filters import FilterStatus, check_filters, filters_setup
 from .run import HarvestResult, Progress, harvest
 
-__all__ = ["SETUP", "CompletionReport", "HarvestError", "HarvestResult", "Progress", "find_completion_report",
-           "harvest"]
+__all__ = ["SETUP", "CompletionReport", "FilterStatus", "HarvestError", "HarvestResult", "Progress",
+           "check_filters", "filters_setup", "find_completion_report", "harvest"]

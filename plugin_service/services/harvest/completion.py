@@ -1,5 +1,6 @@
-"""Reading course completion: from the completion report (a few calls for every enrolment of the
-site), or per cadre and course (one call each) where the site has no such report.
+"""Reading course completion: from the completion report's rows (``report_reads``: a few calls for
+every enrolment of the site, or for those that changed), or per cadre and course (one call each) where
+the site has no such report.
 
 Both give ``Seen`` values per course; what changed since the last harvest is decided by comparing
 fingerprints of what Moodle showed, so an unchanged row costs nothing to store. The report's times are
@@ -9,31 +10,20 @@ whichever path read it.
 
 from __future__ import annotations
 
-from collections import defaultdict, deque
-from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterable
 from datetime import UTC, datetime, tzinfo
-from sys import intern
 
 from moodle_bridge import MoodleClient, MoodleError
-from moodle_bridge.areas.core_reportbuilder import ReportTable, read_report_datetime, report_yes
+from moodle_bridge.areas.core_reportbuilder import read_report_datetime, report_yes
 
 from .context import HarvestError, YearContext
 from .progress_store import Seen, Stored, fingerprint
-from .report import CompletionReport
+from .report_reads import Row, dates_of, shows_a_time
 
-#: Rows per ``retrieve_report`` call: the recorded site served ~6,000 rows a second.
-REPORT_PAGE = 5000
 #: Cadres asked about per round of per-user calls: their answers are let go before the next round.
 PER_USER_CHUNK = 1000
 #: Per-user errors that mean "nothing to read here" rather than a failed harvest.
 NOTHING_TO_READ = {"usernotenroled", "nocriteriaset"}
-#: What a date cell says where there is no date ("Last access to course" of someone who never came).
-NEVER = {"never", "-"}
-
-#: A report row as kept: user idnumber, completed, and "time completed|time started|last access" (one
-#: string for the three dates: two hundred thousand rows are held while the report is read).
-Row = tuple[str, str, str]
 
 
 def utc(moment: datetime | None) -> datetime | None:
@@ -44,81 +34,11 @@ def from_timestamp(value: int | None) -> datetime | None:
     return datetime.fromtimestamp(value, UTC).replace(tzinfo=None) if value else None
 
 
-def read_report(client: MoodleClient, report: CompletionReport, context: YearContext,
-                on_page: Callable[[int], None] | None = None) -> tuple[dict[str, list[Row]], int]:
-    """The report's rows of the year's courses, grouped by course key, as compact tuples; and how
-    many rows were read in all (other years' and other users' rows are dropped on the way).
-
-    The first page tells how many rows there are; the other pages are then asked for on the client's
-    pool (a site serves several at once) and sorted in page order as they come. Reading goes on past
-    the announced count until a page is short, so rows added meanwhile are not cut off; a report
-    whose columns change between pages stops the read.
-    """
-    columns = report.columns
-    course_col, user_col = columns["course"], columns["user"]
-    done_col, time_col = columns["completed"], columns["timecompleted"]
-    started_col, access_col = columns.get("timestarted"), columns.get("timeaccess")
-    wanted = context.course_by_idnumber
-    known_users = {idnumber: idnumber for idnumber in context.cadre_by_idnumber}  # one str per cadre
-    grouped: dict[str, list[Row]] = defaultdict(list)
-    reports = client.core_reportbuilder
-    read = 0
-
-    def sort(page: ReportTable) -> None:
-        nonlocal read
-        if page.rows and page.headers != first.headers:
-            raise HarvestError(f"the completion report {report.id} changed its columns while being read; "
-                               "run the harvest again")
-        for cells in page.rows:
-            course_key = wanted.get(cells[course_col] or "")
-            if course_key is None:
-                continue
-            user = cells[user_col] or ""
-            grouped[course_key].append((
-                known_users.get(user, user), intern(cells[done_col] or ""),
-                f"{cells[time_col] or ''}|{(cells[started_col] or '') if started_col is not None else ''}|"
-                f"{(cells[access_col] or '') if access_col is not None else ''}"))
-        read += len(page.rows)
-        if on_page is not None:
-            on_page(read)
-
-    first = reports.retrieve_table(report.id, 0, REPORT_PAGE)
-    sort(first)
-    last = first
-    number = 0
-    if len(first.rows) == REPORT_PAGE:
-        announced = max(1, -(-first.totalrowcount // REPORT_PAGE))
-        workers = max(1, client.max_workers)
-        with ThreadPoolExecutor(workers, thread_name_prefix="report") as pool:
-            # at most one page a worker is held besides the one being sorted: memory stays flat
-            pending: deque[Future[ReportTable]] = deque()
-            for number in range(1, announced):
-                pending.append(pool.submit(reports.retrieve_table, report.id, number, REPORT_PAGE))
-                if len(pending) > workers:
-                    last = pending.popleft().result()
-                    sort(last)
-            while pending:
-                last = pending.popleft().result()
-                sort(last)
-        number = announced - 1
-    while len(last.rows) == REPORT_PAGE:
-        number += 1
-        last = reports.retrieve_table(report.id, number, REPORT_PAGE)
-        sort(last)
-    return grouped, read
-
-
 def changed_rows(rows: list[Row], fingerprints: dict[str, str], context: YearContext) -> list[Row]:
     """The rows (one per cadre: see ``one_row_per_user``) whose stored fingerprint differs from what
     the report shows now; the rest cannot have changed, and is neither parsed nor written."""
     return [row for row in rows
             if fingerprints.get(context.cadre_by_idnumber.get(row[0], "")) != row_fingerprint(row)]
-
-
-def dates_of(row: Row) -> tuple[str, str, str]:
-    """Time completed, time started and last access of a kept row."""
-    completed, started, access = row[2].split("|", 2)
-    return completed, started, access
 
 
 def row_fingerprint(row: Row) -> str:
@@ -175,14 +95,9 @@ def one_row_per_user(rows: Iterable[Row]) -> list[Row]:
 def _seen(employee_no: str, row: Row, completed: bool, completed_at: datetime | None, tz: tzinfo) -> Seen:
     _done, started_cell, access_cell = dates_of(row)
     started_at, access_at = read_report_datetime(started_cell, tz), read_report_datetime(access_cell, tz)
-    started = completed or _shows_a_time(started_cell, started_at) or _shows_a_time(access_cell, access_at)
+    started = completed or shows_a_time(started_cell, started_at) or shows_a_time(access_cell, access_at)
     return Seen(employee_no, completed, completed_at, utc(started_at), utc(access_at), started,
                 row_fingerprint(row), to_the_minute=True)
-
-
-def _shows_a_time(cell: str, read: datetime | None) -> bool:
-    """Whether a date cell holds a time: Moodle shows "Never" for a course never accessed."""
-    return read is not None or (bool(cell.strip()) and cell.strip().lower() not in NEVER)
 
 
 def seen_per_user(client: MoodleClient, context: YearContext, course_key: str,

@@ -40,6 +40,8 @@ from ..offline.facts import offline_changed_since, offline_facts
 from .context import YearContext
 
 RECORDS = Base.metadata.tables[LearningRecordRow.__tablename__]
+#: Cadres whose records are computed and stored together.
+RECORDS_AT_ONCE = 500
 HISTORY = Base.metadata.tables[StatusChange.__tablename__]
 
 
@@ -123,16 +125,26 @@ def compute_records(session: Session, context: YearContext, today: dt.date, run_
     With ``changed_cadres`` (an incremental harvest), a record already judged for ``today`` in the
     same tier is computed again only when its cadre's facts changed: nothing else can move it.
     """
-    stored = _stored(session, context.year)
     day = today.isoformat()
-    only = None
+    wanted = set(context.members)
     if changed_cadres is not None:
-        settled = {no for no, row in stored.items()
-                   if no in context.members and row.computed_for == day
-                   and row.tier_key == context.members[no].tier_key}
-        only = (set(context.members) - settled) | changed_cadres
-    facts = facts_of(session, context, only)
-    return len(facts), _store(session, context, facts, stored, today, run_id)
+        table = RECORDS
+        settled = {no for no, tier_key, computed_for in session.execute(
+            select(table.c.employee_no, table.c.tier_key, table.c.computed_for)
+            .where(table.c.year == context.year))
+                   if no in context.members and computed_for == day
+                   and tier_key == context.members[no].tier_key}
+        wanted = (wanted - settled) | (changed_cadres & wanted)
+    # A batch of cadres at a time: the records of ten thousand cadres, their facts and their stored
+    # details held at once would cost a harvest a hundred megabytes more.
+    ordered = sorted(wanted)
+    computed = changed = 0
+    for start in range(0, len(ordered), RECORDS_AT_ONCE):
+        batch = set(ordered[start:start + RECORDS_AT_ONCE])
+        facts = facts_of(session, context, batch)
+        changed += _store(session, context, facts, _stored(session, context.year, batch), today, run_id)
+        computed += len(facts)
+    return computed, changed
 
 
 def compute_for(session: Session, context: YearContext, cadres: set[str], today: dt.date,

@@ -44,6 +44,9 @@ custom report once (Site administration > Reports > Report builder > Custom repo
   4. Audience: add the web-service user (Manually added users), so the token can read it.
   5. Give the web-service user English as its preferred language (the columns and dates are read
      in English). Its timezone is the one the dates are read in.
+  6. Filters, so that a harvest reads only the rows that changed since the last one: Course
+     completion: Time completed; Course completion: Time started; Course access: Last access to
+     course. (Where the service user may edit the report, the harvest adds them itself.)
 Without the report, the harvest asks Moodle once per cadre and course.""", name=DEFAULT_NAME)
 
 

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from typing import Any
 
 from sqlalchemy import func, select
@@ -27,19 +28,22 @@ from moodle_bridge.areas.core_webservice import SiteInfo
 from ...config import Settings
 from ...db import session_scope
 from ...logs import bind
-from ...models import CourseProgress, HarvestRun, HarvestStep, ReflectionRecord, utcnow
+from ...models import AuditLog, CourseProgress, HarvestRun, HarvestStep, ReflectionRecord, utcnow
 from ...moodle_requirements import HARVEST, REQUIREMENTS, SITE
 from ..platform.locks import job_lock
 from .activities import harvest_activities, mark_worked
-from .completion import changed_rows, one_row_per_user, read_report, seen_from_report, seen_per_user
+from .completion import changed_rows, one_row_per_user, seen_from_report, seen_per_user
 from .context import HarvestError, YearContext, latest_year, load_context
 from .discussions import course_forums, harvest_discussion
 from .graders import GraderNames
 from .grades import harvest_grades
-from .progress_store import stored_fingerprints, stored_progress, write_progress
+from .incremental import SET_FILTERS, finish_read, known_filters, plan_read, start_read, values_left
+from .progress_store import changed_pairs, stored_fingerprints, stored_progress, write_progress
 from .records import changed_since, compute_records
 from .reflections import harvest_reflections
 from .report import CompletionReport, find_completion_report, report_timezone
+from .report_filters import ACTOR, add_missing_filters, audit_addition
+from .report_reads import ReportRows, Row, read_changed, read_whole
 from .study_time import FUNCTIONS as STUDY_FUNCTIONS
 from .study_time import cadres_to_read, harvest_study_time, read_courseware, store_courseware
 
@@ -66,6 +70,9 @@ class HarvestResult:
     seconds: float
     steps: dict[str, dict[str, Any]] = field(default_factory=dict)
     waiting_activities: int = 0
+    #: How the completion report was read (``whole``, ``reason``, ``since``, ``filters``, ``missing``,
+    #: ``added``, ``rows``, ``calls``); None on the per-user path or when no course was left to read.
+    report_read: dict[str, Any] | None = None
 
 
 #: Functions listed under provisioning that the harvest reads with too.
@@ -142,7 +149,8 @@ def _harvest(client: MoodleClient, settings: Settings, year: int, full: bool, to
         _finish(session, row, client.call_count() - calls_before, started)
         steps = _step_totals(session, run_id)
         return HarvestResult(run_id, year, row.mode, row.path, resumed, row.moodle_calls, row.rows_read,
-                             row.changes, row.seconds, steps, harvester.waiting_activities)
+                             row.changes, row.seconds, steps, harvester.waiting_activities,
+                             harvester.report_read)
 
 
 def _choose_path(client: MoodleClient, settings: Settings, path: str,
@@ -234,6 +242,7 @@ class _Harvester:
         self.new_marks: dict[str, Any] = dict(marks)
         self.progress = progress
         self.waiting_activities = 0
+        self.report_read: dict[str, Any] | None = None
         self.graders = GraderNames(client, context)  # asked once a harvest
         with session_scope(settings.database_url) as session:
             self.done = {(step, item) for step, item in session.execute(
@@ -283,23 +292,35 @@ class _Harvester:
         if not courses:
             return
         total = len(self.context.course_keys())
-        done = total - len(courses)
-        grouped: dict[str, list[Any]] = {}
+        read, tz = ReportRows(), None
         if report is not None:
-            grouped = self.read_report(report)
             tz = report_timezone(self.client, self.service_userid,
                                  self.settings.moodle_timezone or self.context.plan.moodle.timezone)
+            read = self.read_report(report, tz)
+        try:
+            self._completion_of(courses, report, read, tz, total - len(courses), total)
+        finally:
+            read.close()
+
+    def _completion_of(self, courses: list[str], report: CompletionReport | None, read: ReportRows,
+                       tz: tzinfo | None, done: int, total: int) -> None:
+        """The completion step's checkpoints, a course each, from the report's rows or per cadre."""
         for course_key in courses:
             with self.checkpoint("completion", course_key) as (session, tally):
                 year = self.context.year
                 if report is not None:
-                    rows = one_row_per_user(grouped.pop(course_key, []))
-                    only = None
-                    if not self.full:
+                    rows = one_row_per_user(read.take(course_key))
+                    if self.full:
+                        stored = stored_progress(session, year, course_key)
+                    elif read.whole:  # most rows are unchanged: their fingerprints alone are compared
                         rows = changed_rows(rows, stored_fingerprints(session, year, course_key),
                                             self.context)
-                        only = {self.context.cadre_by_idnumber.get(row[0], "") for row in rows}
-                    stored = stored_progress(session, year, course_key, only)
+                        stored = stored_progress(session, year, course_key, self._cadres_of(rows))
+                    else:  # the rows changed since the last harvest, and a few around it
+                        stored = stored_progress(session, year, course_key, self._cadres_of(rows))
+                        rows = changed_rows(rows, {no: kept.fingerprint for no, kept in stored.items()},
+                                            self.context)
+                    assert tz is not None
                     seen, asked = seen_from_report(self.client, self.context, course_key, rows, tz)
                 else:
                     stored = stored_progress(session, year, course_key)
@@ -311,18 +332,69 @@ class _Harvester:
             done += 1
             self.progress("completion", done, total)
 
-    def read_report(self, report: CompletionReport) -> dict[str, list[Any]]:
-        """Reads the whole report once (every course's rows); recorded as a step of its own, which a
-        resumed run repeats since the rows are not kept."""
+    def _cadres_of(self, rows: list[Row]) -> set[str]:
+        return {self.context.cadre_by_idnumber.get(row[0], "") for row in rows}
+
+    def read_report(self, report: CompletionReport, tz: tzinfo) -> ReportRows:
+        """Reads the report once: whole, or only the rows changed since the last finished harvest
+        (``incremental``), adding first the filters that takes where the service user may. Recorded as a
+        step of its own, which a continued run repeats (the rows are not kept), and as the run's read of
+        the report, where the next run's changed rows start."""
         calls_before = self.client.call_count()
         started = time.perf_counter()
-        grouped, read = read_report(self.client, report, self.context,
-                                    lambda rows: self.progress("completion report", rows, 0))
+        year = self.context.year
+        can_filter = SET_FILTERS in self.site_functions
+        moodle_now = self.client.site_time() or utcnow()
         with session_scope(self.settings.database_url) as session:
+            plan = plan_read(session, year, self.run_id, self.settings, full=self.full, can_filter=can_filter,
+                             moodle_now=moodle_now)
+            known = known_filters(session, year)
+            clear = plan.whole and can_filter and values_left(session, year)
+
+        def audit(name: str) -> None:
+            with session_scope(self.settings.database_url) as session:
+                audit_addition(session, report, name, year=year)
+
+        additions = add_missing_filters(self.client, report, known, self.site_functions, audit=audit)
+        with session_scope(self.settings.database_url) as session:
+            start_read(session, self.run_id, year, report.id, plan, added=additions.added,
+                       there=additions.there, editable=additions.editable)
+
+        def on_page(rows: int) -> None:
+            self.progress("completion report", rows, 0)
+
+        if plan.whole:
+            read = read_whole(self.client, report, self.context, on_page, clear=clear)
+        else:
+            assert plan.since is not None
+            read = read_changed(self.client, report, self.context, plan.since, tz, on_page)
+        calls = self.client.call_count() - calls_before
+        with session_scope(self.settings.database_url) as session:
+            kept = finish_read(session, self.run_id, read, calls=calls, cleared=clear or not plan.whole)
+            if not plan.whole or clear:
+                # the service user's own filter values: set for the read and cleared after it
+                detail = {"year": year, "filters": [*read.filters, *read.missing],
+                          "since": plan.since.isoformat() if plan.since else None, "cleared": True}
+                session.add(AuditLog(actor=ACTOR, action=f"moodle:{SET_FILTERS}",
+                                     target=f"report {report.id}", detail=detail))
             session.add(HarvestStep(run_id=self.run_id, step="report", item=f"attempt {self.attempt}",
-                                    moodle_calls=self.client.call_count() - calls_before, rows_read=read,
+                                    moodle_calls=calls, rows_read=read.read,
                                     seconds=round(time.perf_counter() - started, 3)))
-        return grouped
+            self.report_read = {"whole": kept.whole, "reason": kept.reason,
+                                "since": kept.since.isoformat() if kept.since else None,
+                                "filters": list(kept.filters), "missing": list(kept.missing),
+                                "added": list(additions.added), "rows": read.read, "calls": calls}
+        return read
+
+    def changed_pairs(self) -> set[tuple[str, str]] | None:
+        """The (employee number, course key) pairs whose completion, start or last course access Moodle
+        showed changed since the last finished harvest (this run's, once its completion step is done):
+        what a step reading per cadre and course (study time, say) needs to read again. None on a full
+        harvest, where such a step reads every pair."""
+        if self.full:
+            return None
+        with session_scope(self.settings.database_url) as session:
+            return changed_pairs(session, self.context.year, self.last_done)
 
     def reflections(self) -> None:
         if not self.pending("reflections"):

@@ -24,7 +24,7 @@ from moodle_bridge.areas.core_webservice import SiteInfo
 from rules.wording import Sentence, said
 
 from ...moodle_requirements import REQUIREMENTS, Requirement
-from ..harvest import SETUP, HarvestError, find_completion_report
+from ..harvest import SETUP, FilterStatus, HarvestError, check_filters, filters_setup, find_completion_report
 
 # Moodle's menu paths are sentences of their own: a reader's catalogue may name them as their Moodle does.
 SERVICE_PAGE = Sentence("Site administration > Server > Web services > External services")
@@ -190,6 +190,47 @@ def _probe_completion_report(client: MoodleClient, site: SiteInfo) -> Probe | No
                                       id=report.id, name=repr(report.name)))
 
 
+def _probe_changed_reads(client: MoodleClient, site: SiteInfo) -> Probe | None:
+    """Whether a harvest can read only the completion report's rows that changed since the last one: the
+    report has a date filter on each of its dates, or the harvest may add them. Never a failure (a
+    harvest then reads the whole report every time); the fix says what an admin does."""
+    if not {"core_reportbuilder_list_reports", "core_reportbuilder_retrieve_report"} <= site.function_names:
+        return None  # the completion report's probe says what to do first
+    try:
+        report = find_completion_report(client)
+    except (MoodleError, HarvestError):
+        return None
+    if report is None:
+        return None
+    status = check_filters(client, report, site.function_names)
+    return Probe(Sentence("harvests read only what changed"), True, *_changed_reads(status))
+
+
+def _changed_reads(status: FilterStatus) -> tuple[str, str]:
+    """(what the probe found, what an admin does) for the report's filters."""
+    report, setting = status.report, "core_reportbuilder_set_filters"
+    filters = ", ".join(status.missing)
+    if not status.can_set:
+        return (Sentence("%(function)s is not in the token's service: every harvest reads the whole report",
+                         function=setting),
+                Sentence("add %(function)s to the token's service (%(page)s > Functions)", function=setting,
+                         page=SERVICE_PAGE))
+    if status.present is not None and not status.missing:
+        return Sentence("report %(id)s has the filters %(filters)s: a harvest reads only the rows changed "
+                        "since the last one", id=report.id, filters=", ".join(status.needed)), ""
+    if status.can_add and status.editable:
+        return Sentence("report %(id)s lacks the filters %(filters)s, which the service user may add: the "
+                        "next harvest adds them", id=report.id, filters=filters), ""
+    if status.present is None:
+        return (Sentence("cannot tell which filters report %(id)s has (%(function)s is not in the token's "
+                         "service): where one is missing, a harvest reads the whole report", id=report.id,
+                         function="core_reportbuilder_reports_get"),
+                filters_setup(report, list(status.needed)))
+    return (Sentence("report %(id)s lacks the filters %(filters)s and the service user may not add them: "
+                     "every harvest reads the whole report", id=report.id, filters=filters),
+            filters_setup(report, status.missing))
+
+
 def _probe_messaging(client: MoodleClient, site: SiteInfo) -> Probe | None:
     """Reminders go only to the people Moodle says the service user may message: ``canmessage`` of
     ``core_message_get_member_info`` asked with the privacy information, as the sending does. A cadre
@@ -223,4 +264,4 @@ def _probe_messaging(client: MoodleClient, site: SiteInfo) -> Probe | None:
 
 
 PROBES: tuple[ProbeFunc, ...] = (_probe_users_visible, _probe_cohorts, _probe_completion_report,
-                                 _probe_messaging)
+                                 _probe_changed_reads, _probe_messaging)
