@@ -28,8 +28,9 @@ from typing import Any
 from ..results import parse
 from ._base import Area, MoodleWarning
 
-#: ``Scorm.version`` values.
-SCORM_12, SCORM_2004, AICC = "SCORM_12", "SCORM_13", "AICC"
+#: ``Scorm.version`` values, as Moodle's manifest parser writes them (``SCORM_`` and the manifest's schema
+#: version); packages added before Moodle 2 may say ``SCORM_12``/``SCORM_13``, which Moodle reads alike.
+SCORM_12, SCORM_2004, AICC = "SCORM_1.2", "SCORM_1.3", "AICC"
 #: The warning of a SCO without a status in the attempt asked for (no tracks are returned).
 NOT_ATTEMPTED = "notattempted"
 

@@ -6,6 +6,9 @@ viewer's language and timezone (``Yes``/``No``/empty, ``Friday, 27 November 2026
 without an operator filters nothing; filter values are kept per user. "Last access to course" is the
 user's ``user_lastaccess`` time in the course, empty when they never opened it. Date filters and
 conditions compare the stored timestamps as Moodle's SQL does (``datefilter``), whatever the viewer sees.
+The course entity offers each course custom field of the site as a column, condition and filter
+(``course:customfield_<shortname>``, titled with the field's name) after its own; the report editor lists
+the columns per entity in Moodle's order, the release's own (``column_cards``).
 """
 
 from __future__ import annotations
@@ -19,11 +22,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .access import course_roles
 from .completion import course_activities
+from .courses import course_customfields as course_field_values
+from .courses import customfield_definitions
 from .datefilter import Dated, DateTest, date_test, dated_test, php_int
 from .db import Row
 from .records import fullname
 from .site import FakeSite
-from .text import Userdates, escape
+from .text import Userdates, escape, format_string
 
 # The "Course participants" source's filters and conditions, as the recorded site listed them.
 ENTITIES: list[tuple[str, str, list[tuple[str, str]]]] = [
@@ -75,21 +80,123 @@ FILTERS: dict[str, tuple[str, str]] = {
     f"{entity}:{name}": (title, entityname)
     for entity, entityname, names in ENTITIES for name, title in names
 }
-_SELECTORS = {"course:courseselector", "user:userselect", "cohort:cohortselect", "course_category:name",
-              "user:neveraccessed"}
-COLUMNS: dict[str, str] = {key: title for key, (title, _entity) in FILTERS.items() if key not in _SELECTORS}
-COLUMNS.update({
-    "course_category:name": "Category name",
-    "course:coursefullnamewithlink": "Course full name with link",
-    "course:courseshortnamewithlink": "Course short name with link",
-    "course:courseidnumberewithlink": "Course ID number with link",
-    "user:fullnamewithlink": "Full name with link",
-    "user:fullnamewithpicture": "Full name with picture",
-    "user:fullnamewithpicturelink": "Full name with picture and link",
-    "completion:progresspercent": "Student progress",
-    "completion:dayscourse": "Days taking course",
-    "completion:daysuntilcompletion": "Days until completion",
-})
+# The columns of the source's entities, in the order the report editor lists them ("Add column"), as
+# the recorded 5.1 site listed them; the course's custom fields follow the course's own columns.
+COLUMN_CARDS: list[tuple[str, list[tuple[str, str]]]] = [
+    ("course", [
+        ("coursefullnamewithlink", "Course full name with link"),
+        ("courseshortnamewithlink", "Course short name with link"),
+        ("courseidnumberewithlink", "Course ID number with link"), ("url", "Course URL"),
+        ("fullname", "Course full name"), ("shortname", "Course short name"),
+        ("idnumber", "Course ID number"),
+        ("summary", "Course summary"), ("format", "Format"), ("startdate", "Course start date"),
+        ("enddate", "Course end date"), ("visible", "Course visibility"), ("groupmode", "Group mode"),
+        ("groupmodeforce", "Force group mode"), ("lang", "Force language"),
+        ("calendartype", "Force calendar"),
+        ("theme", "Theme"), ("enablecompletion", "Enable completion tracking"),
+        ("downloadcontent", "Download course content"), ("timecreated", "Time created"),
+        ("timemodified", "Time modified")]),
+    ("course_category", [
+        ("name", "Category name"), ("namewithlink", "Category name with link"), ("path", "Category path"),
+        ("idnumber", "Category ID number"), ("description", "Description"), ("theme", "Theme"),
+        ("coursecount", "Course count")]),
+    ("enrol", [
+        ("plugin", "Plugin"), ("name", "Name"), ("enabled", "Enabled"), ("period", "Enrolment duration"),
+        ("startdate", "Enrolment starts"), ("enddate", "Enrolment ends")]),
+    ("enrolment", [
+        ("timecreated", "Time created"), ("timestarted", "Time started"), ("timeended", "Time ended"),
+        ("status", "Status")]),
+    ("user", [
+        ("fullname", "Full name"), ("fullnamewithlink", "Full name with link"),
+        ("fullnamewithpicture", "Full name with picture"),
+        ("fullnamewithpicturelink", "Full name with picture and link"), ("picture", "Picture"),
+        ("firstname", "First name"), ("lastname", "Last name"), ("email", "Email address"),
+        ("city", "City/town"), ("country", "Country"), ("lang", "Language"), ("timezone", "Timezone"),
+        ("theme", "Theme"), ("description", "Description"), ("firstnamephonetic", "First name - phonetic"),
+        ("lastnamephonetic", "Last name - phonetic"), ("middlename", "Middle name"),
+        ("alternatename", "Alternate name"), ("idnumber", "ID number"), ("institution", "Institution"),
+        ("department", "Department"), ("phone1", "Phone"), ("phone2", "Mobile phone"), ("address", "Address"),
+        ("firstaccess", "First access"), ("lastaccess", "Last access"), ("suspended", "Suspended"),
+        ("confirmed", "Confirmed"), ("username", "Username"), ("auth", "Authentication"),
+        ("moodlenetprofile", "MoodleNet profile ID"), ("timecreated", "Time created"),
+        ("timemodified", "Time modified"), ("lastip", "Last IP address")]),
+    ("role", [
+        ("name", "Role name"), ("originalname", "Original name"), ("shortname", "Short name"),
+        ("archetype", "Role archetype"), ("description", "Description")]),
+    ("group", [
+        ("name", "Name"), ("idnumber", "ID number"), ("description", "Description"),
+        ("enrolmentkey", "Enrolment key"), ("visibility", "Visibility"), ("participation", "Participation"),
+        ("picture", "Picture"), ("timecreated", "Time created"), ("timemodified", "Time modified")]),
+    ("cohort", [("name", "Name"), ("idnumber", "Cohort ID"), ("description", "Description")]),
+    ("completion", [
+        ("completed", "Completed"), ("criteria", "Criteria"), ("progresspercent", "Student progress"),
+        ("timeenrolled", "Time enrolled"), ("timestarted", "Time started"),
+        ("timecompleted", "Time completed"),
+        ("reaggregate", "Time reaggregated"), ("dayscourse", "Time taking course"),
+        ("daysuntilcompletion", "Time until completion"), ("grade", "Grade")]),
+    ("access", [("timeaccess", "Last access to course")]),
+]
+# Columns the recorded 4.5 site did not list, and the titles it gave others.
+COLUMNS_ONLY_IN_5_1: frozenset[str] = frozenset({"course:url", "user:firstaccess"})
+COLUMN_TITLES_4_5 = {"user:picture": "User picture"}
+# Columns Moodle deprecated: a report may still add them, the editor no longer lists them.
+_DEPRECATED_COLUMNS = {"enrol:customname": "Custom instance name"}
+COLUMNS: dict[str, str] = {f"{entity}:{name}": title
+                           for entity, names in COLUMN_CARDS for name, title in names}
+COLUMNS.update(_DEPRECATED_COLUMNS)
+#: A course custom field's columns, conditions and filters: ``course:customfield_<shortname>``.
+CUSTOMFIELD = "course:customfield_"
+
+
+def course_customfields(site: FakeSite) -> list[tuple[str, str]]:
+    """The site's course custom fields as the course entity offers them: (name, title), in order."""
+    return [(f"customfield_{field['shortname']}", format_string(field.get("name") or field["shortname"]))
+            for field in customfield_definitions(site)]
+
+
+def entity_names(site: FakeSite) -> dict[str, str]:
+    return {entity: entityname for entity, entityname, _names in ENTITIES}
+
+
+def column_cards(site: FakeSite) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The columns the report editor lists per entity on this release, custom fields included."""
+    old = site.branch < (5, 0)
+    cards = []
+    for entity, names in COLUMN_CARDS:
+        listed = [(name, COLUMN_TITLES_4_5.get(f"{entity}:{name}", title) if old else title)
+                  for name, title in names if not (old and f"{entity}:{name}" in COLUMNS_ONLY_IN_5_1)]
+        if entity == "course":
+            listed += course_customfields(site)
+        cards.append((entity, listed))
+    return cards
+
+
+def filter_entities(site: FakeSite) -> list[tuple[str, str, list[tuple[str, str]]]]:
+    """The conditions and filters the source offers per entity, custom fields included."""
+    return [(entity, entityname, names + course_customfields(site) if entity == "course" else names)
+            for entity, entityname, names in ENTITIES]
+
+
+def column_title(site: FakeSite, key: str) -> str | None:
+    """A column's default heading on this release, None when the source has no such column."""
+    if key.startswith(CUSTOMFIELD):
+        return dict(course_customfields(site)).get(key.partition(":")[2])
+    if site.branch < (5, 0) and key in COLUMNS_ONLY_IN_5_1:
+        return None
+    title = COLUMNS.get(key)
+    return COLUMN_TITLES_4_5.get(key, title) if title is not None and site.branch < (5, 0) else title
+
+
+def filter_title(site: FakeSite, key: str) -> tuple[str, str] | None:
+    """A condition's or filter's (heading, entity name), None when the source has no such one."""
+    if key.startswith(CUSTOMFIELD):
+        title = dict(course_customfields(site)).get(key.partition(":")[2])
+        return (title, "Course") if title is not None else None
+    if site.branch < (5, 0) and key in ONLY_IN_5_1:
+        return None
+    return FILTERS.get(key)
+
+
 BOOLEAN = {"course:visible", "course:enablecompletion", "course:groupmodeforce", "user:suspended",
            "user:confirmed", "user:neveraccessed", "enrol:enabled", "completion:completed"}
 DATES = {"course:startdate", "course:enddate", "course:timecreated", "course:timemodified",
@@ -169,12 +276,26 @@ def column_value(reader: Reader, key: str, ctx: Ctx) -> str:
     entity, _, field = key.partition(":")
     course: Row = ctx["course"]
     user: Row | None = ctx["user"]
+    if entity == "course" and field.startswith("customfield_"):
+        shortname = field.removeprefix("customfield_")
+        shown = {item["shortname"]: item["value"] for item in course_field_values(site, course)}
+        return _text(shown.get(shortname))
     if entity == "course":
         return _course_value(reader, field, course)
     if entity == "course_category":
         category = site.db["course_categories"].get(course.get("category")) or {}
         if field in ("name", "text"):
             return _text(category.get("name"))
+        if field == "namewithlink":
+            return (f'<a href="{site.siteurl}/course/index.php?categoryid={category.get("id")}">'
+                    f'{_text(category.get("name"))}</a>')
+        if field == "path":
+            names = []
+            for parent in str(category.get("path") or "").strip("/").split("/"):
+                row = site.db["course_categories"].get(int(parent)) if parent.isdigit() else None
+                if row is not None:
+                    names.append(_text(row.get("name")))
+            return " / ".join(names)
         if field == "coursecount":
             return str(category.get("coursecount", ""))
         return _text(category.get(field))
@@ -202,6 +323,10 @@ def column_value(reader: Reader, key: str, ctx: Ctx) -> str:
         if field == "name":
             return ", ".join(str(role.get("name") or ROLE_NAMES.get(role["shortname"], role["shortname"]))
                              for role in roles)
+        if field == "originalname":
+            return ", ".join(str(ROLE_NAMES.get(role["shortname"], role["shortname"])) for role in roles)
+        if field in ("shortname", "description"):
+            return ", ".join(_text(role.get(field)) for role in roles)
         return ", ".join(ROLE_NAMES.get(role.get("archetype") or "", "") for role in roles)
     return ""  # group and cohort: the fake keeps no group or cohort rows in this source
 
@@ -224,6 +349,9 @@ def _course_value(reader: Reader, field: str, course: Row) -> str:
                 f"{_text(course.get(link[field]))}</a>")
     if field == "format":
         return FORMATS.get(str(course.get("format")), str(course.get("format") or ""))
+    if field == "url":
+        url = f"{reader.site.siteurl}/course/view.php?id={course['id']}"
+        return f'<a href="{url}">{url}</a>'
     if field in ("startdate", "enddate", "timecreated", "timemodified"):
         return reader.date(course.get(field))
     if field in ("visible", "enablecompletion", "groupmodeforce"):
@@ -239,6 +367,8 @@ def _enrol_value(reader: Reader, field: str, instance: Row) -> str:
         return ENROL_PLUGINS.get(str(instance.get("enrol")), str(instance.get("enrol")))
     if field == "customname":
         return _text(instance.get("name"))
+    if field == "name":  # enrol_get_instance_name: the instance's own name, else the plugin's
+        return _text(instance.get("name")) or ENROL_PLUGINS.get(str(instance.get("enrol")), "")
     if field == "enabled":
         return "Yes" if int(instance.get("status") or 0) == 0 else "No"
     if field == "period":
@@ -617,7 +747,8 @@ def report_page(site: FakeSite, userid: int, report: Row, start: int,
     one viewer; ``count`` 0 means every row from ``start``."""
     reader = Reader(site, userid)
     columns = columns_of(site, report["id"])
-    headers = [column.get("heading") or COLUMNS[column["uniqueidentifier"]] for column in columns]
+    headers = [column.get("heading") or column_title(site, column["uniqueidentifier"]) or ""
+               for column in columns]
     rows = ParticipantRows(reader, _predicates(site, userid, report))
     cells = [_cell(reader, column["uniqueidentifier"]) for column in columns]
     page = [[cell(ctx) for cell in cells] for ctx in rows.page(start, count)]

@@ -192,3 +192,62 @@ def test_reports_get_renders_the_first_page(fake: RunningFake, client: MoodleCli
     assert view.id == reportid and "it-comp-u1" in view.table and not view.editmode
     edit = client.core_reportbuilder.reports_get(reportid, editmode=True)
     assert edit.editmode
+
+
+@pytest.mark.parametrize("release", ["5.1", "4.5"])
+def test_the_editor_lists_the_columns_of_the_release_with_the_course_custom_fields(
+        fake: RunningFake, client: MoodleClient, site_data: dict[str, Any], release: str) -> None:
+    fake.site.release, fake.site.version = RELEASES[release]
+    fake.site.site_action("create_course_customfield", {"shortname": "credit_hours",
+                                                        "name": "学时 Credit hours"})
+    reportid = create_report(fake)
+    raw = client.call("core_reportbuilder_reports_get", {"reportid": reportid, "editmode": 1}, write=False)
+    cards = {card["key"]: [(item["identifier"], item["name"]) for item in card["items"]]
+             for card in raw["sidebarmenucards"]["menucards"]}
+    assert list(cards) == ["course", "course_category", "enrol", "enrolment", "user", "role", "group",
+                           "cohort", "completion", "access"]
+    assert cards["course"][-1] == ("course:customfield_credit_hours", "学时 Credit hours")
+    assert ("course:url", "Course URL") in cards["course"] if release == "5.1" else \
+        "course:url" not in dict(cards["course"])
+    assert dict(cards["user"])["user:picture"] == ("Picture" if release == "5.1" else "User picture")
+    assert ("enrol:name", "Name") in cards["enrol"] and "enrol:customname" not in dict(cards["enrol"])
+    assert "javascript" not in raw["conditions"]  # only a function changing the conditions sends it
+    offered = {value["value"] for group in raw["filters"]["availablefilters"]
+               for value in group["optiongroup"]["values"]}
+    assert "course:customfield_credit_hours" in offered
+    added = client.core_reportbuilder.filters_add(reportid, "course:customfield_credit_hours")
+    assert [f.heading for f in added.activefilters] == ["学时 Credit hours"]
+    client.core_reportbuilder.columns_add(reportid, "course:customfield_credit_hours")
+    course = fake.site.db["course"].get(site_data["c1"])
+    assert course is not None
+    course["customfields"] = [{"shortname": "credit_hours", "value": "3.5"}]
+    page = client.core_reportbuilder.retrieve_report(reportid, 0, 0)
+    assert page.headers[-1] == "学时 Credit hours"
+    credits = {row.get("学时 Credit hours") for row in page.rows
+               if row.get("Course ID number") == "it-repo-CRS001"}
+    assert credits == {"3.5"}
+
+
+@pytest.mark.parametrize("release", ["5.1", "4.5"])
+def test_filter_values_are_kept_in_the_users_preferences_on_4_5_only(
+        fake: RunningFake, client: MoodleClient, site_data: dict[str, Any], release: str) -> None:
+    fake.site.release, fake.site.version = RELEASES[release]
+    reportid = create_report(fake)
+    client.core_reportbuilder.filters_add(reportid, "course:idnumber")
+    area = client.core_reportbuilder
+    me = client.core_webservice.get_site_info().userid
+
+    def preferences() -> dict[str, str]:
+        user = client.core_user.get_users_by_field("id", [me])[0]
+        return {p.name: str(p.value) for p in user.preferences or () if p.name.startswith("reportbuilder-")}
+
+    area.set_filters(reportid, {"course:idnumber_operator": TEXT_CONTAINS, "course:idnumber_value": "C1/2"})
+    shown = preferences()
+    area.set_filters(reportid, {})
+    cleared = preferences()
+    if release == "5.1":
+        assert shown == cleared == {}
+    else:
+        key = f"reportbuilder-report-{reportid}-0"
+        assert shown == {key: '{"course:idnumber_operator":1,"course:idnumber_value":"C1\\/2"}'}
+        assert cleared == {key: "[]"}  # no values are an empty array, still kept

@@ -148,3 +148,97 @@ def test_a_course_copy_copies_its_courseware(client: MoodleClient, courseware: d
     launchable = [s.id for s in scoes if s.launchable]
     assert len(launchable) == 2 and not set(launchable) & set(courseware["v12"]["scoids"])
     assert copied[0].launch == launchable[0]
+
+
+
+def test_an_uploaded_package_keeps_what_its_manifest_names_and_is_added_once(
+        fake: RunningFake, client: MoodleClient) -> None:
+    course = add_course(fake.site, "S2")
+    upload = {"courseid": course["id"], "name": "新思想学习课件", "section": 1, "version": "SCORM_1.2",
+              "reference": "lesson.zip", "packagesize": 1271, "manifest": "x-lesson",
+              "organization": "organisation",
+              "scoes": [{"identifier": "lesson", "title": "第一讲", "launch": "index.html"}]}
+    made = fake.site.site_action("upload_scorm", upload)
+    again = fake.site.site_action("upload_scorm", {**upload, "name": "另一个课件"})
+    assert again == made  # the course holds a package already: nothing is added
+    listed = client.mod_scorm.get_scorms_by_courses([course["id"]]).scorms
+    assert [(s.coursemodule, s.name, s.version, s.reference, s.packagesize) for s in listed] == [
+        (made["cmid"], "新思想学习课件", SCORM_12, "lesson.zip", 1271)]
+    scoes = client.mod_scorm.get_scorm_scoes(made["instance"]).scoes
+    assert [(s.manifest, s.organization, s.parent, s.identifier, s.launch, s.scormtype, s.sortorder)
+            for s in scoes] == [
+        ("x-lesson", "", "/", "organisation", "", "", 1),
+        ("x-lesson", "organisation", "organisation", "lesson", "index.html", "sco", 2)]
+    assert [(d.element, d.value) for d in scoes[1].extradata] == [("isvisible", "true"), ("parameters", "")]
+    assert scoes[0].extradata == () and made["scoids"] == [scoes[1].id]
+
+
+def test_a_package_added_with_the_old_version_spelling_is_moodles(fake: RunningFake, client: MoodleClient,
+                                                                  courseware: dict[str, Any]) -> None:
+    course = add_course(fake.site, "S3")
+    fake.site.site_action("create_scorm", {"courseid": course["id"], "name": "旧课件", "version": "SCORM_13"})
+    assert [s.version for s in client.mod_scorm.get_scorms_by_courses([course["id"]]).scorms] == [SCORM_2004]
+    with pytest.raises(ValueError, match="AICC"):
+        fake.site.site_action("create_scorm", {"courseid": course["id"], "name": "AICC", "version": "AICC"})
+
+
+def test_the_user_data_is_what_moodles_player_starts_from(
+        courseware: dict[str, Any], learner_client: Callable[[int], MoodleClient]) -> None:
+    learner = courseware["learners"][0]
+    package = courseware["v12"]
+    own = learner_client(learner["id"])
+    fresh = own.mod_scorm.get_scorm_user_data(package["instance"], 1).data
+    organisation, first = fresh[0], fresh[1]
+    assert [(d.element, d.value) for d in organisation.userdata] == [
+        ("student_id", learner["username"]),
+        ("student_name", f"{learner['firstname']} {learner['lastname']}"),
+        ("status", ""), ("score_raw", ""), ("parameters", ""), ("entry", "ab-initio"), ("mode", "normal"),
+        ("credit", "credit")]
+    assert [d.element for d in first.userdata][4:6] == ["isvisible", "parameters"]
+    defaults = {d.element: d.value for d in first.defaultdata}
+    assert len(first.defaultdata) == 22 and (defaults["cmi.core.entry"], defaults["cmi.core.total_time"],
+                                             defaults["cmi.student_preference.audio"]) == ("ab-initio",
+                                                                                          "00:00:00", "0")
+    own.mod_scorm.insert_scorm_tracks(package["scoids"][0], 1, {
+        "cmi.core.lesson_status": "incomplete", "cmi.core.session_time": "00:12:00",
+        "cmi.core.total_time": "00:12:00"})
+    studied = own.mod_scorm.get_scorm_user_data(package["instance"], 1).data[1]
+    elements = [d.element for d in studied.userdata]
+    assert elements == ["student_id", "student_name", "score_raw", "status", "total_time", "session_time",
+                        "timemodified", "cmi.core.lesson_status", "cmi.core.session_time",
+                        "cmi.core.total_time", "userid", "scoid", "isvisible", "parameters", "entry", "mode",
+                        "credit"]
+    mine = {d.element: d.value for d in studied.userdata}
+    assert (mine["userid"], mine["scoid"], mine["entry"]) == (str(learner["id"]),
+                                                              str(package["scoids"][0]), "")
+    after = {d.element: d.value for d in studied.defaultdata}
+    assert (after["cmi.core.entry"], after["cmi.core.total_time"], after["cmi.core.lesson_status"]) == (
+        "", "00:12:00", "incomplete")
+
+
+def test_a_completed_or_scored_attempt_grades_the_learner_in_the_gradebook(
+        client: MoodleClient, courseware: dict[str, Any],
+        learner_client: Callable[[int], MoodleClient]) -> None:
+    course = courseware["course"]["id"]
+    first, second = (learner["id"] for learner in courseware["learners"])
+    package = courseware["v12"]
+    own = learner_client(first)
+
+    def items(userid: int) -> dict[str, dict[str, Any]]:
+        answer = client.call("gradereport_user_get_grade_items", {"courseid": course, "userid": userid},
+                             write=False)
+        return {str(item["itemname"]): item for item in answer["usergrades"][0]["gradeitems"]
+                if item["itemtype"] == "mod"}
+
+    own.mod_scorm.insert_scorm_tracks(package["scoids"][0], 1, {"cmi.core.lesson_status": "incomplete"})
+    assert all(item["graderaw"] is None and "weightraw" not in item for item in items(first).values())
+    own.mod_scorm.insert_scorm_tracks(package["scoids"][0], 1, {"cmi.core.lesson_status": "completed"})
+    graded = items(first)
+    v12, v2004 = graded["课件一 Courseware 1.2"], graded["课件二 Courseware 2004"]
+    # graded by the highest score of the attempt: none reported is 0; the other package of the course
+    # gets an empty row for the learner as the course total is aggregated over every item
+    assert (v12["graderaw"], v12["grademax"], v12["weightraw"]) == (0, 100, 1)
+    assert (v2004["graderaw"], v2004["weightraw"], v2004["status"]) == (None, 0, "novalue")
+    own.mod_scorm.insert_scorm_tracks(package["scoids"][0], 1, {"cmi.core.score.raw": "85"})
+    assert items(first)["课件一 Courseware 1.2"]["graderaw"] == 85
+    assert all("weightraw" not in item for item in items(second).values())  # nothing of theirs

@@ -2,11 +2,12 @@
 as Moodle's player would record them, and the harvest reading the time back.
 
 A small year is provisioned in the run's namespace (``<prefix>sc-``): two cadres and a required course
-copied from the template course. A tiny SCORM 1.2 package (a manifest and one HTML SCO, zipped here) is
-added to the copy through Moodle's own activity form by a site admin. One cadre then studies with a token
-of their own (``/login/token.php`` on the mobile app's service): launches the SCO and sends the tracks of
-two sessions of a first attempt and one of a second, each as Moodle's SCORM 1.2 player sends them when a
-session ends (``cmi.core.lesson_status``, ``cmi.core.session_time`` and the new ``cmi.core.total_time``).
+copied from the template course. A tiny SCORM 1.2 package (a manifest and one HTML SCO, zipped in memory
+by ``scorm_package``) is added to the copy through Moodle's own activity form by a site admin. One cadre
+then studies with a token of their own (``/login/token.php`` on the mobile app's service): launches the
+SCO and sends the tracks of two sessions of a first attempt and one of a second, each as Moodle's SCORM
+1.2 player sends them when a session ends (``cmi.core.lesson_status``, ``cmi.core.session_time`` and the
+new ``cmi.core.total_time``).
 
 The harvest must store for that cadre what Moodle stores, as read here with the service user's token
 (``mod_scorm_get_scorm_sco_tracks`` for each attempt): the sum over the attempts of each attempt's time,
@@ -18,13 +19,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import io
 import os
-import re
-import zipfile
 from collections.abc import Callable
 from typing import Any
-from xml.sax.saxutils import escape
 
 import pytest
 from sqlalchemy import select
@@ -52,6 +49,7 @@ from .conftest import (
     set_password,
     template_course_shortname,
 )
+from .scorm_package import hundredths, scorm_package
 
 pytestmark = [pytest.mark.live, pytest.mark.timeout(900)]
 Cleanup = Callable[[Callable[[], object]], None]
@@ -67,7 +65,6 @@ SESSIONS = ((1, "incomplete", "00:10:00.00", "00:10:00.00"),
             (1, "completed", "00:05:30.25", "00:15:30.25"),
             (2, "incomplete", "00:02:00", "00:02:00"))
 LATER = (2, "completed", "00:01:15.5", "00:03:15.5")
-_SCORM12_TIME = re.compile(r"^(\d+):(\d{2}):(\d{2})(?:\.(\d{1,2}))?$")
 
 
 def roster(namespace: str) -> str:
@@ -94,93 +91,6 @@ classes:
 courses:
   - {{key: {CORE}, name: {namespace}理论学习必修课, hours: 4, template: {template}, required: all}}
 """
-
-
-# -- the package -----------------------------------------------------------------------------------
-
-MANIFEST = """<?xml version="1.0" encoding="UTF-8"?>
-<manifest identifier="{identifier}" version="1.0"
-          xmlns="http://www.imsproject.org/xsd/imscp_rootv1p1p2"
-          xmlns:adlcp="http://www.adlnet.org/xsd/adlcp_rootv1p2"
-          xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
-          xsi:schemaLocation="http://www.imsproject.org/xsd/imscp_rootv1p1p2 imscp_rootv1p1p2.xsd
-                              http://www.adlnet.org/xsd/adlcp_rootv1p2 adlcp_rootv1p2.xsd">
-  <metadata>
-    <schema>ADL SCORM</schema>
-    <schemaversion>1.2</schemaversion>
-  </metadata>
-  <organizations default="organisation">
-    <organization identifier="organisation">
-      <title>{title}</title>
-      <item identifier="lesson" identifierref="lesson-sco" isvisible="true">
-        <title>{title}</title>
-      </item>
-    </organization>
-  </organizations>
-  <resources>
-    <resource identifier="lesson-sco" type="webcontent" adlcp:scormtype="sco" href="index.html">
-      <file href="index.html"/>
-    </resource>
-  </resources>
-</manifest>
-"""
-
-# A SCO that reports to the SCORM 1.2 API of the player that opens it: its status on opening, and the
-# session's time when the page is left.
-SCO = """<!DOCTYPE html>
-<html lang="zh-CN">
-<head>
-<meta charset="utf-8">
-<title>{title}</title>
-<script>
-var api = null, started = new Date();
-function findApi(win) {{
-  for (var depth = 0; win && depth < 10; depth++) {{
-    if (win.API) {{ return win.API; }}
-    if (win.parent === win) {{ break; }}
-    win = win.parent;
-  }}
-  return (window.opener && window.opener.API) || null;
-}}
-function pad(n) {{ return (n < 10 ? "0" : "") + n; }}
-function spent() {{
-  var s = Math.floor((new Date() - started) / 1000);
-  return pad(Math.floor(s / 3600)) + ":" + pad(Math.floor(s / 60) % 60) + ":" + pad(s % 60);
-}}
-window.onload = function () {{
-  api = findApi(window);
-  if (api) {{ api.LMSInitialize(""); api.LMSSetValue("cmi.core.lesson_status", "incomplete"); }}
-}};
-window.onbeforeunload = function () {{
-  if (api) {{
-    api.LMSSetValue("cmi.core.session_time", spent());
-    api.LMSSetValue("cmi.core.lesson_status", "completed");
-    api.LMSCommit(""); api.LMSFinish("");
-  }}
-}};
-</script>
-</head>
-<body><h1>{title}</h1><p>学习新时代党的创新理论。</p></body>
-</html>
-"""
-
-
-def scorm_package(identifier: str, title: str) -> bytes:
-    """A SCORM 1.2 package with one SCO, zipped in memory."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as package:
-        manifest = MANIFEST.format(identifier=escape(identifier), title=escape(title))
-        package.writestr("imsmanifest.xml", manifest)
-        package.writestr("index.html", SCO.format(title=escape(title)))
-    return buffer.getvalue()
-
-
-def hundredths(value: str) -> int:
-    """A SCORM 1.2 time span as Moodle stores it, in hundredths of a second (read here, independently)."""
-    found = _SCORM12_TIME.match(value.strip())
-    assert found, f"{value!r} is not a SCORM 1.2 time span"
-    hours, minutes, seconds, fraction = found.groups()
-    return ((int(hours) * 60 + int(minutes)) * 60 + int(seconds)) * 100 + int((fraction or "0").ljust(2, "0"))
 
 
 # -- the year --------------------------------------------------------------------------------------

@@ -3,7 +3,9 @@
 Tables: ``reportbuilder_report`` (name, source, type 0, conditiondata, usercreated, ``audience`` user ids),
 ``reportbuilder_column`` (reportid, uniqueidentifier, columnorder), ``reportbuilder_filter`` (reportid,
 uniqueidentifier, iscondition, filterorder) and ``reportbuilder_user_filters`` (reportid, userid, filterdata:
-the values one user set with ``core_reportbuilder_set_filters``, replaced whole by the next set).
+the values one user set with ``core_reportbuilder_set_filters``, replaced whole by the next set). As 4.5
+does, the fake as 4.5 also keeps those values in the user's preferences (``reportbuilder-report-<id>-0``:
+what ``core_user_get_users_by_field`` lists, ``[]`` once cleared); 5.0 moved them out of the preferences.
 
 Permissions as in Moodle's ``reportbuilder/classes/permission.php``: viewing needs
 ``moodle/reportbuilder:viewall``, the right to edit, or a place in the audience; editing (adding
@@ -24,16 +26,19 @@ import json
 from typing import Any
 
 from ..db import Row
+from ..php import php_json
 from ..records import fullname, must_exist, profile_image_urls
 from ..registry import function, site_action
 from ..reportsource import (
-    COLUMNS,
     DATES,
-    ENTITIES,
-    FILTERS,
     ONLY_IN_5_1,
     applied_filters,
+    column_cards,
+    column_title,
     columns_of,
+    entity_names,
+    filter_entities,
+    filter_title,
     filters_of,
     json_object,
     report_page,
@@ -109,7 +114,7 @@ def details(site: FakeSite, report: Row) -> dict[str, Any]:
 
 
 def add_column(site: FakeSite, report: Row, uniqueidentifier: str, *, usermodified: int) -> Row:
-    if uniqueidentifier not in COLUMNS:
+    if column_title(site, uniqueidentifier) is None:
         raise invalid_parameter("Invalid column")
     order = len(columns_of(site, report["id"])) + 1
     row = site.db["reportbuilder_column"].insert({
@@ -125,7 +130,7 @@ def add_filter(site: FakeSite, report: Row, uniqueidentifier: str, *, condition:
                usermodified: int) -> Row:
     present = {row["uniqueidentifier"] for row in filters_of(site, report["id"], condition=condition)}
     kind = "condition" if condition else "filter"
-    if uniqueidentifier not in FILTERS or (site.branch < (5, 0) and uniqueidentifier in ONLY_IN_5_1):
+    if filter_title(site, uniqueidentifier) is None:
         raise invalid_parameter(f"Invalid {kind}")
     if uniqueidentifier in present:
         raise invalid_parameter(f"Duplicate {kind}")
@@ -198,13 +203,14 @@ def reports_get(call: Call, params: dict[str, Any]) -> dict[str, Any]:
         "javascript": "",
     }
     if editmode:
+        entities = entity_names(site)
         result.update({
             "sidebarmenucards": {"menucards": [
-                {"name": entityname, "key": entity,
+                {"name": entities[entity], "key": entity,
                  "items": [{"name": title, "identifier": f"{entity}:{name}",
                             "title": f"Add column '{title}'", "action": "report-add-column"}
-                           for name, title in names if f"{entity}:{name}" in COLUMNS]}
-                for entity, entityname, names in ENTITIES]},
+                           for name, title in names]}
+                for entity, names in column_cards(site)]},
             "conditions": _conditions_answer(site, report),
             "filters": _filters_answer(site, report),
             "sorting": _sorting_answer(site, report),
@@ -238,7 +244,7 @@ def _filters_form(site: FakeSite, report: Row, rows: list[Row]) -> str:
              f'value="{report["id"]}"><input name="parameters" type="hidden" value="[]">']
     for row in rows:
         key = row["uniqueidentifier"]
-        parts.append(f'<div class="filter-header"><h5>{FILTERS[key][0]}</h5></div>'
+        parts.append(f'<div class="filter-header"><h5>{_heading(site, key)}</h5></div>'
                      f'<select class="form-select" name="{key}_operator" id="id_{key}_operator"></select>')
         if key in DATES:
             parts.append(f'<input type="text" name="{key}_value" id="id_{key}_value" value="1">'
@@ -252,7 +258,7 @@ def _filters_form(site: FakeSite, report: Row, rows: list[Row]) -> str:
 
 def _form_html(site: FakeSite, kind: str, rows: list[Row]) -> str:
     items = "".join(f'<div data-region="active-{kind[:-1]}" data-{kind[:-1]}-id="{row["id"]}">'
-                    f'{FILTERS[row["uniqueidentifier"]][0]}</div>' for row in rows)
+                    f'{_heading(site, row["uniqueidentifier"])}</div>' for row in rows)
     return (f'<form autocomplete="off" action="{site.siteurl}/webservice/rest/server.php" method="post" '
             f'class="mform"><div class="list-group mt-2" data-region="active-{kind}">{items}</div></form>')
 
@@ -268,7 +274,7 @@ def _available(site: FakeSite, active: set[str]) -> list[dict[str, Any]]:
     """The filters (or conditions) a report may still add, grouped by entity, as this release offers them."""
     hidden = active | (ONLY_IN_5_1 if site.branch < (5, 0) else set())
     groups = []
-    for entity, entityname, names in ENTITIES:
+    for entity, entityname, names in filter_entities(site):
         values = [{"value": f"{entity}:{name}", "visiblename": title}
                   for name, title in names if f"{entity}:{name}" not in hidden]
         if values:
@@ -276,9 +282,11 @@ def _available(site: FakeSite, active: set[str]) -> list[dict[str, Any]]:
     return groups
 
 
-def _conditions_answer(site: FakeSite, report: Row) -> dict[str, Any]:
+def _conditions_answer(site: FakeSite, report: Row, *, javascript: bool = False) -> dict[str, Any]:
+    """The report's conditions as the editor shows them; an answer of a function changing them carries
+    the form's JavaScript too (empty here), the report's own (``reports_get``) does not."""
     active = filters_of(site, report["id"], condition=True)
-    return {
+    answer = {
         "hasavailableconditions": True,
         "availableconditions": _available(site, {row["uniqueidentifier"] for row in active}),
         "hasactiveconditions": bool(active),
@@ -286,8 +294,8 @@ def _conditions_answer(site: FakeSite, report: Row) -> dict[str, Any]:
         "helpicon": _help("Conditions", "Report conditions allow you to limit which data is displayed when "
                                         "the report is viewed. Users viewing the report cannot override "
                                         "these condition values."),
-        "javascript": "",
     }
+    return {**answer, "javascript": ""} if javascript else answer
 
 
 def _filters_answer(site: FakeSite, report: Row) -> dict[str, Any]:
@@ -298,13 +306,13 @@ def _filters_answer(site: FakeSite, report: Row) -> dict[str, Any]:
         "hasactivefilters": bool(active),
         "activefilters": [{
             "id": row["id"],
-            "heading": FILTERS[row["uniqueidentifier"]][0],
+            "heading": _heading(site, row["uniqueidentifier"]),
             "headingeditable": (f'<span class="inplaceeditable inplaceeditable-text" '
                                 f'data-itemtype="filterheading" data-itemid="{row["id"]}">'
-                                f'{FILTERS[row["uniqueidentifier"]][0]}</span>'),
+                                f'{_heading(site, row["uniqueidentifier"])}</span>'),
             "sortorder": index,
-            "movetitle": f"Move filter '{FILTERS[row['uniqueidentifier']][0]}'",
-            "entityname": FILTERS[row["uniqueidentifier"]][1],
+            "movetitle": f"Move filter '{_heading(site, row['uniqueidentifier'])}'",
+            "entityname": (filter_title(site, row["uniqueidentifier"]) or ("", ""))[1],
         } for index, row in enumerate(active, start=1)],
         "helpicon": _help("Filters", "Report filters allow users viewing the report to further limit the "
                                      "data being displayed, by selecting their own values for each filter. "
@@ -316,7 +324,7 @@ def _sorting_answer(site: FakeSite, report: Row) -> dict[str, Any]:
     columns = columns_of(site, report["id"])
     sortable = []
     for index, column in enumerate(columns, start=1):
-        title = column.get("heading") or COLUMNS[column["uniqueidentifier"]]
+        title = column.get("heading") or column_title(site, column["uniqueidentifier"]) or ""
         enabled = bool(column.get("sortenabled"))
         sortable.append({
             "id": column["id"], "title": title, "heading": title,
@@ -353,7 +361,7 @@ def columns_add(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 def conditions_add(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     report, key = _editable(call, params)
     add_filter(call.site, report, key, condition=True, usermodified=call.userid)
-    return _conditions_answer(call.site, report)
+    return _conditions_answer(call.site, report, javascript=True)
 
 
 @function("core_reportbuilder_filters_add")
@@ -377,7 +385,30 @@ def set_filters(call: Call, params: dict[str, Any]) -> bool:
                       "timemodified": site.now()})
     else:
         saved.update(filterdata=text, timemodified=site.now())
+    if site.branch < (5, 0):
+        _keep_in_preferences(site, call.userid, report["id"], values)
     return True
+
+
+def _heading(site: FakeSite, key: str) -> str:
+    return (filter_title(site, key) or (key, ""))[0]
+
+
+def _keep_in_preferences(site: FakeSite, userid: int, reportid: int, values: dict[str, Any]) -> None:
+    """Moodle 4.5 keeps a user's filter values in their preferences (``user_filter_manager::set``): the
+    values' ``json_encode`` in chunks of 1333 characters, ``reportbuilder-report-<id>-<n>``, the chunks
+    beyond the last unset; no values are ``[]``, still kept. (5.0 moved them to a table of their own.)"""
+    user = site.db["user"].get(userid)
+    if user is None:
+        return
+    prefs: dict[str, Any] = user.setdefault("preferences", {})
+    text = php_json(values) if values else "[]"
+    chunks = [text[start:start + 1333] for start in range(0, len(text), 1333)]
+    for index, chunk in enumerate(chunks):
+        prefs[f"reportbuilder-report-{reportid}-{index}"] = chunk
+    index = len(chunks)
+    while prefs.pop(f"reportbuilder-report-{reportid}-{index}", None) is not None:
+        index += 1
 
 
 # --- site actions -------------------------------------------------------------------------------

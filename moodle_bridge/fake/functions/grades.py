@@ -2,8 +2,11 @@
 
 Grade items are derived from the course's activities the first time the gradebook is read, as Moodle
 creates them when activities are added: a top category and the course total item per course, and one
-item per assignment (``course_modules`` rows with modname ``assign``; the maximum is the ``assign``
-instance's ``grade``, 100 when unset). Tables: ``grade_categories``, ``grade_items`` and ``grade_grades``.
+item per assignment and SCORM package (``course_modules`` rows with modname ``assign`` or ``scorm``; the
+maximum is the ``assign`` instance's ``grade``, the ``scorm`` instance's ``maxgrade``, 100 when unset).
+Tables: ``grade_categories``, ``grade_items`` and ``grade_grades``. As Moodle aggregates a course total,
+every item has a row for each user with any grade row in the course (empty where they have no grade:
+``novalue``).
 
 Assignment grades live in ``assign_grades`` (written by the grading site action and
 ``mod_assign_save_grade``); they reach ``grade_grades`` whenever the gradebook is read and the
@@ -36,7 +39,7 @@ from ..wserror import moodle_exception, no_permissions
 
 GRADE_UPDATE_OK = 0
 GRADE_UPDATE_FAILED = 1
-GRADED_MODULES = ("assign",)
+GRADED_MODULES = ("assign", "scorm")
 
 
 # --- gradebook model ----------------------------------------------------------------------------
@@ -73,7 +76,7 @@ def grade_items(site: FakeSite, courseid: int) -> tuple[Row, Row, list[Row]]:
         instance = site.db[cm["modname"]].get(cm["instance"])
         if instance is None:
             continue
-        grademax = float(instance.get("grade", 100) if instance.get("grade") is not None else 100)
+        grademax = _grademax(site, cm["modname"], instance)
         item = items.first(courseid=courseid, itemmodule=cm["modname"], iteminstance=instance["id"])
         if grademax <= 0:
             continue
@@ -91,7 +94,48 @@ def grade_items(site: FakeSite, courseid: int) -> tuple[Row, Row, list[Row]]:
         activity_items.append(item)
     course_item["grademax"] = float(sum(item["grademax"] for item in activity_items) or 100.0)
     _sync_assign_grades(site, activity_items)
+    _aggregated(site, activity_items)
     return category, course_item, activity_items
+
+
+def _grademax(site: FakeSite, modname: str, instance: Row) -> float:
+    """The activity's maximum grade as its module gives it to the gradebook: an assignment's ``grade``;
+    a SCORM package's ``maxgrade``, or its launchable SCOs when it grades by SCOs (``GRADESCOES``)."""
+    if modname == "scorm":
+        if str(instance.get("grademethod", 1)) == "0":
+            scoes = site.db["scorm_scoes"].select(scorm=instance["id"])
+            return float(sum(1 for sco in scoes if sco.get("launch")))
+        return float(instance["maxgrade"] if instance.get("maxgrade") is not None else 100)
+    return float(instance["grade"] if instance.get("grade") is not None else 100)
+
+
+def _aggregated(site: FakeSite, items: list[Row]) -> None:
+    """``grade_category::aggregate_grades``: the course total of a user with any grade row is aggregated
+    over every item, and each item gets a row for them first (empty where there was none), so an item
+    added later shows them ``novalue``."""
+    table = site.db["grade_grades"]
+    held: dict[Any, set[int]] = {item["id"]: {int(table.rows[gradeid]["userid"])
+                                              for gradeid in table.ids_where("itemid", item["id"])}
+                                 for item in items}
+    users: set[int] = set().union(*held.values()) if held else set()
+    for item in items:
+        for userid in sorted(users - held[item["id"]]):
+            table.insert({"itemid": item["id"], "userid": userid, "rawgrade": None, "finalgrade": None,
+                          "feedback": None, "feedbackformat": 0, "overridden": 0, "locked": 0, "hidden": 0,
+                          "usermodified": None, "timecreated": None, "timemodified": None})
+
+
+def push_grade(site: FakeSite, courseid: int, modname: str, instanceid: int, userid: int,
+               rawgrade: float | None, *, usermodified: int) -> None:
+    """``grade_update`` from an activity (SCORM's ``scorm_update_grades``): the user's raw grade written to
+    the activity's item, which the gradebook makes if it has not yet; nothing for an activity without a
+    grade (``GRADE_TYPE_NONE``)."""
+    _category, _course_item, items = grade_items(site, courseid)
+    item = next((i for i in items
+                 if i["itemmodule"] == modname and int(i["iteminstance"]) == int(instanceid)), None)
+    if item is not None:
+        write_grade(site, item, userid, rawgrade, usermodified=usermodified)
+        _aggregated(site, items)
 
 
 def _sync_assign_grades(site: FakeSite, items: list[Row]) -> None:

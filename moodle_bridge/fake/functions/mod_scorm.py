@@ -1,11 +1,11 @@
-"""mod_scorm: SCORM packages, their SCOs, learners' attempts and tracks; the ``create_scorm`` and
-``scorm_session`` site actions.
+"""mod_scorm: SCORM packages, their SCOs, learners' attempts and tracks; the ``create_scorm``,
+``upload_scorm`` and ``scorm_session`` site actions.
 
 Tables as Moodle 4.3+ keeps them: ``scorm`` (instances, made with ``records.new_module``; ``version``
-``SCORM_12`` or ``SCORM_13``), ``scorm_scoes`` (scorm, manifest, organization, parent, identifier,
-launch, scormtype, title, sortorder; an organisation row without ``launch`` and one row per SCO),
-``scorm_scoes_data`` (scoid, name, value), ``scorm_attempt`` (userid, scormid, attempt) and
-``scorm_scoes_value`` (scoid, attemptid, element, value, timemodified).
+``SCORM_1.2`` or ``SCORM_1.3``, as Moodle's manifest parser writes it), ``scorm_scoes`` (scorm, manifest,
+organization, parent, identifier, launch, scormtype, title, sortorder; an organisation row without
+``launch`` and one row per SCO), ``scorm_scoes_data`` (scoid, name, value), ``scorm_attempt`` (userid,
+scormid, attempt) and ``scorm_scoes_value`` (scoid, attemptid, element, value, timemodified).
 
 As in Moodle, the web service stores the tracks it is sent and adds nothing up: the total time of a
 finished session is computed by the player (``scorm_12.js``/``scorm_13.js`` ``TotalTime``), which the
@@ -28,14 +28,19 @@ from ..access import (
 )
 from ..courses import get_activity, log_course_access
 from ..db import Row
-from ..records import get_user, must_exist, new_module
+from ..records import fullname, get_user, must_exist, new_module
 from ..registry import function, site_action
 from ..site import Call, FakeSite
 from ..text import format_string, userdate
 from ..wserror import WSError, moodle_exception, no_permissions
+from .grades import push_grade
 
-SCORM_12, SCORM_13 = "SCORM_12", "SCORM_13"
-GRADESCOES, GRADEHIGHEST = 0, 1
+#: ``scorm.version`` as Moodle's manifest parser writes it (``scorm_get_manifest``: ``SCORM_`` and the
+#: manifest's schema version); ``scorm_version_check`` reads the older spellings without the dot too.
+SCORM_12, SCORM_13 = "SCORM_1.2", "SCORM_1.3"
+_SPELLINGS = {"scorm_12": SCORM_12, "scorm_1.2": SCORM_12, "scorm_13": SCORM_13, "scorm_1.3": SCORM_13}
+GRADESCOES, GRADEHIGHEST, GRADEAVERAGE, GRADESUM = 0, 1, 2, 3
+HIGHESTATTEMPT, AVERAGEATTEMPT, FIRSTATTEMPT, LASTATTEMPT = 0, 1, 2, 3
 _SCORM_DEFAULTS: dict[str, Any] = {
     "scormtype": "local", "reference": "package.zip", "version": SCORM_12, "maxgrade": 100,
     "grademethod": GRADEHIGHEST, "whatgrade": 0, "maxattempt": 0, "forcecompleted": 0,
@@ -44,7 +49,7 @@ _SCORM_DEFAULTS: dict[str, Any] = {
     "launch": 0, "skipview": 1, "hidebrowse": 0, "hidetoc": 0, "nav": 1, "navpositionleft": -100,
     "navpositiontop": -100, "auto": 0, "popup": 0, "options": "", "width": 100, "height": 500,
     "timeopen": 0, "timeclose": 0, "completionstatusrequired": None, "completionscorerequired": None,
-    "completionstatusallscos": None, "autocommit": 0,
+    "completionstatusallscos": 0, "autocommit": 0,
 }
 #: What any learner may see of a package (``get_scorms_by_courses``), and what only an editor may.
 _VIEWABLE = ("version", "maxgrade", "grademethod", "whatgrade", "maxattempt", "forcecompleted",
@@ -56,6 +61,8 @@ _EDITOR_ONLY = ("updatefreq", "options", "completionstatusrequired", "completion
                 "completionstatusallscos", "autocommit", "timemodified")
 #: The elements ``scorm_format_interactions`` sums up, and the defaults it starts from.
 _STATUS = ("cmi.core.lesson_status", "cmi.completion_status")
+#: The statuses whose ``completed`` or ``passed`` has Moodle grade the user again (as a score does).
+_GRADED_STATUS = (*_STATUS, "cmi.success_status")
 _SCORE = ("cmi.core.score.raw", "cmi.score.raw")
 _SESSION = ("cmi.core.session_time", "cmi.session_time")
 _TOTAL = ("cmi.core.total_time", "cmi.total_time")
@@ -65,6 +72,11 @@ _PLAYER_2004 = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:([\d.]+)S)
 def setting(scorm: Row, name: str) -> Any:
     value = scorm.get(name)
     return _SCORM_DEFAULTS.get(name) if value is None and name in _SCORM_DEFAULTS else value
+
+
+def is_2004(scorm: Row) -> bool:
+    """``scorm_version_check($scorm->version, SCORM_13)``."""
+    return _SPELLINGS.get(str(setting(scorm, "version")).lower()) == SCORM_13
 
 
 # --- what locallib.php does ---------------------------------------------------------------------------
@@ -127,7 +139,7 @@ def attempt_count(site: FakeSite, scorm: Row, userid: int, ignoremissingcompleti
     attempts = attempts_of(site, scorm["id"], userid)
     if not ignoremissingcompletion:
         return len({int(row["attempt"]) for row in attempts})
-    if setting(scorm, "version") == SCORM_13:
+    if is_2004(scorm):
         element = "cmi.score.raw"
     elif int(setting(scorm, "grademethod")) == GRADESCOES:
         element = "cmi.core.lesson_status"
@@ -163,18 +175,78 @@ def insert_track(site: FakeSite, userid: int, scorm: Row, scoid: int, attempt: i
     if found is not None:
         if element != "x.start.time" and found["value"] != value:
             values.update(found, value=value, timemodified=now)
-        return int(found["id"])
-    return int(values.insert({"scoid": int(scoid), "attemptid": row["id"], "element": element,
-                              "value": value, "timemodified": now})["id"])
+        trackid = int(found["id"])
+    else:
+        trackid = int(values.insert({"scoid": int(scoid), "attemptid": row["id"], "element": element,
+                                     "value": value, "timemodified": now})["id"])
+    if element in _SCORE or (element in _GRADED_STATUS and value in ("completed", "passed")):
+        update_grades(site, scorm, userid)
+    return trackid
 
 
-def get_tracks(site: FakeSite, scoid: int, userid: int, attempt: int) -> dict[str, Any] | None:
+def grade_user_attempt(site: FakeSite, scorm: Row, userid: int, attempt: int) -> float:
+    """``scorm_grade_user_attempt``: one attempt's grade by the package's grading method (the highest
+    SCO score, their average or sum, or the SCOs completed or passed)."""
+    completed, scores = 0, []
+    for sco in scoes(site, scorm["id"]):
+        tracks = get_tracks(site, sco["id"], userid, attempt)
+        if tracks is None:
+            continue
+        if tracks["status"] in ("completed", "passed"):
+            completed += 1
+        if tracks["score_raw"] not in ("", 0, 0.0):
+            scores.append(float(tracks["score_raw"]))
+    method = int(setting(scorm, "grademethod"))
+    if method == GRADESCOES:
+        return float(completed)
+    if method == GRADEAVERAGE:
+        return sum(scores) / len(scores) if scores else 0.0
+    if method == GRADESUM:
+        return float(sum(scores))
+    return max([0.0, *scores])
+
+
+def grade_user(site: FakeSite, scorm: Row, userid: int) -> float:
+    """``scorm_grade_user``: the user's grade by the package's ``whatgrade`` over their attempts (those
+    beyond ``maxattempt`` left out)."""
+    attempts = sorted({int(row["attempt"]) for row in attempts_of(site, scorm["id"], userid)})
+    last = max(attempts, default=1)
+    maximum = int(setting(scorm, "maxattempt") or 0)
+    if maximum and last >= maximum:
+        last = maximum
+    which = int(setting(scorm, "whatgrade") or 0)
+    if which == FIRSTATTEMPT:
+        return grade_user_attempt(site, scorm, userid, min(attempts, default=1))
+    if which == LASTATTEMPT:  # scorm_get_last_completed_attempt
+        finished = [int(row["attempt"]) for row in attempts_of(site, scorm["id"], userid)
+                    if any(value["value"] in ("completed", "passed")
+                           for value in site.db["scorm_scoes_value"].select(attemptid=row["id"]))]
+        return grade_user_attempt(site, scorm, userid, max(finished, default=1))
+    if which == AVERAGEATTEMPT:
+        counted = attempt_count(site, scorm, userid, True)
+        total = sum(grade_user_attempt(site, scorm, userid, number)
+                    for number in range(1, max(attempts, default=1) + 1))
+        return float(round(total / counted)) if counted else 0.0
+    return max([0.0, *(grade_user_attempt(site, scorm, userid, number) for number in range(1, last + 1))])
+
+
+def update_grades(site: FakeSite, scorm: Row, userid: int) -> None:
+    """``scorm_update_grades`` for one user, as a score or a completed (passed) status saved calls it: the
+    grade of their attempts, or none where they have no attempt."""
+    rawgrade = grade_user(site, scorm, userid) if attempts_of(site, scorm["id"], userid) else None
+    push_grade(site, int(scorm["course"]), "scorm", int(scorm["id"]), int(userid), rawgrade,
+               usermodified=int(userid))
+
+
+def get_tracks(site: FakeSite, scoid: int, userid: int | str, attempt: int) -> dict[str, Any] | None:
     """``scorm_get_tracks``: the SCO's elements in element order with Moodle's summary in front of
-    them (``scorm_format_interactions``), None when the attempt holds nothing of it."""
+    them (``scorm_format_interactions``), None when the attempt holds nothing of it. ``userid`` comes
+    back as the caller had it (an int from a web-service parameter, a string from ``$USER``), ``scoid``
+    as read from the database (a string)."""
     sco = site.db["scorm_scoes"].get(scoid)
     if sco is None:
         return None
-    row = get_attempt(site, userid, int(sco["scorm"]), attempt, create=False)
+    row = get_attempt(site, int(userid), int(sco["scorm"]), attempt, create=False)
     if row is None:
         return None
     stored = sorted(site.db["scorm_scoes_value"].select(attemptid=row["id"], scoid=int(scoid)),
@@ -199,8 +271,8 @@ def get_tracks(site: FakeSite, scoid: int, userid: int, attempt: int) -> dict[st
             track["total_time"] = text
         if int(value.get("timemodified") or 0) > int(track["timemodified"] or 0):
             track["timemodified"] = str(value["timemodified"])  # read from the database: a string
-    track["userid"] = int(userid)
-    track["scoid"] = int(scoid)
+    track["userid"] = userid
+    track["scoid"] = str(scoid)
     return track
 
 
@@ -325,41 +397,92 @@ def get_scorm_sco_tracks(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 
 @function("mod_scorm_get_scorm_user_data")
 def get_scorm_user_data(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    """Every row of the package (its organisation too), with what the player starts from: the
+    caller's data (``$userdata`` of ``get_scorm_default``, in the order Moodle fills it) and the data
+    model's defaults (its answer), in mode ``normal``."""
     site = call.site
     scorm, _cm, ctx = _validated(site, call.userid, int(params["scormid"]))
     require_available(site, scorm, call.userid, ctx)
     attempt = int(params["attempt"])
+    user = get_user(site, call.userid)
     data = []
-    user = site.db["user"].get(call.userid) or {}
     for sco in scoes(site, scorm["id"]):
-        found = get_tracks(site, sco["id"], call.userid, attempt) or {}
-        userdata = {key: value for key, value in found.items()}
-        defaults = _defaults(scorm, sco, user, found, attempt)
+        userdata, defaults = scorm_default(site, scorm, sco, user, attempt)
         data.append({"scoid": sco["id"],
                      "userdata": [{"element": k, "value": v} for k, v in userdata.items()],
                      "defaultdata": [{"element": k, "value": v} for k, v in defaults.items()]})
     return {"data": data, "warnings": []}
 
 
-def _defaults(scorm: Row, sco: Row, user: Row, found: dict[str, Any], attempt: int) -> dict[str, Any]:
-    """``get_scorm_default`` of the package's version, for the elements the fake keeps."""
-    name = f"{user.get('lastname', '')}, {user.get('firstname', '')}"
-    if setting(scorm, "version") == SCORM_13:
-        return {"cmi.learner_id": user.get("username", ""), "cmi.learner_name": name,
-                "cmi.mode": "normal", "cmi.credit": "credit", "cmi.entry": "resume" if found else "ab-initio",
-                "cmi.completion_status": found.get("cmi.completion_status", "unknown"),
-                "cmi.success_status": found.get("cmi.success_status", "unknown"),
-                "cmi.total_time": found.get("cmi.total_time", "PT0H0M0S"), "cmi.session_time": "PT0H0M0S",
-                "cmi.location": found.get("cmi.location", ""),
-                "cmi.suspend_data": found.get("cmi.suspend_data", "")}
-    return {"cmi.core.student_id": user.get("username", ""), "cmi.core.student_name": name,
-            "cmi.core.lesson_mode": "normal", "cmi.core.credit": "credit",
-            "cmi.core.entry": "resume" if found else "ab-initio",
-            "cmi.core.lesson_status": found.get("cmi.core.lesson_status", ""),
-            "cmi.core.total_time": found.get("cmi.core.total_time", "00:00:00"),
-            "cmi.core.session_time": "00:00:00",
-            "cmi.core.lesson_location": found.get("cmi.core.lesson_location", ""),
-            "cmi.suspend_data": found.get("cmi.suspend_data", "")}
+def _sco_data(site: FakeSite, sco: Row) -> dict[str, Any]:
+    """``scorm_get_sco($id, SCO_DATA)``: the SCO's data from the manifest, ``parameters`` empty when
+    there is none."""
+    rows = sorted(site.db["scorm_scoes_data"].select(scoid=sco["id"]), key=lambda row: int(row["id"]))
+    return {str(row["name"]): row["value"] for row in rows} if rows else {"parameters": ""}
+
+
+def scorm_default(site: FakeSite, scorm: Row, sco: Row, user: Row,
+                  attempt: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``get_scorm_default`` of the package's data model (``scorm_12lib.php``, ``scorm_13lib.php``) in
+    mode ``normal``: the user's data it fills and the defaults it answers."""
+    standard = str(site.config.get("scorm_scormstandard", 0)) not in ("", "0")
+    name = f"{user['lastname']}, {user['firstname']}" if standard else fullname(user)
+    userdata: dict[str, Any] = {"student_id": user["username"], "student_name": name}
+    tracks = get_tracks(site, sco["id"], str(user["id"]), attempt)  # $USER->id: a string
+    v2004 = is_2004(scorm)
+    if tracks and (not v2004 or tracks.get("cmi.exit") == "suspend"):  # 2004 resumes a suspended one only
+        userdata.update(tracks)
+    else:
+        userdata.update(status="", score_raw="")
+    userdata.update(_sco_data(site, sco))
+    exit_ = userdata.get("cmi.exit")
+    if v2004:
+        userdata["entry"] = "ab-initio" if exit_ in (None, "time-out", "normal") else \
+            "resume" if exit_ in ("suspend", "logout") else ""
+    else:
+        userdata["entry"] = "ab-initio" if userdata["status"] == "" else \
+            "resume" if userdata.get("cmi.core.exit") == "suspend" else ""
+    userdata.update(mode="normal", credit="credit")
+
+    def value(key: str, empty: Any = "") -> Any:  # scorm_isset
+        found = userdata.get(key)
+        return empty if found is None else found
+
+    if v2004:
+        defaults = {
+            "cmi.learner_id": userdata["student_id"], "cmi.learner_name": name, "cmi.mode": "normal",
+            "cmi.entry": userdata["entry"], "cmi.exit": value("cmi.exit"), "cmi.credit": value("credit"),
+            "cmi.completion_status": value("cmi.completion_status", "unknown"),
+            "cmi.completion_threshold": value("threshold"),
+            "cmi.learner_preference.audio_level": value("cmi.learner_preference.audio_level", 1),
+            "cmi.learner_preference.language": value("cmi.learner_preference.language"),
+            "cmi.learner_preference.delivery_speed": value("cmi.learner_preference.delivery_speed"),
+            "cmi.learner_preference.audio_captioning": value("cmi.learner_preference.audio_captioning", 0),
+            "cmi.location": value("cmi.location"),
+            "cmi.max_time_allowed": value("attemptAbsoluteDurationLimit"),
+            "cmi.progress_measure": value("cmi.progress_measure"),
+            "cmi.scaled_passing_score": value("cmi.scaled_passing_score"),
+            "cmi.score.scaled": value("cmi.score.scaled"), "cmi.score.raw": value("cmi.score.raw"),
+            "cmi.score.min": value("cmi.score.min"), "cmi.score.max": value("cmi.score.max"),
+            "cmi.success_status": value("cmi.success_status", "unknown"),
+            "cmi.suspend_data": value("cmi.suspend_data"), "cmi.time_limit_action": value("timelimitaction"),
+            "cmi.total_time": value("cmi.total_time", "PT0H0M0S"), "cmi.launch_data": value("datafromlms")}
+        return userdata, defaults
+    defaults = {
+        "cmi.core.student_id": userdata["student_id"], "cmi.core.student_name": name,
+        "cmi.core.credit": "credit", "cmi.core.entry": userdata["entry"], "cmi.core.lesson_mode": "normal",
+        "cmi.launch_data": value("datafromlms"), "cmi.student_data.mastery_score": value("masteryscore"),
+        "cmi.student_data.max_time_allowed": value("maxtimeallowed"),
+        "cmi.student_data.time_limit_action": value("timelimitaction"),
+        "cmi.core.total_time": value("cmi.core.total_time", "00:00:00")}
+    for element in ("cmi.core.lesson_location", "cmi.core.lesson_status", "cmi.core.score.raw",
+                    "cmi.core.score.max", "cmi.core.score.min", "cmi.core.exit", "cmi.suspend_data",
+                    "cmi.comments", "cmi.student_preference.language"):
+        defaults[element] = value(element)
+    for element in ("cmi.student_preference.audio", "cmi.student_preference.speed",
+                    "cmi.student_preference.text"):
+        defaults[element] = value(element, "0")
+    return userdata, defaults
 
 
 @function("mod_scorm_insert_scorm_tracks", items="tracks")
@@ -438,39 +561,66 @@ def seconds_of(value: str) -> float:
 
 @site_action("create_scorm")
 def create_scorm(site: FakeSite, args: dict[str, Any]) -> dict[str, Any]:
-    """A teacher adds a SCORM package to a course: ``version`` (``SCORM_12``, ``SCORM_13``), the
-    titles of its SCOs (``scoes``, default one), ``maxattempt``, ``timeopen``/``timeclose``."""
+    """A teacher adds a SCORM package to a course: ``version`` (``SCORM_1.2``, ``SCORM_1.3``, stored as
+    Moodle's parser spells them; ``SCORM_12``, ``SCORM_13`` are taken too), its SCOs
+    (``scoes``: titles, or ``{"identifier", "title", "launch"}`` as its manifest names them; default one),
+    the manifest's and organisation's identifiers (``manifest``, ``organization``), ``maxattempt``,
+    ``timeopen``/``timeclose``, the file's ``reference`` and ``packagesize``, its ``section`` and
+    ``completion``."""
     courseid = int(args["courseid"])
     if site.db["course"].get(courseid) is None:
         raise ValueError(f"no course {courseid}")
-    version = str(args.get("version") or SCORM_12)
-    if version not in (SCORM_12, SCORM_13):
-        raise ValueError(f"version is SCORM_12 or SCORM_13, not {version!r}")
+    given = str(args.get("version") or SCORM_12)
+    version = _SPELLINGS.get(given.lower())
+    if version is None:
+        raise ValueError(f"version is SCORM_1.2 or SCORM_1.3 (SCORM_12, SCORM_13), not {given!r}")
     known = ("maxattempt", "timeopen", "timeclose", "grademethod", "whatgrade", "forcecompleted",
-             "forcenewattempt", "lastattemptlock")
+             "forcenewattempt", "lastattemptlock", "reference")
     settings: dict[str, Any] = {key: args[key] for key in known if key in args}
+    # scorm_add_instance leaves timemodified out (0), and saves completionstatusallscos 0 when unset
     fields: dict[str, Any] = {**{k: v for k, v in _SCORM_DEFAULTS.items() if v is not None}, **settings,
-                              "version": version, "packagesize": int(args.get("packagesize", 20480))}
+                              "version": version, "packagesize": int(args.get("packagesize", 20480)),
+                              "timemodified": 0}
     cm, scorm = new_module(site, courseid, "scorm", str(args["name"]), section=int(args.get("section", 0)),
                            completion=int(args.get("completion", 0)), **fields)
-    manifest = f"MANIFEST-{scorm['id']}"
-    organization = f"ORG-{scorm['id']}"
+    manifest = str(args.get("manifest") or f"MANIFEST-{scorm['id']}")
+    organization = str(args.get("organization") or f"ORG-{scorm['id']}")
     table = site.db["scorm_scoes"]
+    # scorm_parse_scorm: the organisation first, then its items, numbered in the manifest's order
     table.insert({"scorm": scorm["id"], "manifest": manifest, "organization": "", "parent": "/",
                   "identifier": organization, "launch": "", "scormtype": "", "title": str(args["name"]),
                   "sortorder": 1})
     scoids = []
-    for number, title in enumerate(args.get("scoes") or [str(args["name"])], start=1):
+    for number, given in enumerate(args.get("scoes") or [str(args["name"])], start=1):
+        item = given if isinstance(given, dict) else {"title": given}
+        identifier = str(item.get("identifier") or f"SCO-{number}")
+        launch = str(item.get("launch") or f"sco{number}/index.html")
         sco = table.insert({"scorm": scorm["id"], "manifest": manifest, "organization": organization,
-                            "parent": organization, "identifier": f"SCO-{number}",
-                            "launch": f"sco{number}/index.html", "scormtype": "sco", "title": str(title),
-                            "sortorder": number + 1})
+                            "parent": organization, "identifier": identifier, "launch": launch,
+                            "scormtype": "sco", "title": str(item["title"]), "sortorder": number + 1})
         site.db["scorm_scoes_data"].insert({"scoid": sco["id"], "name": "isvisible", "value": "true"})
         site.db["scorm_scoes_data"].insert({"scoid": sco["id"], "name": "parameters", "value": ""})
         scoids.append(sco["id"])
     site.db["scorm"].update(scorm, launch=scoids[0])
     return {"cmid": cm["id"], "instance": scorm["id"], "name": scorm["name"], "modname": "scorm",
             "version": version, "scoids": scoids}
+
+
+@site_action("upload_scorm")
+def upload_scorm(site: FakeSite, args: dict[str, Any]) -> dict[str, Any]:
+    """An admin or teacher uploads a SCORM package through the activity form of a course holding none
+    (what ``create_scorm`` takes, as Moodle read it from the package); a course that holds one already
+    is left as it is. Answers the course's package as ``create_scorm`` does."""
+    courseid = int(args["courseid"])
+    held = sorted((cm for cm in site.db["course_modules"].select(course=courseid, modname="scorm")
+                   if not cm.get("deletioninprogress")), key=lambda cm: int(cm["id"]))
+    if not held:
+        return dict(create_scorm(site, args))
+    cm = held[0]
+    scorm = must_exist(site, "scorm", cm["instance"])
+    return {"cmid": cm["id"], "instance": scorm["id"], "name": scorm["name"], "modname": "scorm",
+            "version": setting(scorm, "version"),
+            "scoids": [sco["id"] for sco in scoes(site, scorm["id"]) if sco.get("launch")]}
 
 
 @site_action("scorm_session")
@@ -507,7 +657,7 @@ def scorm_session(site: FakeSite, args: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(f"user {userid} has no attempt left in SCORM {scorm['id']}")
     log_course_access(site, userid, courseid)
     seconds = float(args.get("seconds", 0))
-    v2004 = setting(scorm, "version") == SCORM_13
+    v2004 = is_2004(scorm)
     before = get_tracks(site, sco["id"], userid, attempt) or {}
     tracks: dict[str, str] = {}
     if v2004:
