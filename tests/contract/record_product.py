@@ -1,16 +1,24 @@
 """Records, from a real Moodle, what the product itself sends: a replayable scenario of a small year.
 
-    MOODLE_URL=... MOODLE_TOKEN=... python -m tests.contract.record_product --version 5.1
+    MOODLE_URL=... MOODLE_TOKEN=... MOODLE_ADMIN_USER=... MOODLE_ADMIN_PASSWORD=... \
+        python -m tests.contract.record_product --version 5.1
 
 The product's own code runs against the site (``MOODLE_TOKEN`` is the service user's token, whose service
 holds every function): ``cadre plan apply`` of a small plan and roster in a namespace of its own, then of a
 changed roster and plan (a class renamed, a course renamed, a cadre moved to another class, a cadre
 departed), then once more (nothing to write); ``cadre doctor``; learners study with their own tokens
 (``/login/token.php`` on the mobile service, after the service user set their password); the service
-user grades a reflection; the discussion window opens; the harvest on the report path and on the
-per-user path, each twice; the survey; the window closes; the reminders, and a reminder whose sending
-was interrupted is looked up among Moodle's messages. The functions ``REQUIREMENTS`` lists that the
-product never calls are called once through the bridge. Everything made is deleted at the end.
+user grades a reflection; a site admin uploads a tiny SCORM 1.2 package (``tests/live/scorm_package.py``)
+into the course through Moodle's activity form in Chromium (``tests/live/moodle_pages.py``), and both
+learners make attempts in it with their own tokens as the mobile app's player records a session; the
+discussion window opens; the harvest on the report path and on the per-user path, each full and then, once
+a learner opened the course in Moodle's pages (their last access moves), incremental: they read study
+time, and the report path adds the completion report's date filters and reads its changed rows with
+them; the survey; the window closes; the reminders, and a reminder whose sending was interrupted is looked
+up among Moodle's messages. The functions ``REQUIREMENTS`` lists that the product never calls are called
+once through the bridge. Everything made is deleted at the end, and the filters the harvest added are
+removed from the report (a report holding them already stops the run before it starts: the harvest
+would not add them).
 
 Every call goes through a client whose HTTP session keeps the function, the parameters as the bridge
 built them, the exact form sent (without ``wstoken``, ``wsfunction`` and ``moodlewsrestformat``), the
@@ -20,8 +28,9 @@ the completion report, ``"site": "demo"``):
 
 - ids that differ between a real site and a fake become ``${sN.response...}`` references to the earlier
   answer that first showed them (read by what each id is: a user, a course, an assignment...);
-- what a learner did through a web service the fake does not offer, or an admin did, is a
-  ``site_action`` step the fake does through its test interface (a learner's token is ``issue_token``);
+- what a learner did through a web service the fake does not offer or in Moodle's pages, or an admin
+  did, is a ``site_action`` step the fake does through its test interface (a learner's token is
+  ``issue_token``, the uploaded package ``upload_scorm``, a learner opening the course ``view_course``);
 - a read sent again with the same form and answered the same is kept once;
 - the completion report lists every enrolment of the site: rows of courses the run did not make are
   left out (the step says how many);
@@ -65,9 +74,12 @@ from plugin_service.db import session_scope, upgrade
 from plugin_service.models import Cadre, DiscussionTopic, EngagementRun, OutboxMessage, YearCourse, utcnow
 from plugin_service.moodle_requirements import REQUIREMENTS
 from plugin_service.services.engagement import remind, survey, sync_discussions
-from plugin_service.services.harvest import harvest
+from plugin_service.services.harvest import check_filters, find_completion_report, harvest
 from plugin_service.services.provisioning.doctor import diagnose
 from plugin_service.services.provisioning.provision import Inputs, apply, check_inputs, preview
+from tests.browser.live import chromium, missing_browser
+from tests.live import moodle_pages
+from tests.live.scorm_package import hundredths, scorm_package, time_span
 
 RECORDINGS = Path(__file__).resolve().parent / "recordings"
 CONTROL = ("wstoken", "wsfunction", "moodlewsrestformat")
@@ -75,6 +87,14 @@ YEAR = 2026
 OPENS, CLOSES = dt.date(YEAR, 12, 1), dt.date(YEAR, 12, 10)
 REMIND_ON = dt.date(YEAR, 10, 15)
 LEARNER_PASSWORD = "Contract-Learner-2026!"  # the recording's learners' password; they are deleted after
+#: Each learner's sessions of the courseware: (attempt, lesson status, session time), in order.
+Session_ = tuple[int, str, str]
+STUDY: dict[str, tuple[Session_, ...]] = {
+    "learner1": ((1, "incomplete", "00:10:00"), (1, "completed", "00:05:30.25"),
+                 (2, "incomplete", "00:02:00")),
+    "learner2": ((1, "incomplete", "00:03:20.5"),)}
+#: The course section the package is uploaded to (the one holding the copied activities on both sites).
+COURSEWARE_SECTION = 1
 REFLECTION_TEXT = ("<p>通过本次专题学习，我对新时代中国特色社会主义思想的核心要义有了更加系统的认识。"
                    "结合岗位工作，我将把学习成果转化为推动工作的实际行动，在服务师生、深化改革、"
                    "提升治理能力等方面持续用力，做到学思用贯通、知信行统一。</p>")
@@ -210,6 +230,7 @@ PARAM_KINDS = {
     "categoryid": "category", "cohortid": "cohort", "cohortids": "cohort", "assignmentid": "assign",
     "assignmentids": "assign", "assignid": "assign", "forumid": "forum", "discussionid": "discussion",
     "postid": "post", "feedbackid": "feedback", "reportid": "report", "cmid": "cm", "since": "time",
+    "scormid": "scorm", "scoid": "sco",
 }
 #: ``id`` fields of written records: (function, list parameter) -> what the id is of.
 RECORD_IDS = {("core_user_update_users", "users"): "user",
@@ -224,7 +245,8 @@ ANSWER_KINDS = {
 #: What ``id`` is, by the list holding the record.
 ID_IN_LIST = {"courses": "course", "users": "user", "cohorts": "cohort", "assignments": "assign",
               "feedbacks": "feedback", "reports": "report", "discussions": "post", "posts": "post",
-              "modules": "cm", "messages": "message", "enrolledcourses": "course"}
+              "modules": "cm", "messages": "message", "enrolledcourses": "course", "scorms": "scorm",
+              "scoes": "sco"}
 #: What ``id`` is in an answer that is a list of records, or one record.
 ID_AT_TOP = {"core_user_create_users": "user", "core_user_get_users_by_field": "user",
              "core_enrol_get_enrolled_users": "user", "core_message_get_member_info": "user",
@@ -437,11 +459,13 @@ def record(url: str, token: str, workdir: Path, prefix: str) -> dict[str, Any]:
     later = check_inputs(plan_text(prefix, reflection, changed=True), "plan.yaml",
                          roster(prefix, changed=True), "roster.csv")
     run = Run(recorder, client, quiet, settings, prefix, workdir)
+    report_filters = filters_before(quiet)
     started = int(time.time())
     try:
         _year(run, first, later)
     finally:
         _clean_up(run, later)
+        remove_added_filters(quiet, *report_filters)
         client.close()
         quiet.close()
     raw = {"run_prefix": prefix, "recorded_at": started, "steps": recorder.steps}
@@ -461,8 +485,10 @@ def scenario_of(raw: dict[str, Any]) -> dict[str, Any]:
                  and isinstance(s["response"], dict) and "release" in s["response"]), {})
     return {
         "title": "The product's own calls over a small year: provisioning twice (then nothing to do), the "
-                 "doctor, learners studying, the harvest on both paths, the survey, a discussion window, "
-                 "reminders and a message looked up after an interrupted sending",
+                 "doctor, learners studying (a reflection, a survey, SCORM courseware an admin uploaded), "
+                 "the harvest on both paths (full, then incremental with the report's date filters), the "
+                 "survey, a discussion window, reminders and a message looked up after an interrupted "
+                 "sending",
         "moodle_release": site.get("release", ""), "run_prefix": prefix, "recorded_at": raw["recorded_at"],
         "site": "demo",
         "note": "Recorded by tests/contract/record_product.py driving plugin_service itself against a site "
@@ -548,6 +574,12 @@ def _year(run: Run, first: Inputs, later: Inputs) -> None:
                         f"the learner {no} answers the survey with their own token "
                         "(mod_feedback_process_page)", answering.at)
 
+    # the courseware: an admin uploads a SCORM package into the course; both learners study it with
+    # their own tokens, as the mobile app's player records a session
+    courseware = upload_courseware(run, core)
+    for name, sessions in (("learner1", STUDY["learner1"]), ("learner2", STUDY["learner2"])):
+        study(tokens[name], core, courseware.cmid, sessions)
+
     # the discussion window opens; learner 1 replies in it
     sync_discussions(client, settings, year=YEAR, today=OPENS, actor="recording")
     with session_scope(settings.database_url) as session:
@@ -560,14 +592,20 @@ def _year(run: Run, first: Inputs, later: Inputs) -> None:
         "postid": first_post["id"], "subject": "Re: 学习交流",
         "message": "<p>结合岗位谈几点体会：一是学深悟透，二是学以致用。</p>"}, write=True)
 
-    # the harvest, on each path from the same database, twice each
+    # the harvest, on each path from the same database: a full one, then, once a learner opened the
+    # course in Moodle (their last access moves), an incremental one
     provisioned = run.settings_on("provisioned")
     day = REMIND_ON - dt.timedelta(days=1)
-    for path, path_settings in (("report", settings), ("per_user", provisioned)):
-        for _ in range(2):
-            done = harvest(client, path_settings, path=path, today=day)
-            if done.path != path:
-                raise RuntimeError(f"the harvest took the {done.path} path, not {path}")
+    for path, path_settings, visitor in (("report", settings, "L004"), ("per_user", provisioned, "L002")):
+        for full in (True, False):
+            if not full:
+                open_course(run, users[visitor], f"{run.namespace}{visitor}".lower(), core)
+            done = harvest(client, path_settings, path=path, today=day, full=full)
+            if done.path != path or done.mode != ("full" if full else "incremental"):
+                raise RuntimeError(f"the harvest was {done.mode} on the {done.path} path, not "
+                                   f"{'full' if full else 'incremental'} on {path}")
+            if "study" not in done.steps:
+                raise RuntimeError(f"the {done.mode} harvest on {path} read no study time: {done.steps}")
     survey(client, settings, year=YEAR, actor="recording")
     sync_discussions(client, settings, year=YEAR, today=CLOSES + dt.timedelta(days=1), actor="recording")
 
@@ -592,6 +630,99 @@ def _year(run: Run, first: Inputs, later: Inputs) -> None:
     client.core_cohort.get_cohorts(sorted(c.id for c in state.classes.values()))
     client.enrol_manual.unenrol_users([Unenrolment(userid=users["L005"], courseid=courses["extra"])])
     _check_recorded(recorder)
+
+
+@dataclasses.dataclass(frozen=True)
+class Courseware:
+    """The SCORM package the admin uploaded into the course."""
+
+    cmid: int
+    scormid: int
+    scoids: tuple[int, ...]
+
+
+def _admin() -> tuple[str, str]:
+    return os.environ["MOODLE_ADMIN_USER"], os.environ["MOODLE_ADMIN_PASSWORD"]
+
+
+def upload_courseware(run: Run, courseid: int) -> Courseware:
+    """An admin uploads the package through the SCORM activity form in Chromium (a ``site_action`` whose
+    arguments say what Moodle read from the package, as the fake's ``upload_scorm`` takes them)."""
+    recorder, quiet, url = run.recorder, run.quiet, run.recorder.url
+    title = f"{run.namespace}新思想学习课件"
+    identifier = f"{run.namespace}lesson"
+    filename = "lesson.zip"
+    package = scorm_package(identifier, title)
+    at = fresh_second()
+    with chromium() as browser:
+        context = moodle_pages.session(browser)
+        try:
+            page = moodle_pages.sign_in(context, url, *_admin())
+            cmid = moodle_pages.add_scorm_activity(page, url, courseid, package, filename, title,
+                                                   section=COURSEWARE_SECTION)
+        finally:
+            context.close()
+    scorm = next(s for s in quiet.mod_scorm.get_scorms_by_courses([courseid]).scorms
+                 if s.coursemodule == cmid)
+    scoes = quiet.mod_scorm.get_scorm_scoes(scorm.id).scoes
+    organizations = [sco for sco in scoes if not sco.launchable]
+    launchable = [sco for sco in scoes if sco.launchable]
+    module = next(m for section in quiet.core_course.get_contents(courseid) for m in section.modules
+                  if m.id == cmid)
+    args = {"courseid": courseid, "name": title, "section": COURSEWARE_SECTION,
+            "completion": int(module.completion or 0), "version": scorm.version, "reference": scorm.reference,
+            "packagesize": scorm.packagesize, "manifest": scoes[0].manifest if scoes else identifier,
+            "organization": organizations[0].identifier if organizations else "",
+            "scoes": [{"identifier": sco.identifier, "title": sco.title, "launch": sco.launch}
+                      for sco in launchable]}
+    made = Courseware(cmid, scorm.id, tuple(sco.id for sco in launchable))
+    recorder.action("upload_scorm", args, {"cmid": cmid, "instance": scorm.id, "name": title,
+                                           "modname": "scorm", "version": scorm.version,
+                                           "scoids": list(made.scoids)},
+                    f"a site admin adds a SCORM 1.2 package ({filename}: {len(package)} bytes, one SCO) to "
+                    f"the course's section {COURSEWARE_SECTION} through the activity form in a browser "
+                    "(course/modedit.php?add=scorm, the file picker's Upload a file)", at)
+    return made
+
+
+def study(learner: MoodleClient, courseid: int, cmid: int, sessions: tuple[Session_, ...]) -> None:
+    """A learner's sessions of the package's SCO, as the mobile app's player records each when it ends:
+    it finds the package and its SCO, reads the attempt's tracks so far, and saves the status, the
+    session's time and the attempt's new total (the total so far plus the session)."""
+    scorm = next(s for s in learner.mod_scorm.get_scorms_by_courses([courseid]).scorms
+                 if s.coursemodule == cmid)
+    sco = next(s for s in learner.mod_scorm.get_scorm_scoes(scorm.id).scoes if s.launchable)
+    for attempt, status, session_time in sessions:
+        data = learner.mod_scorm.get_scorm_user_data(scorm.id, attempt)
+        mine = next((d for d in data.data if d.scoid == sco.id), None)
+        before = next((item.value for item in (mine.userdata if mine else ())
+                       if item.element == "cmi.core.total_time"), "00:00:00")
+        total = time_span(hundredths(before) + hundredths(session_time))
+        saved = learner.mod_scorm.insert_scorm_tracks(sco.id, attempt, {
+            "cmi.core.lesson_status": status, "cmi.core.session_time": session_time,
+            "cmi.core.total_time": total})
+        if saved.warnings or len(saved.trackids) != 3:
+            raise RuntimeError(f"the tracks of attempt {attempt} were not saved: {saved}")
+
+
+def open_course(run: Run, userid: int, username: str, courseid: int) -> None:
+    """A learner signs in to Moodle in Chromium and opens the course's page: Moodle writes their last
+    access to the course (a ``site_action``, ``view_course`` in the fake)."""
+    url = run.recorder.url
+    at = fresh_second()
+    with chromium() as browser:
+        context = moodle_pages.session(browser)
+        try:
+            page = moodle_pages.sign_in(context, url, username, LEARNER_PASSWORD)
+            page.goto(f"{url}/course/view.php?id={courseid}")
+            if f"id={courseid}" not in page.url:
+                raise RuntimeError(f"{username} could not open course {courseid}: Moodle showed {page.url}")
+        finally:
+            context.close()
+    run.recorder.action("view_course", {"userid": userid, "courseid": courseid},
+                        {"userid": userid, "courseid": courseid, "timeaccess": int(at)},
+                        "the learner signs in to Moodle's web pages and opens the course "
+                        "(course/view.php): Moodle writes their last access to it", at)
 
 
 class _unrecorded:
@@ -674,6 +805,33 @@ def _clean_up(run: Run, later: Inputs) -> None:
             print(f"clean-up of {what} {ids} failed: {exc}", file=sys.stderr)
 
 
+def filters_before(quiet: MoodleClient) -> tuple[int, frozenset[int]]:
+    """The completion report and its filters before the run. The harvest adds the date filters a read of
+    changed rows needs, as on a site where nobody added them: a report holding one already would not
+    show that, so the run does not start."""
+    report = find_completion_report(quiet)
+    if report is None:
+        raise RuntimeError("the site has no completion report (moodle_bridge.fake.seed's 'demo' makes one)")
+    status = check_filters(quiet, report, frozenset({"core_reportbuilder_reports_get"}))
+    if status.present:
+        held = ", ".join(sorted(status.present))
+        raise RuntimeError(f"the completion report {report.id} has the filters {held} already (an earlier "
+                           "run's?): remove them in Moodle, or reset the site")
+    view = quiet.core_reportbuilder.reports_get(report.id, editmode=True, pagesize=1)
+    return report.id, frozenset(f.id for f in (view.filters.activefilters if view.filters else ()))
+
+
+def remove_added_filters(quiet: MoodleClient, reportid: int, before: frozenset[int]) -> None:
+    """Removes the filters the run's harvests added to the completion report (not recorded)."""
+    try:
+        view = quiet.core_reportbuilder.reports_get(reportid, editmode=True, pagesize=1)
+        for found in view.filters.activefilters if view.filters else ():
+            if found.id not in before:
+                quiet.core_reportbuilder.filters_delete(reportid, found.id)
+    except MoodleError as exc:
+        print(f"clean-up of the report's filters failed: {exc}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--version", required=True, choices=("5.1", "4.5"))
@@ -689,6 +847,12 @@ def main(argv: list[str] | None = None) -> int:
         url, token = os.environ.get("MOODLE_URL"), os.environ.get("MOODLE_TOKEN")
         if not url or not token:
             parser.error("set MOODLE_URL and MOODLE_TOKEN (the service user's token)")
+        if not os.environ.get("MOODLE_ADMIN_USER") or not os.environ.get("MOODLE_ADMIN_PASSWORD"):
+            parser.error("set MOODLE_ADMIN_USER and MOODLE_ADMIN_PASSWORD: a site admin uploads the SCORM "
+                         "package through Moodle's activity form")
+        reason = missing_browser()
+        if reason is not None:
+            parser.error(f"the package is uploaded and a course opened in Chromium: {reason}")
         with tempfile.TemporaryDirectory(prefix="record-product-") as directory:
             raw = record(url, token, Path(directory), args.prefix)
         if args.raw:
