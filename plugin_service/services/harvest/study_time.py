@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from moodle_bridge import MoodleClient, MoodleError
+from moodle_bridge import AccessDeniedError, MoodleClient, MoodleError, TransientError
 from moodle_bridge.areas.mod_scorm import ScoTracks
 from rules.study_time import SESSION_TIME, TOTAL_TIME, ScoReading, study_time
 
@@ -175,10 +175,14 @@ def harvest_study_time(client: MoodleClient, session: Session, context: YearCont
         userids = [context.userid_of[no] for no in chunk]
         try:
             answers = client.fan_out(lambda userid: read_cadre(client, packages, userid), userids)
-        except MoodleError as exc:
+        except AccessDeniedError as exc:
             raise HarvestError(f"course {course_key}: the SCORM tracks could not be read ({exc}); the "
                                "service user needs mod/scorm:viewreport in the course: run `cadre doctor`"
                                ) from exc
+        except TransientError:
+            raise  # the site failed for a moment: the run stops here and the next one resumes
+        except MoodleError as exc:
+            raise HarvestError(f"course {course_key}: the SCORM tracks could not be read ({exc})") from exc
         stored = {row.employee_no: row for row in session.execute(
             select(StudyTime.employee_no, StudyTime.id, StudyTime.seconds, StudyTime.attempts,
                    StudyTime.last_tracked_at, StudyTime.kept, StudyTime.problems).where(
