@@ -95,3 +95,19 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield f"sqlite:///{tmp_path / 'cadre.sqlite3'}"
     else:
         yield from _postgres_database()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium for every browser test of the process: Playwright's sync API runs one event loop
+    a process, so a second one started beside it would fail. Skipped with the reason when Chromium is
+    missing, a failure in CI."""
+    from tests.browser.live import chromium, in_ci, missing_browser
+
+    reason = missing_browser()
+    if reason is not None:
+        if in_ci():
+            pytest.fail(f"the browser tests cannot run in CI: {reason}")
+        pytest.skip(reason)
+    with chromium() as running:
+        yield running

@@ -22,13 +22,12 @@ from plugin_service.models import Cadre, LearningRecordRow
 from plugin_service.services.documents.certificates import issue_one
 from plugin_service.services.lti.viewer import Viewer, sign_viewer
 
-from ..browser.live import chromium, in_ci, missing_browser
 from ..conftest import _postgres_database
 from ..console.conftest import make_app, settings_for
 from ..harvest.world import PLAN_FILE, Year, library_site, provision, small_roster, spread
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser
+    pass
 
 SECRET = "console-test-secret"  # the console tests' app secret (``settings_for``)
 
@@ -78,15 +77,3 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         for no in holders:
             issue_one(settings, 2026, no, actor="test", override_reason="test certificate")
         yield World(year, make_app(settings), (holders[0], holders[1]))
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    """Debian's Chromium, as the browser tests drive it; skipped with the reason when missing (outside CI)."""
-    reason = missing_browser()
-    if reason is not None:
-        if in_ci():
-            pytest.fail(f"the browser tests cannot run in CI: {reason}")
-        pytest.skip(reason)
-    with chromium() as running:
-        yield running
