@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -25,9 +25,6 @@ from plugin_service.services.lti.viewer import Viewer, sign_viewer
 from ..conftest import _postgres_database
 from ..console.conftest import make_app, settings_for
 from ..harvest.world import PLAN_FILE, Year, library_site, provision, small_roster, spread
-
-if TYPE_CHECKING:
-    pass
 
 SECRET = "console-test-secret"  # the console tests' app secret (``settings_for``)
 
