@@ -219,6 +219,17 @@ def test_the_report_is_read_whole_weekly_which_finds_what_no_date_shows(year: Ye
     assert year.harvest("report").report_read["reason"] == "weekly whole read"  # type: ignore[index]
 
 
+def test_filters_the_report_already_has_are_not_asked_for_again(year: Year, tmp_path: Path) -> None:
+    """A second database over the same site (a restored backup, a new installation) finds the filters
+    there: Moodle refuses them as duplicates once, and later harvests ask nothing more of the report."""
+    twin = first_harvests(year, tmp_path)
+    asked = year.site.calls["core_reportbuilder_filters_add"]
+    twin.at(later(year, HOUR))
+    again = twin.harvest("report")
+    assert again.report_read is not None and not again.report_read["whole"]
+    assert year.site.calls["core_reportbuilder_filters_add"] == asked
+
+
 def test_a_full_harvest_and_new_enrolments_read_the_whole_report(year: Year) -> None:
     year.harvest("report")
     year.at(later(year, HOUR))

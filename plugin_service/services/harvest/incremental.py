@@ -171,7 +171,10 @@ def finish_read(session: Session, run_id: int, rows: ReportRows, *, calls: int,
     if rows.whole and not row.whole:
         row.reason, row.since = NOT_APPLIED, None
     row.whole = rows.whole
-    row.filters = list(rows.filters)
+    # A whole read proves no filter: those Moodle said are there already stay known, unless the read
+    # found one not applied, so the next run does not ask to add them again.
+    row.filters = [*rows.filters, *(name for name in row.filters or []
+                                    if name not in rows.filters and name not in rows.missing)]
     row.missing = list(rows.missing)
     row.rows_read = rows.read
     row.moodle_calls = calls
