@@ -371,7 +371,8 @@ def _year_site() -> tuple[FakeSite, dict[str, Any]]:
     site = stock_site()
     courses = populate(site)
     add_scorm(site, courses[1], {"name": "课件 Courseware", "scoes": ["第一讲", "第二讲"]})
-    site.site_action("create_feedback", {"courseid": courses[0], "name": "培训需求调查", "items": SURVEY_ITEMS})
+    site.site_action("create_feedback",
+                     {"courseid": courses[0], "name": "培训需求调查", "items": SURVEY_ITEMS})
     enrol(site, numbered_user(site, 900), courses[0], EDITINGTEACHER)
     discussion = {"courseid": courses[0], "subject": "专题研讨 Discussion", "opens": NOW - 60 * DAY,
                   "closes": NOW - 30 * DAY}
@@ -382,7 +383,8 @@ def _year_site() -> tuple[FakeSite, dict[str, Any]]:
 def _held(site: FakeSite) -> dict[str, Counter[tuple[Any, ...]]]:
     """What the site holds of the learners' year, without row ids (parts insert rows in another order)."""
     tables = ("course_completions", "course_modules_completion", "user_lastaccess", "assign_submission",
-              "assign_grades", "forum_discussions", "feedback_completed", "scorm_attempt", "scorm_scoes_value")
+              "assign_grades", "forum_discussions", "feedback_completed", "scorm_attempt",
+              "scorm_scoes_value")
     held = {}
     for name in tables:
         assert name in site.db.tables, name

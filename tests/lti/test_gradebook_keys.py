@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -36,7 +35,8 @@ def push(tool: Tool, year: int | None = 2026) -> tuple[int, int, int, int, list[
 
 def set_hours(tool: Tool, employee_no: str, total: float) -> None:
     with session_scope(tool.database_url) as session:
-        row = session.scalars(select(LearningRecordRow).where(LearningRecordRow.employee_no == employee_no)).one()
+        row = session.scalars(select(LearningRecordRow)
+                              .where(LearningRecordRow.employee_no == employee_no)).one()
         row.total_hours = total
 
 
@@ -141,8 +141,8 @@ def test_the_tool_publishes_its_key_and_rotation_keeps_the_old_one_for_a_while(t
     assert push(tool)[0] == 1
 
     with session_scope(tool.database_url) as session:
-        assert retire_expired(session, dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(hours=2)) == [
-            first[0]["kid"]]
+        later = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(hours=2)
+        assert retire_expired(session, later) == [first[0]["kid"]]
         old = session.scalars(select(LtiToolKey).where(LtiToolKey.kid == first[0]["kid"])).one()
         assert (old.status, old.private_key) == ("retired", "")
     assert [k["kid"] for k in tool.client.get("/lti/jwks.json").get_json()["keys"]] == [both[0]["kid"]]
@@ -168,7 +168,8 @@ def test_launches_keep_working_when_the_platform_rotates_its_keys(tool: Tool) ->
     assert tool.platform.keyset_fetches == fetches + 1
     state, nonce = tool.platform.authorize(tool.platform.login(tool.client, learner()))
     signed_by_old = tool.platform.sign(tool.platform.claims(learner(), nonce=nonce), old)
-    assert tool.client.post("/lti/launch", data={"id_token": signed_by_old, "state": state}).status_code == 303
+    answer = tool.client.post("/lti/launch", data={"id_token": signed_by_old, "state": state})
+    assert answer.status_code == 303
     assert tool.platform.keyset_fetches == fetches + 1  # both keys were in the set fetched
 
 
@@ -205,4 +206,5 @@ def test_unknown_key_ids_in_quick_succession_fetch_the_key_set_once(tool: Tool) 
 
 def _env(tool: Tool) -> dict[str, str]:
     return {"CADRE_DATABASE_URL": tool.database_url, "CADRE_SECRET_KEY": tool.settings.secret_key,
-            "CADRE_MOODLE_URL": tool.settings.moodle_url, "CADRE_PUBLIC_BASE_URL": tool.settings.public_base_url}
+            "CADRE_MOODLE_URL": tool.settings.moodle_url,
+            "CADRE_PUBLIC_BASE_URL": tool.settings.public_base_url}
