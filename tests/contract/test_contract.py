@@ -38,32 +38,10 @@ DEVIATIONS: dict[tuple[str, str], str] = {
     # The product's own calls (product.json), excused for every call of the function in the scenario:
     ("product core_webservice_get_site_info", "functions[]"): "the recording sites' service holds every "
     "function of the site; the fake's holds the functions the fake implements",
-    ("product core_reportbuilder_retrieve_report", "data.rows[]"): "the report lists every enrolment of the "
-    "site: the rows of courses the recording run did not make (the site's own, other users' runs on the "
-    "shared sites) were left out of the recording (the step's note says how many), while the fake holds "
-    "this scenario's alone",
-    ("product core_course_get_contents", "[]"): "the 4.5 recording site's template courses were made by "
-    "a script that left out numsections: a General section and the one holding the activities; the "
-    "fake's, like the 5.1 site's, have the default four sections besides General",
-    ("product core_user_get_users_by_field", "[0].idnumber"): "the recording sites' service user has the "
-    "idnumber 'wsbot'; the fake's stock one has none, and Moodle leaves an empty idnumber out",
+    ("product core_course_get_contents", "[]"): "the recording sites' template courses were made by a "
+    "script that left out numsections: a General section and the one holding the activities; the fake's "
+    "have the default four sections besides General",
 }
-
-#: Functions the product calls whose answers are not recorded yet, and why. Each must leave this list with
-#: its recording: until then its parameters and answers follow the site's declared signature
-#: (``<release>/signatures.json``) and Moodle's own code, which the fake imitates.
-AWAITING_RECORDING: dict[str, str] = {
-    name: "the study time step reads SCORM courseware, and the recording sites' template courses hold no "
-          "SCORM package yet: record_product needs one (a package in TPL-THOUGHT, studied by the learners)"
-    for name in ("mod_scorm_get_scorms_by_courses", "mod_scorm_get_scorm_scoes",
-                 "mod_scorm_get_scorm_attempt_count", "mod_scorm_get_scorm_sco_tracks")}
-AWAITING_RECORDING.update({
-    name: "an incremental harvest reads the completion report's changed rows by its date filters, which the "
-          "harvest adds where the service user may edit the report, and cadre doctor reads which filters it "
-          "has: record_product's two report-path harvests and its doctor run call them once re-recorded (the "
-          "reportbuilder scenario already holds filters_add, set_filters and reports_get answering)"
-    for name in ("core_reportbuilder_set_filters", "core_reportbuilder_filters_add",
-                 "core_reportbuilder_reports_get")})
 
 pytestmark = pytest.mark.contract
 
@@ -78,14 +56,6 @@ def test_scenario_replays_against_the_fake(path: Path) -> None:
 def test_a_4_5_scenario_replays_against_the_fake_as_4_5(path: Path) -> None:
     problems = run(path, DEVIATIONS, "4.5")
     assert not problems, "\n".join(problems)
-
-
-def test_the_functions_awaiting_a_recording_are_declared_by_both_sites() -> None:
-    """A function not recorded yet is at least one both recording sites declare, as the product calls it."""
-    for release in RELEASES:
-        declared = json.loads((RECORDINGS / release / "signatures.json").read_text("utf-8"))["functions"]
-        assert set(AWAITING_RECORDING) <= set(declared), release
-    assert set(AWAITING_RECORDING) <= {r.function for r in REQUIREMENTS}
 
 
 def test_the_recordings_are_there() -> None:
@@ -108,7 +78,6 @@ def test_every_function_the_product_needs_was_recorded_answering(release: str) -
     steps = json.loads(path.read_text("utf-8"))["steps"]
     answered = {step["function"] for step in steps if step.get("function") and step["http_status"] == 200
                 and not (isinstance(step["response"], dict) and "exception" in step["response"])}
-    missing = [r.function for r in REQUIREMENTS if r.function not in answered
-               and r.function not in AWAITING_RECORDING]
+    missing = [r.function for r in REQUIREMENTS if r.function not in answered]
     assert not missing, (f"no successful call of {', '.join(missing)} was recorded on {release}: record it "
                          f"(python -m tests.contract.record_product --version {release})")

@@ -251,3 +251,19 @@ def test_filter_values_are_kept_in_the_users_preferences_on_4_5_only(
         key = f"reportbuilder-report-{reportid}-0"
         assert shown == {key: '{"course:idnumber_operator":1,"course:idnumber_value":"C1\\/2"}'}
         assert cleared == {key: "[]"}  # no values are an empty array, still kept
+
+
+def test_reports_get_renders_moodles_page_header_which_resets_the_failed_logins(
+        fake: RunningFake, client: MoodleClient, site_data: dict[str, Any]) -> None:
+    reportid = create_report(fake)
+    me = client.core_webservice.get_site_info().userid
+
+    def failed_logins() -> str | None:
+        user = client.core_user.get_users_by_field("id", [me])[0]
+        return next((str(p.value) for p in user.preferences or ()
+                     if p.name == "login_failed_count_since_success"), None)
+
+    client.core_reportbuilder.retrieve_report(reportid, 0, 1)
+    assert failed_logins() is None
+    client.core_reportbuilder.reports_get(reportid, editmode=False)
+    assert failed_logins() == "0"

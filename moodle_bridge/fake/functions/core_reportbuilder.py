@@ -185,6 +185,7 @@ def reports_get(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     editmode = bool(params.get("editmode"))
     if editmode:
         require_edit(call, report)
+    _page_header(site, call.userid)
     pagesize = int(params.get("pagesize") or 0) or 30
     headers, rows, total = report_page(site, call.userid, report, 0, max(pagesize, 0))
     if pagesize < 0:
@@ -217,6 +218,15 @@ def reports_get(call: Call, params: dict[str, Any]) -> dict[str, Any]:
             "cardview": {"form": "", "helpicon": ""},
         })
     return result
+
+
+def _page_header(site: FakeSite, userid: int) -> None:
+    """``$OUTPUT->header()``, which the function renders before the report: a web-service request counts as
+    just logged in, so the header's login information resets the caller's failed logins
+    (``user_count_login_failures``): the preference ``login_failed_count_since_success`` is ``0`` after."""
+    user = site.db["user"].get(userid)
+    if user is not None and int(userid) != 1:
+        user.setdefault("preferences", {})["login_failed_count_since_success"] = "0"
 
 
 def _table_html(report: Row, headers: list[str], rows: list[list[str]], total: int, pagesize: int) -> str:
