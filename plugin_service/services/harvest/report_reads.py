@@ -163,9 +163,13 @@ def read_whole(client: MoodleClient, report: CompletionReport, context: YearCont
         client.core_reportbuilder.set_filters(report.id, {})
     rows = ReportRows()
     sorter = _Sorter(report, context, rows, on_page)
-    first = client.core_reportbuilder.retrieve_table(report.id, 0, REPORT_PAGE)
-    sorter(first)
-    _read_rest(client, report, sorter, first, 0)
+    try:
+        first = client.core_reportbuilder.retrieve_table(report.id, 0, REPORT_PAGE)
+        sorter(first)
+        _read_rest(client, report, sorter, first, 0)
+    except BaseException:
+        rows.close()
+        raise
     return rows
 
 
@@ -197,6 +201,9 @@ def read_changed(client: MoodleClient, report: CompletionReport, context: YearCo
             # the report did not apply the filter: what was read is the whole report
             rows.whole, rows.missing = True, [identifier]
             break
+    except BaseException:
+        rows.close()
+        raise
     finally:
         area.set_filters(report.id, {})
     return rows
