@@ -15,7 +15,7 @@ from pathlib import Path
 import openpyxl
 import pypdf
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from plugin_service.db import session_scope
 from plugin_service.models import (
@@ -34,6 +34,7 @@ from ..harvest.truth import Truth
 from ..harvest.world import Year, moment, spread
 from ..provisioning.moodle_snapshot import write_calls
 from .calendar import inbox
+from .interrupted import kill_while_sending
 
 pytestmark = pytest.mark.xdist_group("engagement-bulletins")
 
@@ -282,21 +283,11 @@ def test_a_run_killed_while_sending_is_settled_from_moodle(small: Year) -> None:
     with year.client() as client:
         first = bulletins(client, year.settings, today=JULY)
     before = {no: len(texts) for no, texts in received(year, MID_YEAR).items()}
-    # As if the run had died while sending: half the messages went out, the other half never did.
-    with session_scope(year.database_url) as session:
-        rows = [(m.id, m.msgid) for m in session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))]
-        gone, never = rows[: len(rows) // 2], rows[len(rows) // 2:]
-        session.execute(update(OutboxMessage).values(status="sending", msgid=None))
-        session.execute(update(EngagementRun).where(EngagementRun.id == first.run_id)
-                        .values(status="running"))
-    unsent = {msgid for _id, msgid in never}
-    with year.site.lock:
-        for message in [m for m in year.site.db["messages"] if m["id"] in unsent]:
-            year.site.db["messages"].delete(message)
+    gone, never = kill_while_sending(year, first.run_id)
     with year.client() as client:
         result = bulletins(client, year.settings, today=JULY)
     d = result.delivery
-    assert (d.confirmed, d.requeued, d.sent) == (len(gone), len(never), len(never))
+    assert (d.confirmed, d.requeued, d.sent) == (gone, never, never)
     assert {no: len(texts) for no, texts in received(year, MID_YEAR).items()} == before
     with session_scope(year.database_url) as session:
         assert {m.status for m in session.scalars(select(OutboxMessage))} == {"sent"}

@@ -9,7 +9,7 @@ import threading
 from collections import Counter
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from moodle_bridge import MoodleError
 from moodle_bridge.fake.costs import Faults
@@ -23,6 +23,7 @@ from plugin_service.services.platform.locks import LockedError
 from ..harvest.world import Year, moment, spread
 from ..provisioning.moodle_snapshot import write_calls
 from .calendar import below, counts, in_tiers, inbox, service_userid
+from .interrupted import kill_while_sending
 
 pytestmark = pytest.mark.xdist_group("engagement-delivery")
 
@@ -154,22 +155,11 @@ def test_a_run_killed_between_claim_and_record_is_settled_from_moodle(small: Yea
     with year.client() as client:
         first = remind(client, year.settings, today=JULY)
     before = sum(len(t) for t in inbox(year).values())
-    # As if the run had been killed after claiming: half its messages went out before it died and
-    # read "sending"; the other half were claimed and never sent. Its run record still says running.
-    with session_scope(year.database_url) as session:
-        rows = [(m.id, m.msgid) for m in session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))]
-        gone, never = rows[: len(rows) // 2], rows[len(rows) // 2:]
-        session.execute(update(OutboxMessage).values(status="sending", msgid=None))
-        session.execute(update(EngagementRun).where(EngagementRun.id == first.run_id)
-                        .values(status="running"))
-    unsent = {msgid for _i, msgid in never}
-    with year.site.lock:
-        for row in [row for row in year.site.db["messages"] if row["id"] in unsent]:
-            year.site.db["messages"].delete(row)
+    gone, never = kill_while_sending(year, first.run_id)
     with year.client() as client:
         result = remind(client, year.settings, today=JULY)
     d = result.delivery
-    assert (d.confirmed, d.requeued, d.sent) == (len(gone), len(never), len(never))
+    assert (d.confirmed, d.requeued, d.sent) == (gone, never, never)
     assert sum(len(t) for t in inbox(year).values()) == before
     assert set(_outbox(year).values()) == {"sent"}
     with session_scope(year.database_url) as session:
