@@ -10,7 +10,7 @@ from plugin_service.models import EngagementRun, OutboxMessage
 from ..harvest.world import Year
 
 
-def kill_while_sending(year: Year, run_id: int) -> tuple[int, int]:
+def kill_while_sending(year: Year, run_id: int | None) -> tuple[int, int]:
     """As if run ``run_id`` had died after claiming its messages: the first half went out before it died and
     read "sending", the other half were claimed and never reached Moodle; its run record still says
     running. Returns how many went out and how many never did."""
