@@ -111,8 +111,32 @@ def test_a_reset_in_moodle_keeps_the_time_counted_and_a_full_harvest_reads_every
     study(small, one, integrity, moment("2026-03-10"), 600)  # attempt 1 again, from zero
     calls = harvest_counting(small, "report", full=True)
     assert stored_times(small)[(one, integrity)] == (3600 + 600, 1)
-    # every cadre of every course with courseware (one package each) is asked again
-    assert calls["mod_scorm_get_scorm_attempt_count"] == len(stored_times(small))
+    # every cadre of every course with courseware (one package each) is asked again: first for the
+    # attempt count where the package holds several SCOs, straight for the tracks where it holds one
+    several = {course for _no, course in stored_times(small)
+               if len(package(small, course)["scoids"]) > 1}
+    assert several and len(several) < len({course for _no, course in stored_times(small)})
+    assert calls["mod_scorm_get_scorm_attempt_count"] == sum(
+        1 for _no, course in stored_times(small) if course in several)
+    assert calls["mod_scorm_get_scorm_sco_tracks"] >= sum(
+        1 for _no, course in stored_times(small) if course not in several)
+
+
+def test_a_package_of_one_sco_is_read_from_its_tracks_alone(small: Year) -> None:
+    """The tracks of the last attempt say which attempt it is; the attempt count would cost a call
+    more for each cadre."""
+    emergency = course_of(small, "TPL-EMERGENCY")
+    assert len(package(small, emergency)["scoids"]) == 1
+    small.at(moment("2026-03-01"))
+    small.harvest("report")
+    one = next(no for no, course in stored_times(small) if course == emergency)
+    study(small, one, emergency, moment("2026-04-01"), 1200)
+    study(small, one, emergency, moment("2026-04-02"), 600.5, new_attempt=True)
+
+    calls = harvest_counting(small, "report")
+
+    assert stored_times(small)[(one, emergency)] == (1800.5, 2)
+    assert calls == Counter({"mod_scorm_get_scorm_sco_tracks": 2})  # the last attempt, then the first
 
 
 def test_a_site_without_the_scorm_functions_keeps_what_is_stored(small: Year) -> None:

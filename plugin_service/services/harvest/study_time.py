@@ -1,11 +1,12 @@
 """Reading study time (学习时长) from the SCORM courseware of the year's courses.
 
-Moodle keeps no time on task; SCORM packages report it per SCO and attempt (``rules.study_time`` says
-how the times become one figure). Per course with packages, each cadre read costs one call per package
-(``mod_scorm_get_scorm_attempt_count``: most cadres of a course never opened its courseware) and, for
-those with attempts, one call per SCO and attempt (``mod_scorm_get_scorm_sco_tracks``; attempt 0 answers
-the last attempt and says which it is). Cadres are read on the client's pool, a chunk at a time, and
-their answers let go once written.
+Moodle keeps no time on task; SCORM packages report it per SCO and attempt (``rules.study_time`` says how
+the times become one figure). Per course with packages, each cadre read costs one call per SCO and attempt
+(``mod_scorm_get_scorm_sco_tracks``; attempt 0 answers the last attempt and says which it is, and that
+nothing was tracked where the cadre never opened the package). A package of several SCOs asks the attempt
+count first (``mod_scorm_get_scorm_attempt_count``), one call that spares the SCOs' calls for the many
+cadres who never opened it; a package of one SCO, most courseware, needs no count. Cadres are read on the
+client's pool, a chunk at a time, and their answers let go once written.
 
 Incremental: a cadre is read again only when the harvest saw their course change since the last
 finished harvest (the completion step rewrote their progress row: a new last access, a completion),
@@ -128,19 +129,24 @@ def _reading(package: Package, scoid: int, answer: ScoTracks) -> ScoReading | No
                       answer.value(*SESSION_TIME), answer.timemodified)
 
 
+def _attempts(client: MoodleClient, package: Package, userid: int) -> int | None:
+    """The cadre's attempts at a package, None where it is closed to learners (its tracks still answer
+    and say the last attempt)."""
+    try:
+        return client.mod_scorm.get_scorm_attempt_count(package.id, userid).attemptscount
+    except MoodleError as exc:
+        if exc.errorcode not in CLOSED:
+            raise
+        return None
+
+
 def read_cadre(client: MoodleClient, packages: list[Package], userid: int) -> list[ScoReading]:
     """Every SCO of every attempt the cadre made in the course's packages, as Moodle shows them now."""
     readings: list[ScoReading] = []
     for package in packages:
         if not package.scoes:
             continue
-        try:
-            count: int | None = client.mod_scorm.get_scorm_attempt_count(package.id, userid).attemptscount
-        except MoodleError as exc:
-            if exc.errorcode not in CLOSED:
-                raise
-            count = None  # closed to learners: the tracks still answer, and say the last attempt
-        if count == 0:
+        if len(package.scoes) > 1 and _attempts(client, package, userid) == 0:
             continue
         last = 0
         for scoid in package.scoes:
