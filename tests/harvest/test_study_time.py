@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from plugin_service.db import session_scope
-from plugin_service.models import StudyCourseware, StudyTime
+from plugin_service.models import CourseProgress, StudyCourseware, StudyTime
 from plugin_service.services.harvest.learning_records import cadre_record
 
 from .world import FALLBACK_REVIEWER, Year, moment
@@ -91,7 +91,8 @@ def test_study_time_is_stored_exactly_and_read_again_only_where_the_course_chang
 
     study(small, two, integrity, moment("2026-04-01"), 420, sco=1)
     again = harvest_counting(small, path)
-    assert again["mod_scorm_get_scorm_attempt_count"] == 1  # the one cadre whose course changed
+    # the one cadre whose course changed: the last attempt's two SCOs, no count (attempts known)
+    assert again == Counter({"mod_scorm_get_scorm_sco_tracks": 2})
     assert stored_times(small)[(two, integrity)] == (900 + 300 + 420, 2)
     assert {key: value for key, value in stored_times(small).items() if key[0] != two} == {
         key: value for key, value in times.items() if key[0] != two}
@@ -152,3 +153,57 @@ def test_a_site_without_the_scorm_functions_keeps_what_is_stored(small: Year) ->
         assert stored_times(small)[(one, integrity)] == (1200, 1)
     finally:
         service.functions |= {"mod_scorm_get_scorm_sco_tracks"}
+
+
+def harvest_calls(year: Year, **options: Any) -> Counter[str]:
+    with year.client() as client:
+        year.harvest("report", client=client, **options)
+        return Counter(client.calls)
+
+
+def test_a_cadre_read_before_is_asked_only_the_attempts_that_can_have_changed(small: Year) -> None:
+    """Attempts before the last one a harvest saw had ended: the next harvest reads the last one seen
+    and those after it, without the attempt count, and the figure is the whole of every attempt."""
+    integrity = course_of(small, "TPL-INTEGRITY")  # two SCOs
+    one = cadres(small, 1)[0]
+    study(small, one, integrity, moment("2026-03-02"), 1000)
+    study(small, one, integrity, moment("2026-03-03"), 500, new_attempt=True)
+    small.harvest("report")
+    assert stored_times(small)[(one, integrity)] == (1500, 2)
+
+    study(small, one, integrity, moment("2026-04-01"), 200, sco=1)  # still the second attempt
+    study(small, one, integrity, moment("2026-04-02"), 300, new_attempt=True)
+    calls = harvest_counting(small, "report")
+
+    assert stored_times(small)[(one, integrity)] == (2000, 3)
+    # the last attempt of each SCO, then the second (the last seen before) again; not the first
+    assert calls == Counter({"mod_scorm_get_scorm_sco_tracks": 4})
+
+    full = harvest_counting(small, "report", full=True)
+    assert stored_times(small)[(one, integrity)] == (2000, 3)
+    assert full["mod_scorm_get_scorm_attempt_count"] >= 1
+
+
+def test_a_scorm_grade_is_read_again_only_for_cadres_whose_tracks_changed(small: Year) -> None:
+    """A course graded by its SCORM package: a cadre who only opened the course keeps their grade
+    unread; one who studied the package has it read again."""
+    integrity = course_of(small, "TPL-INTEGRITY")
+    one, two = cadres(small, 2)
+    small.at(moment("2026-03-01"))
+    small.harvest("report")
+    small.at(moment("2026-04-01"))
+    small.visit(one, integrity)
+    study(small, two, integrity, moment("2026-04-02"), 900, score=80)
+
+    calls = harvest_calls(small)
+
+    assert calls["gradereport_user_get_grade_items"] == 1  # the cadre who studied, alone
+    assert grades_of(small, integrity, one, two) == {one: None, two: 80.0}
+    assert small.harvest("report", full=True).changes == 0  # the whole course read again agrees
+
+
+def grades_of(year: Year, course: str, *employee_nos: str) -> dict[str, float | None]:
+    with session_scope(year.database_url) as session:
+        return {row.employee_no: row.grade for row in session.scalars(
+            select(CourseProgress).where(CourseProgress.course_key == course,
+                                         CourseProgress.employee_no.in_(employee_nos)))}

@@ -1,7 +1,9 @@
 """A harvest of one plan year: the steps in order, each course checkpointed, one run at a time.
 
-Steps: completion (per course), reflections, discussions (per topic), grades (per course),
-activities, study time (per course with SCORM courseware), records. Each checkpoint is committed
+Steps: completion (per course), reflections, discussions (per topic), study time (per course with
+SCORM courseware), grades (per course), activities, records. Study time comes before grades: a SCORM
+package's grade moves only with its tracks, so the cadres whose study time changed are the ones whose
+grade it can have moved. Each checkpoint is committed
 with the data it wrote, in one transaction, so a harvest killed at any moment has either stored a
 course completely or not at all; the next harvest of the year continues the unfinished run and skips
 its finished checkpoints. Every run records what it read, what changed, how long it took and how
@@ -28,7 +30,7 @@ from moodle_bridge.areas.core_webservice import SiteInfo
 from ...config import Settings
 from ...db import session_scope
 from ...logs import bind
-from ...models import AuditLog, CourseProgress, HarvestRun, HarvestStep, ReflectionRecord, utcnow
+from ...models import AuditLog, CourseProgress, HarvestRun, HarvestStep, ReflectionRecord, StudyTime, utcnow
 from ...moodle_requirements import HARVEST, REQUIREMENTS, SITE
 from ..platform.locks import job_lock
 from .activities import harvest_activities, mark_worked
@@ -52,7 +54,9 @@ log = logging.getLogger(__name__)
 #: ``progress(step, done, total)``: a step's progress, for the CLI's bar and the task's state.
 Progress = Callable[[str, int, int], None]
 #: The steps in order, as progress names them (besides "completion report" while the report is read).
-STEPS = ("completion", "reflections", "discussions", "grades", "activities", "study", "records")
+STEPS = ("completion", "reflections", "discussions", "study", "grades", "activities", "records")
+#: A SCORM package's grade item, as the grade report names it.
+SCORM_GRADES = "mod/scorm/"
 #: An unfinished run older than this is not continued: a new one starts from what is stored.
 RESUME_WITHIN = dt.timedelta(days=2)
 
@@ -280,9 +284,9 @@ class _Harvester:
         self.completion(report)
         self.reflections()
         self.discussions()
+        self.study()
         self.grades()
         self.activities()
-        self.study()
         self.records()
 
     # --- the steps ---------------------------------------------------------------------------
@@ -437,18 +441,25 @@ class _Harvester:
             self.progress("grades", index, total)
 
     def _grade_changes(self, session: Session, course_key: str, items: list[str]) -> set[str]:
-        """Cadres of a course whose course total can have changed in this run: reflection graded, or
-        progress changed where the course has graded items besides the reflection."""
+        """Cadres of a course whose course total can have changed in this run: reflection graded; where
+        the course has SCORM packages graded, study time changed (their grade moves with the tracks
+        only, which the study step read just before); where it has other graded items (a quiz), or
+        the site lets no study time be read, progress changed."""
+        year = self.context.year
         reflection = {f"mod/assign/{assignment}" for assignment in session.scalars(
             select(ReflectionRecord.assignment_id).where(
-                ReflectionRecord.year == self.context.year, ReflectionRecord.course_key == course_key)
-            .distinct())}
+                ReflectionRecord.year == year, ReflectionRecord.course_key == course_key).distinct())}
         changed = set(session.scalars(select(ReflectionRecord.employee_no).where(
-            ReflectionRecord.year == self.context.year, ReflectionRecord.course_key == course_key,
+            ReflectionRecord.year == year, ReflectionRecord.course_key == course_key,
             ReflectionRecord.updated_at >= self.run_started)))
-        if set(items) - reflection:
+        others = set(items) - reflection
+        studied = all(name in self.site_functions for name in STUDY_FUNCTIONS)
+        if studied and any(item.startswith(SCORM_GRADES) for item in others):
+            changed.update(session.scalars(select(StudyTime.employee_no).where(
+                StudyTime.year == year, StudyTime.course_key == course_key, StudyTime.run_id == self.run_id)))
+        if any(not (studied and item.startswith(SCORM_GRADES)) for item in others):
             changed.update(session.scalars(select(CourseProgress.employee_no).where(
-                CourseProgress.year == self.context.year, CourseProgress.course_key == course_key,
+                CourseProgress.year == year, CourseProgress.course_key == course_key,
                 CourseProgress.run_id == self.run_id)))
         return changed
 
@@ -483,7 +494,8 @@ class _Harvester:
                     cadres = cadres_to_read(session, self.context, course_key, everyone=self.full or changed,
                                             since_run=self.last_done)
                     tally["rows"], tally["changes"] = harvest_study_time(
-                        self.client, session, self.context, course_key, found, cadres, self.run_id)
+                        self.client, session, self.context, course_key, found, cadres, self.run_id,
+                        every_attempt=self.full or changed)
             self.progress("study", index, total)
 
     def records(self) -> None:

@@ -8,11 +8,12 @@ count first (``mod_scorm_get_scorm_attempt_count``), one call that spares the SC
 cadres who never opened it; a package of one SCO, most courseware, needs no count. Cadres are read on the
 client's pool, a chunk at a time, and their answers let go once written.
 
-Incremental: a cadre is read again only when the harvest saw their course change since the last
-finished harvest (the completion step rewrote their progress row: a new last access, a completion),
-when they were never read, or when the course's packages changed; ``full`` reads everyone. Studying a
-package in Moodle's player opens the course, which moves the last access; tracks sent from the mobile
-app do not (web services leave course access alone), and are read by the next full harvest.
+Incremental: a cadre is read again only when the harvest saw their course change since the last finished
+harvest (the completion step rewrote their progress row: a new last access, a completion), when they were
+never read, or when the course's packages changed; ``full`` reads everyone. A cadre with attempts already
+read needs no attempt count, and only the attempts from the last one then seen on. Studying a package in
+Moodle's player opens the course, which moves the last access; tracks sent from the mobile app do not (web
+services leave course access alone), and are read by the next full harvest.
 
 A package closed to learners still answers its tracks to the service user (``mod/scorm:viewreport``),
 but refuses the attempt count (``expired``/``notopenyet``): its attempts are then found from the tracks.
@@ -31,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from moodle_bridge import AccessDeniedError, MoodleClient, MoodleError, TransientError
 from moodle_bridge.areas.mod_scorm import ScoTracks
-from rules.study_time import SESSION_TIME, TOTAL_TIME, ScoReading, study_time
+from rules.study_time import SESSION_TIME, TOTAL_TIME, Kept, ScoReading, study_time
 
 from ...db import Base
 from ...models import CourseProgress, StudyCourseware, StudyTime, utcnow
@@ -140,13 +141,27 @@ def _attempts(client: MoodleClient, package: Package, userid: int) -> int | None
         return None
 
 
-def read_cadre(client: MoodleClient, packages: list[Package], userid: int) -> list[ScoReading]:
-    """Every SCO of every attempt the cadre made in the course's packages, as Moodle shows them now."""
+def _settled_from(known: Kept | None, package: Package) -> int | None:
+    """The first attempt at ``package`` that may have changed since the last read of the cadre: the last
+    attempt that read saw (attempts before it had ended); None where every attempt is to be read."""
+    if known is None:
+        return None
+    seen = [int(key.rsplit(":", 1)[1]) for key in known if key.startswith(f"{package.id}:")]
+    return max(seen) if seen else None
+
+
+def read_cadre(client: MoodleClient, packages: list[Package], userid: int,
+               known: Kept | None = None) -> list[ScoReading]:
+    """Every SCO of every attempt the cadre made in the course's packages, as Moodle shows them now;
+    with ``known`` (what earlier harvests kept of the cadre), only the attempts that can have changed
+    since: the last one seen then and those after it. An attempt before the last one seen had ended
+    (the player resumes only the last attempt); the weekly full harvest reads every attempt again."""
     readings: list[ScoReading] = []
     for package in packages:
         if not package.scoes:
             continue
-        if len(package.scoes) > 1 and _attempts(client, package, userid) == 0:
+        since = _settled_from(known, package)
+        if since is None and len(package.scoes) > 1 and _attempts(client, package, userid) == 0:
             continue
         last = 0
         for scoid in package.scoes:
@@ -155,7 +170,8 @@ def read_cadre(client: MoodleClient, packages: list[Package], userid: int) -> li
             found = _reading(package, scoid, answer)
             if found is not None:
                 readings.append(found)
-        for attempt in range(1, last):
+        first = since if since is not None and since <= last else 1  # fewer attempts now: a reset
+        for attempt in range(first, last):
             for scoid in package.scoes:
                 found = _reading(package, scoid, _tracks(client, scoid, userid, attempt))
                 if found is not None:
@@ -173,14 +189,22 @@ def _moment(timestamp: int) -> dt.datetime | None:
 
 
 def harvest_study_time(client: MoodleClient, session: Session, context: YearContext, course_key: str,
-                       packages: list[Package], cadres: list[str], run_id: int) -> tuple[int, int]:
+                       packages: list[Package], cadres: list[str], run_id: int, *,
+                       every_attempt: bool) -> tuple[int, int]:
     """Reads the cadres' study time in one course and writes what changed; returns (cadres read,
-    rows changed)."""
+    rows changed). ``every_attempt``: read each attempt again (a full harvest, changed packages), not
+    only those that can have changed since a cadre was last read."""
     changes = 0
     for chunk in _chunks(cadres, CHUNK):
-        userids = [context.userid_of[no] for no in chunk]
+        stored = {row.employee_no: row for row in session.execute(
+            select(StudyTime.employee_no, StudyTime.id, StudyTime.seconds, StudyTime.attempts,
+                   StudyTime.last_tracked_at, StudyTime.kept, StudyTime.problems).where(
+                StudyTime.year == context.year, StudyTime.course_key == course_key,
+                StudyTime.employee_no.in_(chunk)))}
+        asks = [(context.userid_of[no], None if every_attempt or no not in stored
+                 else dict(stored[no].kept or {})) for no in chunk]
         try:
-            answers = client.fan_out(lambda userid: read_cadre(client, packages, userid), userids)
+            answers = client.fan_out(lambda ask: read_cadre(client, packages, *ask), asks)
         except AccessDeniedError as exc:
             raise HarvestError(f"course {course_key}: the SCORM tracks could not be read ({exc}); the "
                                "service user needs mod/scorm:viewreport in the course: run `cadre doctor`"
@@ -189,11 +213,6 @@ def harvest_study_time(client: MoodleClient, session: Session, context: YearCont
             raise  # the site failed for a moment: the run stops here and the next one resumes
         except MoodleError as exc:
             raise HarvestError(f"course {course_key}: the SCORM tracks could not be read ({exc})") from exc
-        stored = {row.employee_no: row for row in session.execute(
-            select(StudyTime.employee_no, StudyTime.id, StudyTime.seconds, StudyTime.attempts,
-                   StudyTime.last_tracked_at, StudyTime.kept, StudyTime.problems).where(
-                StudyTime.year == context.year, StudyTime.course_key == course_key,
-                StudyTime.employee_no.in_(chunk)))}
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
         now = utcnow()
