@@ -19,7 +19,8 @@ pytestmark = pytest.mark.slow
 KEYS = ("bulk_full_s", "bulk_calls_per_1000", "per_user_full_s", "incremental_s", "peak_rss_mb", "records",
         "bulk_calls", "per_user_calls", "incremental_calls", "changed_records", "steps", "agree",
         "incremental_report_calls", "incremental_report_rows", "incremental_report_s", "incremental_read",
-        "incremental_agrees", "bulk_peak_rss_mb", "incremental_peak_rss_mb", "check_peak_rss_mb")
+        "incremental_agrees", "bulk_peak_rss_mb", "incremental_peak_rss_mb", "check_peak_rss_mb",
+        "bulk_without_study_s", "study_calls", "incremental_study_calls")
 
 
 def test_harvest_benchmark_prints_its_keys() -> None:
