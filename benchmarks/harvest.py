@@ -23,7 +23,9 @@ Prints one JSON object (``--json``) with:
   harvest (SCORM attempts and tracks of every cadre of the courses whose template holds SCORM courseware:
   calls, seconds, cadre-course figures read, courses), and ``incremental_study_calls`` /
   ``incremental_study_s`` / ``incremental_study_cadres``: the same step in the next harvest, which reads
-  only the cadres whose course changed;
+  only the cadres whose course changed; ``incremental_batched_calls`` / ``incremental_batched_s``: the
+  incremental harvest without its two steps that read a cadre and course a call (study time, whose calls
+  grow with the change, and activity detail, up to its budget a night; target: at most 20 calls);
 - ``records`` (cadre-course records harvested), ``agree`` (both paths stored the same completions and
   hours), and ``steps`` / ``incremental_steps`` / ``per_user_steps``: calls, rows, changes and seconds per
   step.
@@ -239,6 +241,18 @@ def study_of(result: HarvestResult, prefix: str = "") -> dict[str, Any]:
             f"{prefix}study_courses": step.get("checkpoints", 0)}
 
 
+#: The steps that read one cadre and course a call: study time, and activity detail (within its budget).
+PER_CADRE_STEPS = ("study", "activities")
+
+
+def apart_from_per_cadre(result: HarvestResult, seconds: float) -> dict[str, Any]:
+    """The incremental harvest's calls and seconds without the steps that read a cadre a call (the
+    report read and the batched steps: what the change's size does not multiply)."""
+    steps = [result.steps.get(name) or {} for name in PER_CADRE_STEPS]
+    return {"incremental_batched_calls": result.moodle_calls - sum(int(s.get("calls", 0)) for s in steps),
+            "incremental_batched_s": round(seconds - sum(float(s.get("seconds", 0.0)) for s in steps), 2)}
+
+
 def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     bulk_db = workdir / "bulk.sqlite3"
     per_user_db = workdir / "per_user.sqlite3"
@@ -285,6 +299,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         out.update(incremental_s=round(incremental_s, 2), incremental_calls=incremental.moodle_calls,
                    incremental_changes=incremental.changes, incremental_steps=steps_of(incremental),
                    **study_of(incremental, "incremental_"),
+                   **apart_from_per_cadre(incremental, incremental_s),
                    incremental_read=incremental.report_read,
                    incremental_report_calls=report_step.get("calls"),
                    incremental_report_rows=report_step.get("rows"),

@@ -56,6 +56,7 @@ class Scorm:
     scormtype: str | None = None
     reference: str | None = None
     revision: int | None = None
+    sha1hash: str | None = None
     packagesize: int | None = None
     visible: bool | None = None
 

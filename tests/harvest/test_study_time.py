@@ -207,3 +207,30 @@ def grades_of(year: Year, course: str, *employee_nos: str) -> dict[str, float | 
         return {row.employee_no: row.grade for row in session.scalars(
             select(CourseProgress).where(CourseProgress.course_key == course,
                                          CourseProgress.employee_no.in_(employee_nos)))}
+
+
+def test_the_scos_are_asked_again_only_for_a_package_uploaded_again(small: Year) -> None:
+    """A package's SCOs change only with a new upload, which Moodle counts as a new revision: a next
+    harvest lists the packages in one call and asks the SCOs of the one uploaded again, whose cadres
+    are then all read again; a full harvest asks every package's SCOs."""
+    integrity = course_of(small, "TPL-INTEGRITY")
+    one = cadres(small, 1)[0]
+    small.at(moment("2026-03-01"))
+    small.harvest("report")
+    packages = sum(1 for cm in small.site.db["course_modules"].select() if cm["modname"] == "scorm"
+                   and cm["course"] in small.courses.values())
+    assert harvest_calls(small)["mod_scorm_get_scorm_scoes"] == 0
+
+    found = package(small, integrity)
+    small.site.site_action("replace_scorm_package", {"cmid": found["cmid"], "scoes": [
+        {"identifier": "SCO-1", "title": "警示案例 Cases"},
+        {"identifier": "SCO-2", "title": "廉政法规 Rules"},
+        {"identifier": "SCO-3", "title": "新增 Added"}]})
+    study(small, one, integrity, moment("2026-04-01"), 700, sco=2)
+    calls = harvest_calls(small)
+
+    assert calls["mod_scorm_get_scorm_scoes"] == 1
+    enrolled = sum(1 for _no, course in stored_times(small) if course == integrity)
+    assert calls["mod_scorm_get_scorm_attempt_count"] == enrolled  # everyone, every attempt: new SCOs
+    assert stored_times(small)[(one, integrity)] == (700, 1)
+    assert harvest_calls(small, full=True)["mod_scorm_get_scorm_scoes"] == packages

@@ -15,6 +15,8 @@ finished session is computed by the player (``scorm_12.js``/``scorm_13.js`` ``To
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from typing import Any
 
@@ -583,27 +585,60 @@ def create_scorm(site: FakeSite, args: dict[str, Any]) -> dict[str, Any]:
                               "timemodified": 0}
     cm, scorm = new_module(site, courseid, "scorm", str(args["name"]), section=int(args.get("section", 0)),
                            completion=int(args.get("completion", 0)), **fields)
+    scoids = _parse_package(site, scorm, args)
+    return {"cmid": cm["id"], "instance": scorm["id"], "name": scorm["name"], "modname": "scorm",
+            "version": version, "scoids": scoids}
+
+
+def _parse_package(site: FakeSite, scorm: Row, args: dict[str, Any]) -> list[int]:
+    """``scorm_parse_scorm``: the organisation first, then its items, numbered in the manifest's order; an
+    item whose identifier the package held before keeps its SCO (and the learners' tracks), an item
+    gone is removed. The package's file hash is what it holds."""
     manifest = str(args.get("manifest") or f"MANIFEST-{scorm['id']}")
     organization = str(args.get("organization") or f"ORG-{scorm['id']}")
     table = site.db["scorm_scoes"]
-    # scorm_parse_scorm: the organisation first, then its items, numbered in the manifest's order
-    table.insert({"scorm": scorm["id"], "manifest": manifest, "organization": "", "parent": "/",
-                  "identifier": organization, "launch": "", "scormtype": "", "title": str(args["name"]),
-                  "sortorder": 1})
+    before = {str(row["identifier"]): row for row in table.select(scorm=scorm["id"])}
+    items = [given if isinstance(given, dict) else {"title": given}
+             for given in args.get("scoes") or [str(args["name"])]]
+    wanted = [{"manifest": manifest, "organization": "", "parent": "/", "identifier": organization,
+               "launch": "", "scormtype": "", "title": str(args["name"])}]
+    for number, item in enumerate(items, start=1):
+        wanted.append({"manifest": manifest, "organization": organization, "parent": organization,
+                       "identifier": str(item.get("identifier") or f"SCO-{number}"),
+                       "launch": str(item.get("launch") or f"sco{number}/index.html"), "scormtype": "sco",
+                       "title": str(item["title"])})
     scoids = []
-    for number, given in enumerate(args.get("scoes") or [str(args["name"])], start=1):
-        item = given if isinstance(given, dict) else {"title": given}
-        identifier = str(item.get("identifier") or f"SCO-{number}")
-        launch = str(item.get("launch") or f"sco{number}/index.html")
-        sco = table.insert({"scorm": scorm["id"], "manifest": manifest, "organization": organization,
-                            "parent": organization, "identifier": identifier, "launch": launch,
-                            "scormtype": "sco", "title": str(item["title"]), "sortorder": number + 1})
-        site.db["scorm_scoes_data"].insert({"scoid": sco["id"], "name": "isvisible", "value": "true"})
-        site.db["scorm_scoes_data"].insert({"scoid": sco["id"], "name": "parameters", "value": ""})
-        scoids.append(sco["id"])
-    site.db["scorm"].update(scorm, launch=scoids[0])
-    return {"cmid": cm["id"], "instance": scorm["id"], "name": scorm["name"], "modname": "scorm",
-            "version": version, "scoids": scoids}
+    for sortorder, values in enumerate(wanted, start=1):
+        row = before.pop(values["identifier"], None)
+        if row is not None:
+            table.update(row, **values, sortorder=sortorder)
+        else:
+            row = table.insert({"scorm": scorm["id"], **values, "sortorder": sortorder})
+            if values["scormtype"] == "sco":
+                site.db["scorm_scoes_data"].insert({"scoid": row["id"], "name": "isvisible", "value": "true"})
+                site.db["scorm_scoes_data"].insert({"scoid": row["id"], "name": "parameters", "value": ""})
+        if values["scormtype"] == "sco":
+            scoids.append(row["id"])
+    for gone in before.values():
+        for data in site.db["scorm_scoes_data"].select(scoid=gone["id"]):
+            site.db["scorm_scoes_data"].delete(data)
+        table.delete(gone)
+    digest = hashlib.sha1(json.dumps([setting(scorm, "version"), wanted], ensure_ascii=False).encode())
+    site.db["scorm"].update(scorm, launch=scoids[0], sha1hash=digest.hexdigest())
+    return scoids
+
+
+@site_action("replace_scorm_package")
+def replace_scorm_package(site: FakeSite, args: dict[str, Any]) -> dict[str, Any]:
+    """A teacher uploads a new file for the package of course module ``cmid`` (its ``scoes`` as
+    ``create_scorm`` takes them): Moodle parses it again and counts a new revision."""
+    cm = site.db["course_modules"].get(int(args["cmid"]))
+    if cm is None or cm.get("modname") != "scorm":
+        raise ValueError(f"no SCORM package with course module {args['cmid']}")
+    scorm = must_exist(site, "scorm", cm["instance"])
+    scoids = _parse_package(site, scorm, {"name": scorm["name"], **args})
+    site.db["scorm"].update(scorm, revision=int(scorm.get("revision") or 0) + 1)
+    return {"cmid": cm["id"], "instance": scorm["id"], "scoids": scoids}
 
 
 @site_action("upload_scorm")

@@ -47,7 +47,7 @@ from .report import CompletionReport, find_completion_report, report_timezone
 from .report_filters import ACTOR, add_missing_filters, audit_addition
 from .report_reads import ReportRows, Row, read_changed, read_whole
 from .study_time import FUNCTIONS as STUDY_FUNCTIONS
-from .study_time import cadres_to_read, harvest_study_time, read_courseware, store_courseware
+from .study_time import cadres_to_read, harvest_study_time, read_courseware, store_courseware, stored_packages
 
 log = logging.getLogger(__name__)
 
@@ -483,7 +483,9 @@ class _Harvester:
         if missing:
             log.warning("study time not read: the token's service lacks %s", ", ".join(missing))
             return
-        packages = read_courseware(self.client, self.context)
+        with session_scope(self.settings.database_url) as session:
+            known = None if self.full else stored_packages(session, self.context.year)
+        packages = read_courseware(self.client, self.context, known)
         total = len(self.context.course_keys())
         for index, course_key in enumerate(courses, start=total - len(courses) + 1):
             with self.checkpoint("study", course_key) as (session, tally):

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +31,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from moodle_bridge import AccessDeniedError, MoodleClient, MoodleError, TransientError
-from moodle_bridge.areas.mod_scorm import ScoTracks
+from moodle_bridge.areas.mod_scorm import Scorm, ScoTracks
 from rules.study_time import SESSION_TIME, TOTAL_TIME, Kept, ScoReading, study_time
 
 from ...db import Base
@@ -58,14 +58,24 @@ class Package:
     name: str
     version: str
     scoes: tuple[int, ...]
+    #: Which upload of the package it is (Moodle's revision and the file's SHA-1): its SCOs change only
+    #: with it. Empty where Moodle did not say.
+    revision: str = ""
 
     def as_stored(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "version": self.version, "scoes": list(self.scoes)}
+        return {"id": self.id, "name": self.name, "version": self.version, "scoes": list(self.scoes),
+                "revision": self.revision}
 
 
-def read_courseware(client: MoodleClient, context: YearContext) -> dict[str, list[Package]]:
+def _revision(scorm: Scorm) -> str:
+    return f"{scorm.revision}:{scorm.sha1hash}" if scorm.revision is not None and scorm.sha1hash else ""
+
+
+def read_courseware(client: MoodleClient, context: YearContext,
+                    known: Mapping[int, Mapping[str, Any]] | None = None) -> dict[str, list[Package]]:
     """The year's courses' SCORM packages by course key (a course without any: an empty list); one call
-    for the packages of every course, one per package for its SCOs, on the client's pool."""
+    for the packages of every course, one per package for its SCOs (on the client's pool), but for the
+    packages ``known`` (as stored, by id) holds at the same revision."""
     by_course: dict[int, str] = {courseid: key for key, courseid in context.courses.items()}
     found = client.mod_scorm.get_scorms_by_courses(sorted(by_course))
     refused = [w for w in found.warnings if w.item == "course"]
@@ -73,13 +83,29 @@ def read_courseware(client: MoodleClient, context: YearContext) -> dict[str, lis
         keys = ", ".join(sorted(by_course.get(int(w.itemid or 0), str(w.itemid)) for w in refused))
         raise HarvestError(f"Moodle refused the SCORM packages of course(s) {keys}: {refused[0].message}")
     scorms = [scorm for scorm in found.scorms if scorm.course in by_course]
-    sco_lists = client.fan_out(lambda scorm: client.mod_scorm.get_scorm_scoes(scorm.id), scorms)
+    stored = {scorm.id: tuple(int(sco) for sco in (known or {})[scorm.id]["scoes"]) for scorm in scorms
+              if _revision(scorm) and (known or {}).get(scorm.id, {}).get("revision") == _revision(scorm)}
+    unknown = [scorm for scorm in scorms if scorm.id not in stored]
+    sco_lists = client.fan_out(lambda scorm: client.mod_scorm.get_scorm_scoes(scorm.id), unknown)
+    for scorm, scoes in zip(unknown, sco_lists, strict=True):
+        stored[scorm.id] = tuple(sco.id for sco in scoes.scoes if sco.launchable)
     packages: dict[str, list[Package]] = {key: [] for key in context.course_keys()}
-    for scorm, scoes in zip(scorms, sco_lists, strict=True):
-        launchable = tuple(sco.id for sco in scoes.scoes if sco.launchable)
+    for scorm in scorms:
         packages.setdefault(by_course[scorm.course], []).append(
-            Package(scorm.id, scorm.name, scorm.version or "", launchable))
+            Package(scorm.id, scorm.name, scorm.version or "", stored[scorm.id], _revision(scorm)))
     return packages
+
+
+def stored_packages(session: Session, year: int) -> dict[int, dict[str, Any]]:
+    """The packages the last harvests found in the year's courses, by id, as stored."""
+    return {int(package["id"]): dict(package) for packages in session.scalars(
+        select(StudyCourseware.packages).where(StudyCourseware.year == year)) for package in packages or []}
+
+
+def _content(packages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A course's packages as far as study time depends on them (the revision aside: a package uploaded
+    again with the same SCOs reads as before)."""
+    return [{key: value for key, value in package.items() if key != "revision"} for package in packages]
 
 
 def store_courseware(session: Session, year: int, course_key: str, packages: list[Package],
@@ -95,10 +121,11 @@ def store_courseware(session: Session, year: int, course_key: str, packages: lis
                               run_id=run_id)
         session.add(row)
         return row.tracked, bool(packages)
-    changed = list(row.packages or []) != stored
+    changed = _content(list(row.packages or [])) != _content(stored)
     if changed:
-        row.packages = stored
         row.run_id = run_id
+    if list(row.packages or []) != stored:
+        row.packages = stored
     row.tracked = bool(row.tracked or packages)
     row.checked_at = utcnow()
     return row.tracked, changed
