@@ -1,13 +1,12 @@
 """A harvest of one plan year: the steps in order, each course checkpointed, one run at a time.
 
-Steps: completion (per course), reflections, discussions (per topic), study time (per course with
-SCORM courseware), grades (per course), activities, records. Study time comes before grades: a SCORM
-package's grade moves only with its tracks, so the cadres whose study time changed are the ones whose
-grade it can have moved. Each checkpoint is committed
-with the data it wrote, in one transaction, so a harvest killed at any moment has either stored a
-course completely or not at all; the next harvest of the year continues the unfinished run and skips
-its finished checkpoints. Every run records what it read, what changed, how long it took and how
-many calls it made, per checkpoint and in all.
+Steps: completion (per course), reflections, discussions (per topic), study time (per course with SCORM
+courseware), grades (per course), activities, records. Study time comes before grades: a SCORM package's
+grade moves only with its tracks, so the cadres whose study time changed are the ones whose grade it can
+have moved. Each checkpoint is committed with the data it wrote, in one transaction, so a harvest killed
+at any moment has either stored a course completely or not at all; the next harvest of the year continues
+the unfinished run and skips its finished checkpoints. Every run records what it read, what changed, how
+long it took and how many calls it made, per checkpoint and in all.
 """
 
 from __future__ import annotations
