@@ -1,5 +1,6 @@
 """mod_scorm: SCORM packages, their SCOs, learners' attempts and tracks; the ``create_scorm``,
-``upload_scorm`` and ``scorm_session`` site actions.
+``upload_scorm``, ``replace_scorm_package`` and ``scorm_session`` site actions. A package's ``sha1hash``
+is a hash of what it holds and its ``revision`` counts its uploads, as Moodle's are of the file.
 
 Tables as Moodle 4.3+ keeps them: ``scorm`` (instances, made with ``records.new_module``; ``version``
 ``SCORM_1.2`` or ``SCORM_1.3``, as Moodle's manifest parser writes it), ``scorm_scoes`` (scorm, manifest,
