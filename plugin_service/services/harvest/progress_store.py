@@ -215,11 +215,14 @@ def write_progress(session: Session, year: int, course_key: str, stored: dict[st
     return len(inserts) + len(updates)
 
 
-def changed_pairs(session: Session, year: int, after_run: int) -> set[tuple[str, str]]:
-    """The (employee number, course key) pairs whose completion, start or last course access changed in
-    a run after ``after_run`` (the last finished harvest): what a step reading per cadre and course (such
-    as study time) needs to read again. A change of how Moodle showed a row, not of what it showed, is
-    not one (``write_for``)."""
-    return {(employee_no, course_key) for employee_no, course_key in session.execute(
-        select(CourseProgress.employee_no, CourseProgress.course_key).where(
-            CourseProgress.year == year, CourseProgress.run_id > after_run))}
+def changed_pairs(session: Session, year: int, after_run: int,
+                  course_key: str | None = None) -> set[tuple[str, str]]:
+    """The (employee number, course key) pairs, of one course or all, whose completion, start or last
+    course access changed in a run after ``after_run`` (the last finished harvest): what a step reading
+    per cadre and course (such as study time) needs to read again. A change of how Moodle showed a row,
+    not of what it showed, is not one (``write_for``)."""
+    query = select(CourseProgress.employee_no, CourseProgress.course_key).where(
+        CourseProgress.year == year, CourseProgress.run_id > after_run)
+    if course_key is not None:
+        query = query.where(CourseProgress.course_key == course_key)
+    return {(employee_no, key) for employee_no, key in session.execute(query)}

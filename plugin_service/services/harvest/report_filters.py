@@ -38,6 +38,7 @@ FILTER_TITLES = {"completion:timecompleted": "Course completion: Time completed"
                  "completion:timestarted": "Course completion: Time started",
                  "access:timeaccess": "Course access: Last access to course"}
 
+
 def filters_setup(report: CompletionReport, missing: list[str]) -> str:
     """What an admin does so that harvests read only the rows that changed."""
     return Sentence("""\

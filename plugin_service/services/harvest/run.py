@@ -39,7 +39,7 @@ from .discussions import course_forums, harvest_discussion
 from .graders import GraderNames
 from .grades import harvest_grades
 from .incremental import SET_FILTERS, finish_read, known_filters, plan_read, start_read, values_left
-from .progress_store import changed_pairs, stored_fingerprints, stored_progress, write_progress
+from .progress_store import stored_fingerprints, stored_progress, write_progress
 from .records import changed_since, compute_records
 from .reflections import harvest_reflections
 from .report import CompletionReport, find_completion_report, report_timezone
@@ -388,16 +388,6 @@ class _Harvester:
                                 "filters": list(kept.filters), "missing": list(kept.missing),
                                 "added": list(additions.added), "rows": read.read, "calls": calls}
         return read
-
-    def changed_pairs(self) -> set[tuple[str, str]] | None:
-        """The (employee number, course key) pairs whose completion, start or last course access Moodle
-        showed changed since the last finished harvest (this run's, once its completion step is done):
-        what a step reading per cadre and course (study time, say) needs to read again. None on a full
-        harvest, where such a step reads every pair."""
-        if self.full:
-            return None
-        with session_scope(self.settings.database_url) as session:
-            return changed_pairs(session, self.context.year, self.last_done)
 
     def reflections(self) -> None:
         if not self.pending("reflections"):

@@ -37,6 +37,7 @@ from rules.study_time import SESSION_TIME, TOTAL_TIME, Kept, ScoReading, study_t
 from ...db import Base
 from ...models import CourseProgress, StudyCourseware, StudyTime, utcnow
 from .context import HarvestError, YearContext
+from .progress_store import changed_pairs
 
 log = logging.getLogger(__name__)
 
@@ -135,15 +136,15 @@ def cadres_to_read(session: Session, context: YearContext, course_key: str, *, e
                    since_run: int) -> list[str]:
     """The course's cadres (those the completion step found enrolled) to read: all of them, or those
     whose progress changed after run ``since_run`` or who were never read."""
-    rows = session.execute(select(CourseProgress.employee_no, CourseProgress.run_id).where(
+    enrolled = {employee_no for employee_no in session.scalars(select(CourseProgress.employee_no).where(
         CourseProgress.year == context.year, CourseProgress.course_key == course_key))
-    enrolled = {employee_no: run_id for employee_no, run_id in rows if employee_no in context.userid_of}
+        if employee_no in context.userid_of}
     if everyone:
         return sorted(enrolled)
     read = set(session.scalars(select(StudyTime.employee_no).where(
         StudyTime.year == context.year, StudyTime.course_key == course_key)))
-    return sorted(no for no, run_id in enrolled.items()
-                  if no not in read or (run_id is not None and run_id > since_run))
+    changed = {no for no, _course in changed_pairs(session, context.year, since_run, course_key)}
+    return sorted(no for no in enrolled if no not in read or no in changed)
 
 
 def _tracks(client: MoodleClient, scoid: int, userid: int, attempt: int) -> ScoTracks:
