@@ -84,8 +84,7 @@ def diagnose(client: MoodleClient) -> DoctorReport:
     report.functions = [FunctionCheck(r, r.function in available) for r in REQUIREMENTS]
     for probe in PROBES:
         result = probe(client, site)
-        if result is not None:
-            report.probes.append(result)
+        report.probes.extend((result,) if isinstance(result, Probe) else result or ())
     report.notes.append(Sentence(
         "enrolments also need the service user's role to be allowed to assign the learner and "
         "reviewer roles (%(page)s > Allow role assignments); Moodle answers %(code)s otherwise, "
@@ -112,7 +111,8 @@ def explain_fatal(url: str, exc: MoodleError) -> str:
     return Sentence("Moodle at %(url)s answered an error: %(error)s", url=url, error=str(exc))
 
 
-ProbeFunc = Callable[[MoodleClient, SiteInfo], "Probe | None"]
+#: A check: its finding, several where one reading of the site answers them, or None where it has none.
+ProbeFunc = Callable[[MoodleClient, SiteInfo], "Probe | tuple[Probe, ...] | None"]
 
 
 FIRST_ADMIN_ID = 2  # Moodle's installer creates the guest as user 1 and the first admin as user 2
@@ -165,10 +165,11 @@ def _probe_cohorts(client: MoodleClient, site: SiteInfo) -> Probe | None:
     return Probe(name, True, Sentence("%(function)s answers", function=fn))
 
 
-def _probe_completion_report(client: MoodleClient, site: SiteInfo) -> Probe | None:
+def _probe_completion_report(client: MoodleClient, site: SiteInfo) -> Probe | tuple[Probe, ...]:
     """The harvest's fast path: a custom report on course participants with the completion columns.
     Its absence is not a failure (the harvest then asks once per cadre and course), so the probe
-    passes either way and says how to create it."""
+    passes either way and says how to create it. The report found is then checked for reading only
+    what changed (``_changed_reads``)."""
     name = Sentence("completion report for the harvest")
     listing, retrieving = "core_reportbuilder_list_reports", "core_reportbuilder_retrieve_report"
     if not {listing, retrieving} <= site.function_names:
@@ -186,28 +187,16 @@ def _probe_completion_report(client: MoodleClient, site: SiteInfo) -> Probe | No
         return Probe(name, True, Sentence("none found: the harvest asks once per cadre and course, slow for "
                                           "thousands of cadres (the service user's language is %(lang)s)",
                                           lang=repr(site.lang)), SETUP)
-    return Probe(name, True, Sentence("report %(id)s %(name)s: completion is read in a few calls",
-                                      id=report.id, name=repr(report.name)))
-
-
-def _probe_changed_reads(client: MoodleClient, site: SiteInfo) -> Probe | None:
-    """Whether a harvest can read only the completion report's rows that changed since the last one: the
-    report has a date filter on each of its dates, or the harvest may add them. Never a failure (a
-    harvest then reads the whole report every time); the fix says what an admin does."""
-    if not {"core_reportbuilder_list_reports", "core_reportbuilder_retrieve_report"} <= site.function_names:
-        return None  # the completion report's probe says what to do first
-    try:
-        report = find_completion_report(client)
-    except (MoodleError, HarvestError):
-        return None
-    if report is None:
-        return None
     status = check_filters(client, report, site.function_names)
-    return Probe(Sentence("harvests read only what changed"), True, *_changed_reads(status))
+    return (Probe(name, True, Sentence("report %(id)s %(name)s: completion is read in a few calls",
+                                       id=report.id, name=repr(report.name))),
+            Probe(Sentence("harvests read only what changed"), True, *_changed_reads(status)))
 
 
 def _changed_reads(status: FilterStatus) -> tuple[str, str]:
-    """(what the probe found, what an admin does) for the report's filters."""
+    """Whether a harvest can read only the completion report's rows that changed since the last one: the
+    report has a date filter on each of its dates, or the harvest may add them. Never a failure (a
+    harvest then reads the whole report every time): (what was found, what an admin does)."""
     report, setting = status.report, "core_reportbuilder_set_filters"
     filters = ", ".join(status.missing)
     if not status.can_set:
@@ -264,4 +253,4 @@ def _probe_messaging(client: MoodleClient, site: SiteInfo) -> Probe | None:
 
 
 PROBES: tuple[ProbeFunc, ...] = (_probe_users_visible, _probe_cohorts, _probe_completion_report,
-                                 _probe_changed_reads, _probe_messaging)
+                                 _probe_messaging)
